@@ -1,0 +1,182 @@
+"""One fixture gives a fresh database per test; the same tests run on SQLite and PostgreSQL.
+
+PostgreSQL: each test gets its own database, cloned from a template initialised once per run
+(``CREATE DATABASE … TEMPLATE``), and dropped afterwards. Set ``TUTORCTL_TEST_PG`` to another
+server URL to use it. Without a server, PostgreSQL tests skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tutorctl.cli.app import main
+from tutorctl.db.engine import dispose_engines
+
+PG_ADMIN = os.environ.get("TUTORCTL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+NOW = "2026-11-24T09:00:00+01:00"  # a Tuesday, ISO week 2026-W48, Europe/Paris
+
+
+def _pg_admin_connect() -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        PG_ADMIN.replace("postgresql+psycopg://", "postgresql://"),
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def _pg_url(name: str) -> str:
+    base = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
+    return f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+
+
+class PgServer:
+    def __init__(self) -> None:
+        self.template: str | None = None
+        self.error: str | None = None
+        try:
+            with _pg_admin_connect():
+                pass
+        except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+            self.error = str(exc).splitlines()[0]
+
+    def create(self, from_template: bool) -> str:
+        name = f"tutorctl_test_{uuid.uuid4().hex[:12]}"
+        with _pg_admin_connect() as conn:
+            if from_template:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.ensure_template()}"')
+            else:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def ensure_template(self) -> str:
+        if self.template is None:
+            name = f"tutorctl_tmpl_{uuid.uuid4().hex[:12]}"
+            with _pg_admin_connect() as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            assert main(["--db", _pg_url(name), "db", "init"]) == 0
+            dispose_engines()
+            self.template = name
+        return self.template
+
+    def drop(self, name: str) -> None:
+        dispose_engines()
+        with _pg_admin_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = PgServer()
+    yield server
+    if server.template:
+        server.drop(server.template)
+
+
+def _need_pg(server: PgServer) -> None:
+    if server.error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {server.error}")
+        pytest.skip(f"no PostgreSQL server at {PG_ADMIN}: {server.error}")
+
+
+def _make_db(
+    request: pytest.FixtureRequest, tmp_path: Path, server: PgServer, initialised: bool
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tutorctl.db'}"
+        if initialised:
+            assert main(["--db", url, "db", "init"]) == 0
+        yield url
+        dispose_engines()
+        return
+    _need_pg(server)
+    name = server.create(from_template=initialised)
+    try:
+        yield _pg_url(name)
+    finally:
+        server.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    pg_server: PgServer,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[str]:
+    """A fresh, initialised database (default settings), on each backend."""
+    gen = _make_db(request, tmp_path, pg_server, initialised=True)
+    url = next(gen)
+    capsys.readouterr()
+    yield url
+    next(gen, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_server: PgServer
+) -> Iterator[str]:
+    """A fresh database that was never initialised, on each backend."""
+    yield from _make_db(request, tmp_path, pg_server, initialised=False)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Cli:
+    """Runs ``tutorctl`` in-process against one database, capturing stdout/stderr."""
+
+    def __init__(
+        self, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self.url = url
+        self.capsys = capsys
+        monkeypatch.setenv("TUTORCTL_DB", url)
+        monkeypatch.setenv("TUTORCTL_NOW", NOW)
+        monkeypatch.setenv("TUTORCTL_ACTOR", "tester")
+        monkeypatch.setenv("COLUMNS", "120")
+
+    def __call__(self, *args: str) -> Result:
+        self.capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, *args: str) -> Result:
+        result = self(*args)
+        assert result.code == 0, f"{args} → {result.code}: {result.err}"
+        return result
+
+    def json(self, *args: str) -> Any:
+        return self.ok(*args, "--json").json()
+
+    def fails(self, code: int, *args: str) -> Result:
+        result = self(*args)
+        assert result.code == code, f"{args} → {result.code} (wanted {code}): {result.err}"
+        assert result.out == "", f"stdout should be empty on error: {result.out!r}"
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+        assert "Traceback" not in result.err
+        return result
+
+
+@pytest.fixture
+def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    return Cli(db_url, capsys, monkeypatch)

@@ -1,0 +1,212 @@
+"""The unit of work: locking, retries, rollback, schema checks."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import func, select
+
+from tests.conftest import Cli
+from tutorctl.core.clock import Clock, parse_now
+from tutorctl.core.errors import ConfigError, LockError
+from tutorctl.db.engine import dispose_engines, get_engine
+from tutorctl.db.schema import CalendarWeek, History, User
+from tutorctl.db.uow import Database, Tx
+
+WEEK = date(2026, 11, 23)
+NOW = parse_now("2026-11-24T09:00:00+01:00")
+
+
+def _db(url: str) -> Database:
+    return Database(url, Clock(NOW), actor="tester")
+
+
+def _two_users(cli: Cli) -> None:
+    cli.ok("user", "add", "t1", "--name", "T1", "--role", "teacher")
+    cli.ok("user", "add", "t2", "--name", "T2", "--role", "teacher")
+
+
+def test_lock_ensures_rows_and_bumps_stamps(cli: Cli) -> None:
+    _two_users(cli)
+    db = _db(cli.url)
+
+    def touch(tx: Tx) -> list[int]:
+        tx.lock(weeks=[(2, WEEK), (1, WEEK), (1, WEEK)])
+        return [tx.locked_weeks[(u, WEEK)].stamp for u in (1, 2)]
+
+    assert db.write("touch", touch) == [1, 1]
+    assert db.write("touch", touch) == [2, 2]
+
+    def count(tx: Tx) -> tuple[int, int]:
+        weeks = tx.session.exec(select(func.count()).select_from(CalendarWeek)).one()
+        history = tx.session.exec(select(func.count()).where(History.command == "touch")).one()
+        return weeks, history
+
+    assert db.read(count) == (2, 2)  # rows created once; every mutation in history
+
+
+def test_exception_leaves_nothing(cli: Cli) -> None:
+    _two_users(cli)
+    db = _db(cli.url)
+
+    def broken(tx: Tx) -> None:
+        tx.lock(weeks=[(1, WEEK)])
+        tx.session.add(User(handle="ghost", name="Ghost", role="student", created_at=tx.now))
+        tx.session.flush()
+        tx.audit("ghost")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        db.write("broken", broken)
+
+    def state(tx: Tx) -> tuple[int, int, int]:
+        users = tx.session.exec(select(func.count()).select_from(User)).one()
+        weeks = tx.session.exec(select(func.count()).select_from(CalendarWeek)).one()
+        history = tx.session.exec(select(func.count()).where(History.command == "broken")).one()
+        return users, weeks, history
+
+    assert db.read(state) == (2, 0, 0)
+
+
+def test_retryable_error_reruns_the_whole_function(cli: Cli) -> None:
+    _two_users(cli)
+    db = _db(cli.url)
+    calls: list[int] = []
+
+    def flaky(tx: Tx) -> int:
+        tx.lock(weeks=[(1, WEEK)])
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("stmt", {}, Exception("database is locked"))
+        return tx.locked_weeks[(1, WEEK)].stamp
+
+    assert db.write("flaky", flaky) == 1  # the first attempt's stamp bump was rolled back
+    assert len(calls) == 2
+
+
+def test_retries_exhausted_is_exit_5(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tutorctl.db.uow.time.sleep", lambda _s: None)
+    db = _db(cli.url)
+
+    def always(tx: Tx) -> None:
+        raise OperationalError("stmt", {}, Exception("database is locked"))
+
+    with pytest.raises(LockError) as info:
+        db.write("always", always)
+    assert info.value.exit_code == 5
+
+
+def test_uninitialised_database_is_exit_4(empty_db_url: str) -> None:
+    with pytest.raises(ConfigError, match="not initialised") as info:
+        _db(empty_db_url).read(lambda tx: None)
+    assert info.value.exit_code == 4
+
+
+def test_older_schema_is_exit_4_and_says_how_to_upgrade(cli: Cli) -> None:
+    with get_engine(cli.url).begin() as conn:
+        conn.execute(text("UPDATE tutorctl_schema SET version = 0"))
+    with pytest.raises(ConfigError, match=r"older.*db init"):
+        _db(cli.url).read(lambda tx: None)
+    with get_engine(cli.url).begin() as conn:
+        conn.execute(text("UPDATE tutorctl_schema SET version = 99"))
+    with pytest.raises(ConfigError, match="newer"):
+        _db(cli.url).read(lambda tx: None)
+
+
+# -- real processes -------------------------------------------------------------------------
+
+
+def _hold_week(url: str, locked: Any, release: Any) -> None:
+    def body(tx: Tx) -> None:
+        tx.lock(weeks=[(1, WEEK)])
+        locked.set()
+        release.wait(60)
+
+    _db(url).write("hold", body)
+
+
+def _bump_week(url: str, out: Any) -> None:
+    def body(tx: Tx) -> int:
+        tx.lock(weeks=[(1, WEEK)])
+        return tx.locked_weeks[(1, WEEK)].stamp
+
+    out.put(_db(url).write("bump", body))
+
+
+def _wait_for(predicate: Any, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_postgres_second_transaction_blocks_until_first_commits(cli: Cli) -> None:
+    if not cli.url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE; row locks are PostgreSQL's")
+    _two_users(cli)
+    dispose_engines()
+    ctx = mp.get_context("spawn")
+    locked, release, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    holder = ctx.Process(target=_hold_week, args=(cli.url, locked, release))
+    holder.start()
+    assert locked.wait(60), "the holder never got its lock"
+    waiter = ctx.Process(target=_bump_week, args=(cli.url, out))
+    waiter.start()
+    engine = get_engine(cli.url)
+
+    def waiter_is_blocked_on_a_lock() -> bool:
+        with engine.connect() as conn:
+            sql = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            return bool(conn.execute(text(sql)).scalar())
+
+    try:
+        assert _wait_for(waiter_is_blocked_on_a_lock), "the second transaction did not block"
+        assert out.empty(), "the second transaction finished while the first held the week"
+    finally:
+        release.set()
+    holder.join(60)
+    waiter.join(60)
+    assert holder.exitcode == 0 and waiter.exitcode == 0
+    assert out.get(timeout=10) == 2  # it saw the holder's committed stamp
+
+
+def _lock_many(url: str, order: list[int], rounds: int, out: Any) -> None:
+    failures = 0
+    for _ in range(rounds):
+        try:
+            _db(url).write("pair", lambda tx: tx.lock(weeks=[(u, WEEK) for u in order]))
+        except LockError:
+            failures += 1
+    out.put(failures)
+
+
+def test_opposite_key_orders_never_deadlock(cli: Cli) -> None:
+    _two_users(cli)
+    dispose_engines()
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    rounds = 40
+    procs = [
+        ctx.Process(target=_lock_many, args=(cli.url, order, rounds, out))
+        for order in ([1, 2], [2, 1], [1, 2], [2, 1])
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert [out.get(timeout=5) for _ in procs] == [0, 0, 0, 0]
+
+    def stamps(tx: Tx) -> list[int]:
+        rows = tx.session.exec(select(CalendarWeek).order_by(CalendarWeek.user_id)).all()  # type: ignore[arg-type]
+        return [r.stamp for r in rows]
+
+    assert _db(cli.url).read(stamps) == [4 * rounds, 4 * rounds]  # no lost update

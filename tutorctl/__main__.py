@@ -1,0 +1,3 @@
+from tutorctl.cli.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,2 @@
+"""The command line: thin Typer commands. Services and rendering are imported lazily, so
+``tutorctl --help`` and shell completion never pay for SQLAlchemy."""

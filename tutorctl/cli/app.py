@@ -1,0 +1,84 @@
+"""The root command: global options, sub-commands, and the one place errors are caught."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from tutorctl.cli import db_cmd, users
+from tutorctl.cli.state import configure
+from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
+from tutorctl.core.errors import TutorError
+
+app = typer.Typer(
+    name="tutorctl",
+    help="The booking back office of a tutoring school.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def root(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar=ENV_DB,
+            show_envvar=True,
+            help="Database URL (sqlite:///PATH or postgresql://…); default "
+            "$XDG_DATA_HOME/tutorctl/tutorctl.db.",
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar=ENV_NOW,
+            show_envvar=True,
+            help="Fix 'now' (ISO 8601), for tests and replays.",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            envvar=ENV_ACTOR,
+            show_envvar=True,
+            help="Who is acting (history); default: OS user.",
+        ),
+    ] = None,
+) -> None:
+    configure(db, now, actor)
+
+
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(users.users, name="user")
+app.add_typer(users.categories, name="category")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run tutorctl; return the exit code. Errors become one ``error: …`` line on stderr."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="tutorctl", standalone_mode=False)
+    except TutorError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message())
+            return 0
+        message = " ".join(exc.format_message().split())
+        print(f"error: {message}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 1
+    return result if isinstance(result, int) else 0

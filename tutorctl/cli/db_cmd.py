@@ -1,0 +1,64 @@
+"""tutorctl db init | info"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tutorctl.cli.state import Json, emit, state
+
+app = typer.Typer(help="Create, upgrade and describe the database.", no_args_is_help=True)
+
+
+@app.command("init")
+def init(
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of the school, e.g. Europe/Paris.")
+    ] = None,
+    slot_minutes: Annotated[
+        int | None, typer.Option(help="Slot length; divides 1440 (60, 30, 15).")
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO currency code, e.g. EUR.")] = None,
+    hold_minutes: Annotated[
+        int | None, typer.Option(help="Idle minutes before an open session expires.")
+    ] = None,
+    payment_minutes: Annotated[
+        int | None, typer.Option(help="Minutes a payment may stay pending.")
+    ] = None,
+    cancel_notice_hours: Annotated[
+        int | None, typer.Option(help="Cancels later than this are late (no refund).")
+    ] = None,
+    min_notice_hours: Annotated[
+        int | None, typer.Option(help="How soon before its start a lesson may be booked.")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Create or upgrade the schema and store the school settings (safe to re-run)."""
+    from tutorctl.core.views import DbInitView
+    from tutorctl.services import school
+
+    changes: dict[str, Any] = {
+        "timezone": timezone,
+        "slot_minutes": slot_minutes,
+        "currency": currency.upper() if currency else None,
+        "hold_minutes": hold_minutes,
+        "payment_minutes": payment_minutes,
+        "cancel_notice_hours": cancel_notice_hours,
+        "min_notice_hours": min_notice_hours,
+    }
+    db = state().database()
+    before, after, settings = db.init_schema(lambda tx: school.init_settings(tx, changes))
+    emit(DbInitView(state().masked_url, before, after, settings), json)
+
+
+@app.command("info")
+def info(json: Json = False) -> None:
+    """Show the database URL (password masked), schema version and school settings."""
+    from tutorctl.core.views import DbInfoView
+    from tutorctl.db.migrations import SCHEMA_VERSION
+    from tutorctl.services import school
+
+    db = state().database()
+    settings = db.read(lambda tx: school.settings_view(tx.settings))
+    emit(DbInfoView(state().masked_url, db.dialect, SCHEMA_VERSION, settings), json)

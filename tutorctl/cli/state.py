@@ -1,0 +1,77 @@
+"""Root options (--db, --now, --actor) and the lazily built database of this command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from tutorctl.core.clock import Clock, parse_now
+from tutorctl.core.config import default_actor, mask_url, resolve_db_url
+
+if TYPE_CHECKING:
+    from tutorctl.db.uow import Database, Tx
+
+T = TypeVar("T")
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+@dataclass
+class State:
+    db_option: str | None = None
+    now_text: str | None = None
+    actor: str | None = None
+
+    @property
+    def url(self) -> str:
+        return resolve_db_url(self.db_option)
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.url)
+
+    def database(self) -> Database:
+        from tutorctl.db.uow import Database
+
+        clock = Clock(parse_now(self.now_text) if self.now_text else None)
+        return Database(self.url, clock=clock, actor=self.actor or default_actor())
+
+
+_state = State()
+
+
+def configure(db: str | None, now: str | None, actor: str | None) -> None:
+    global _state
+    if now:
+        parse_now(now)  # fail early, exit 2, before touching the database
+    _state = State(db_option=db, now_text=now, actor=actor)
+
+
+def state() -> State:
+    return _state
+
+
+def write(command: str, fn: Callable[[Tx], T]) -> T:
+    """Run one mutation in the one locked unit of work."""
+    return _state.database().write(command, fn)
+
+
+def read(fn: Callable[[Tx], T]) -> T:
+    return _state.database().read(fn)
+
+
+def emit(view: Any, as_json: bool) -> None:
+    """Print a read model: one JSON document, or its rich rendering."""
+    import sys
+
+    if as_json:
+        from tutorctl.render.jsonout import to_json
+
+        sys.stdout.write(to_json(view) + "\n")
+    else:
+        from tutorctl.render.console import make_console, render
+
+        make_console().print(render(view))

@@ -1,0 +1,80 @@
+"""tutorctl user … and tutorctl category …"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tutorctl.cli.state import Json, emit, read, write
+
+users = typer.Typer(help="Teachers and students.", no_args_is_help=True)
+categories = typer.Typer(help="Lesson categories and their hourly prices.", no_args_is_help=True)
+
+UserArg = Annotated[str, typer.Argument(help="Handle or numeric id.")]
+
+
+@users.command("add")
+def user_add(
+    handle: Annotated[str, typer.Argument(help="Unique handle: a-z 0-9 . _ -")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help="teacher or student.")],
+    json: Json = False,
+) -> None:
+    """Add a teacher or a student."""
+    from tutorctl.services import users as svc
+
+    emit(write("user add", lambda tx: svc.add_user(tx, handle, name, role)), json)
+
+
+@users.command("list")
+def user_list(
+    role: Annotated[str | None, typer.Option(help="Only teachers or only students.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include inactive users.")] = False,
+    json: Json = False,
+) -> None:
+    """List users."""
+    from tutorctl.services import users as svc
+
+    emit(read(lambda tx: svc.list_users(tx, role, all_)), json)
+
+
+@users.command("show")
+def user_show(user: UserArg, json: Json = False) -> None:
+    """Show one user (and a student's balance)."""
+    from tutorctl.services import users as svc
+
+    emit(read(lambda tx: svc.show_user(tx, user)), json)
+
+
+@users.command("deactivate")
+def user_deactivate(user: UserArg, json: Json = False) -> None:
+    """Deactivate a user: no new lessons; existing ones stay."""
+    from tutorctl.services import users as svc
+
+    emit(write("user deactivate", lambda tx: svc.deactivate_user(tx, user)), json)
+
+
+@categories.command("add")
+def category_add(
+    name: Annotated[str, typer.Argument(help="Unique category name.")],
+    price: Annotated[str, typer.Option(help="Price per hour, a decimal such as 40.00.")],
+    json: Json = False,
+) -> None:
+    """Add a category with its hourly price."""
+    from tutorctl.core.money import parse_amount
+    from tutorctl.services import users as svc
+
+    cents = parse_amount(price, allow_zero=True, what="price")
+    emit(write("category add", lambda tx: svc.add_category(tx, name, cents)), json)
+
+
+@categories.command("list")
+def category_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include inactive categories.")] = False,
+    json: Json = False,
+) -> None:
+    """List categories."""
+    from tutorctl.services import users as svc
+
+    emit(read(lambda tx: svc.list_categories(tx, all_)), json)

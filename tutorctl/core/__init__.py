@@ -1,0 +1,1 @@
+"""Pure domain logic: importable without SQLAlchemy, rich or a database."""

@@ -1,0 +1,1 @@
+"""Persistence: schema, migrations, engines and the one locked unit of work."""

@@ -1,0 +1,285 @@
+"""The tables of SPEC §4.
+
+Conventions: ids are integers; money is integer minor units (``*_cents``); durations are
+integer minutes (``*_minutes``); a week is its Monday (``DATE``); a day is 0..6 (Monday..Sunday);
+slots are indexes on the school's slot grid; instants are stored as naive UTC and read back as
+aware UTC (``UTCDateTime``), identically on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, naive UTC stored, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite text from raw SQL
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def _instant(nullable: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "tutorctl_schema"
+
+    version: int = Field(primary_key=True)
+    applied_at: datetime = _instant()
+
+
+class Settings(SQLModel, table=True):
+    __tablename__ = "settings"
+
+    id: int = Field(default=1, primary_key=True)
+    timezone: str = Field(max_length=64)
+    slot_minutes: int
+    currency: str = Field(max_length=8)
+    hold_minutes: int
+    payment_minutes: int
+    cancel_notice_hours: int
+    min_notice_hours: int
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('teacher', 'student')", name="ck_users_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    active: bool = True
+    created_at: datetime = _instant()
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "categories"
+    __table_args__ = (CheckConstraint("price_cents >= 0", name="ck_categories_price"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    price_cents: int
+    active: bool = True
+
+
+class CalendarWeek(SQLModel, table=True):
+    """One row per (user, week): availability per day, and the stamp. This row is the lock."""
+
+    __tablename__ = "calendar_weeks"
+    __table_args__ = (UniqueConstraint("user_id", "week", name="uq_calendar_weeks_user_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    week: date
+    d0: str
+    d1: str
+    d2: str
+    d3: str
+    d4: str
+    d5: str
+    d6: str
+    stamp: int = 0
+
+
+class BookingSession(SQLModel, table=True):
+    __tablename__ = "booking_sessions"
+    __table_args__ = (
+        Index("ix_booking_sessions_status_touched", "status", "touched_at"),
+        Index(
+            "uq_booking_sessions_one_open",
+            "student_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_booking_sessions_student", "student_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="users.id")
+    status: str = Field(max_length=20)
+    created_at: datetime = _instant()
+    touched_at: datetime = _instant()
+    payment_started_at: datetime | None = _instant(nullable=True)
+    closed_at: datetime | None = _instant(nullable=True)
+
+
+class Reservation(SQLModel, table=True):
+    """A lesson. ``starts_at``/``ends_at`` are the UTC instants of its wall-clock slots."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("start_slot < end_slot", name="ck_reservations_slots"),
+        CheckConstraint("day BETWEEN 0 AND 6", name="ck_reservations_day"),
+        Index("ix_reservations_teacher_week", "teacher_id", "week", "day"),
+        Index("ix_reservations_student_week", "student_id", "week", "day"),
+        Index("ix_reservations_status_ends", "status", "ends_at"),
+        Index("ix_reservations_session", "session_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    teacher_id: int = Field(foreign_key="users.id")
+    student_id: int = Field(foreign_key="users.id")
+    category_id: int = Field(foreign_key="categories.id")
+    week: date
+    day: int
+    start_slot: int
+    end_slot: int
+    starts_at: datetime = _instant()
+    ends_at: datetime = _instant()
+    status: str = Field(max_length=16)
+    price_cents: int = 0
+    session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
+    unfunded: bool = False
+    late_cancel: bool = False
+    created_at: datetime = _instant()
+
+
+class Operation(SQLModel, table=True):
+    __tablename__ = "operations"
+    __table_args__ = (
+        Index("ix_operations_session", "session_id"),
+        Index("ix_operations_target", "target_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="booking_sessions.id")
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    target_id: int | None = Field(default=None, foreign_key="reservations.id")
+    new_id: int | None = Field(default=None, foreign_key="reservations.id")
+    created_at: datetime = _instant()
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True, max_length=200)
+    request: str
+    result: str
+    created_at: datetime = _instant()
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("balance_cents >= 0", name="ck_accounts_balance"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="users.id", unique=True)
+    balance_cents: int = 0
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_session", "session_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="booking_sessions.id")
+    method: str = Field(max_length=16)
+    amount_cents: int
+    reference: str | None = Field(default=None, max_length=200)
+    status: str = Field(max_length=16)
+    created_at: datetime = _instant()
+    settled_at: datetime | None = _instant(nullable=True)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Immutable: every balance change. Balance = Σ amount_cents of an account."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_account", "account_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    amount_cents: int
+    reason: str = Field(max_length=200)
+    session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
+    reservation_id: int | None = Field(default=None, foreign_key="reservations.id")
+    payment_id: int | None = Field(default=None, foreign_key="payments.id")
+    actor: str = Field(max_length=200)
+    at: datetime = _instant()
+
+
+class Purchase(SQLModel, table=True):
+    """A package of hours, in minutes. Remaining = bought − consumed; owed = bought − paid."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        CheckConstraint(
+            "consumed_minutes >= 0 AND consumed_minutes <= bought_minutes",
+            name="ck_purchases_consumed",
+        ),
+        CheckConstraint(
+            "paid_minutes >= 0 AND paid_minutes <= bought_minutes", name="ck_purchases_paid"
+        ),
+        Index("ix_purchases_match", "student_id", "teacher_id", "category_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(foreign_key="users.id")
+    teacher_id: int = Field(foreign_key="users.id")
+    category_id: int = Field(foreign_key="categories.id")
+    bought_minutes: int
+    paid_minutes: int
+    consumed_minutes: int = 0
+    price_cents: int
+    purchased_on: date
+    created_at: datetime = _instant()
+
+
+class Funding(SQLModel, table=True):
+    """Where a lesson's price came from: purchase minutes, balance money or a payment."""
+
+    __tablename__ = "fundings"
+    __table_args__ = (
+        CheckConstraint("source IN ('purchase', 'balance', 'payment')", name="ck_fundings_source"),
+        Index("ix_fundings_reservation", "reservation_id"),
+        Index("ix_fundings_purchase", "purchase_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reservation_id: int = Field(foreign_key="reservations.id")
+    source: str = Field(max_length=16)
+    purchase_id: int | None = Field(default=None, foreign_key="purchases.id")
+    payment_id: int | None = Field(default=None, foreign_key="payments.id")
+    minutes: int = 0
+    amount_cents: int = 0
+
+
+class History(SQLModel, table=True):
+    """Append-only audit: one row per mutation (at least)."""
+
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_at", "at"), Index("ix_history_session", "session_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant()
+    actor: str = Field(max_length=200)
+    command: str = Field(max_length=64)
+    subject: str = Field(max_length=200)
+    user_ids: str = Field(default=",", max_length=2000)
+    session_id: int | None = None
+    details: str = "{}"

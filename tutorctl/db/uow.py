@@ -1,0 +1,335 @@
+"""The unit of work: the one primitive every mutation (and every read) goes through.
+
+``Database.write(command, fn)`` runs ``fn(tx)`` in one transaction:
+
+1. begin — SQLite: ``BEGIN IMMEDIATE`` (one writer at a time, WAL, busy timeout);
+   PostgreSQL: READ COMMITTED;
+2. load the school settings and check the schema version (exit 4 if missing or old);
+3. ``fn`` reads what it needs to know which rows it touches, then calls ``tx.lock(...)`` once:
+   the student accounts (ensured, then ``SELECT … ORDER BY id FOR UPDATE``), then the
+   calendar weeks (ensured with ``INSERT … ON CONFLICT DO NOTHING`` in key order, then
+   ``SELECT … ORDER BY user_id, week FOR UPDATE``, stamps incremented) — one statement each;
+4. ``fn`` checks and writes, never commits; history rows are appended; commit.
+
+A deadlock, serialization failure, unique violation or busy database re-runs the whole
+function (bounded, with jitter) and is reported as exit 5 when retries are exhausted; an
+exception anywhere rolls everything back. This is the only module that knows these details.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlmodel import Session, col, select
+
+from tutorctl.core.clock import Clock
+from tutorctl.core.config import mask_url, scrub
+from tutorctl.core.errors import ConfigError, LockError
+from tutorctl.core.timegrid import SlotGrid, load_zone
+from tutorctl.db import migrations
+from tutorctl.db.engine import WRITE_OPTION, get_engine
+from tutorctl.db.schema import Account, CalendarWeek, History, SchemaVersion, Settings
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 12
+RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
+WeekKey = tuple[int, date]
+
+
+@dataclass(frozen=True)
+class SchoolSettings:
+    timezone: str
+    slot_minutes: int
+    currency: str
+    hold_minutes: int
+    payment_minutes: int
+    cancel_notice_hours: int
+    min_notice_hours: int
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return load_zone(self.timezone)
+
+    @cached_property
+    def grid(self) -> SlotGrid:
+        return SlotGrid(self.slot_minutes)
+
+    def empty_day(self) -> str:
+        return "0" * self.grid.slots_per_day
+
+
+@dataclass
+class Tx:
+    """What a service gets: the ORM session plus the context of this one transaction."""
+
+    session: Session
+    settings: SchoolSettings
+    now: datetime
+    actor: str
+    command: str
+    writable: bool
+    dialect: str
+    locked_weeks: dict[WeekKey, CalendarWeek] = field(default_factory=dict)
+    locked_accounts: dict[int, Account] = field(default_factory=dict)
+    _lock_called: bool = False
+    _audits: list[History] = field(default_factory=list)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.settings.zone).date()
+
+    def lock(self, weeks: Iterable[WeekKey] = (), accounts: Iterable[int] = ()) -> None:
+        """Lock student accounts (by student id) then calendar weeks, each sorted, once.
+
+        Call it once, before reading anything that the decision depends on. A second call may
+        only name keys already locked (so composed services can re-assert their locks).
+        """
+        if not self.writable:
+            raise RuntimeError("lock() in a read-only transaction")
+        week_keys = sorted(set(weeks))
+        students = sorted(set(accounts))
+        if self._lock_called:
+            missing = [k for k in week_keys if k not in self.locked_weeks]
+            missing_acc = [s for s in students if s not in self.locked_accounts]
+            if missing or missing_acc:
+                raise RuntimeError(f"lock() called twice with new keys {missing} {missing_acc}")
+            return
+        self._lock_called = True
+        if students:
+            self._lock_accounts(students)
+        if week_keys:
+            self._lock_weeks(week_keys)
+
+    def _insert(self, model: Any) -> Any:
+        table = model.__table__
+        return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
+
+    def _lock_accounts(self, students: list[int]) -> None:
+        ensure = self._insert(Account).values(
+            [{"student_id": s, "balance_cents": 0} for s in students]
+        )
+        self.session.execute(ensure.on_conflict_do_nothing(index_elements=["student_id"]))
+        rows = self.session.exec(
+            select(Account)
+            .where(col(Account.student_id).in_(students))
+            .order_by(col(Account.id))
+            .with_for_update()
+        ).all()
+        self.locked_accounts = {row.student_id: row for row in rows}
+
+    def _lock_weeks(self, keys: list[WeekKey]) -> None:
+        empty = self.settings.empty_day()
+        values = [
+            {"user_id": user_id, "week": week, "stamp": 0, **{f"d{i}": empty for i in range(7)}}
+            for user_id, week in keys
+        ]
+        ensure = self._insert(CalendarWeek).values(values)
+        self.session.execute(ensure.on_conflict_do_nothing(index_elements=["user_id", "week"]))
+        rows = self.session.exec(
+            select(CalendarWeek)
+            .where(tuple_(col(CalendarWeek.user_id), col(CalendarWeek.week)).in_(keys))
+            .order_by(col(CalendarWeek.user_id), col(CalendarWeek.week))
+            .with_for_update()
+        ).all()
+        for row in rows:
+            row.stamp += 1
+            self.locked_weeks[(row.user_id, row.week)] = row
+
+    def audit(
+        self,
+        subject: str,
+        *,
+        users: Iterable[int] = (),
+        session_id: int | None = None,
+        **details: Any,
+    ) -> None:
+        """Record what this mutation changed (history is append-only)."""
+        ids = sorted({u for u in users if u is not None})
+        self._audits.append(
+            History(
+                at=self.now,
+                actor=self.actor,
+                command=self.command,
+                subject=subject[:200],
+                user_ids="," + "".join(f"{u}," for u in ids),
+                session_id=session_id,
+                details=json.dumps(details, default=str, sort_keys=True),
+            )
+        )
+
+    def finish(self) -> None:
+        """Flush the service's writes and append the history rows (called by the unit of work)."""
+        self.session.flush()
+        if not self._audits:
+            self.audit(self.command)
+        self.session.add_all(self._audits)
+        self.session.flush()
+
+
+class Database:
+    """A database URL plus the clock and actor of the running command."""
+
+    def __init__(self, url: str, clock: Clock | None = None, actor: str = "unknown") -> None:
+        self.url = url
+        self.clock = clock or Clock()
+        self.actor = actor
+
+    @property
+    def engine(self) -> Any:
+        return get_engine(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return str(self.engine.dialect.name)
+
+    # -- public entry points -------------------------------------------------------------
+
+    def read(self, fn: Callable[[Tx], T], command: str = "read") -> T:
+        return self._run(fn, command=command, writable=False)
+
+    def write(self, command: str, fn: Callable[[Tx], T]) -> T:
+        return self._run(fn, command=command, writable=True)
+
+    def init_schema(self, fn: Callable[[Tx], T]) -> tuple[int | None, int, T]:
+        """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction."""
+
+        def body(conn: Connection) -> tuple[int | None, int, T]:
+            before, after = migrations.migrate(conn, self.clock.now())
+            tx = self._tx(conn, "db init", writable=True, check=False)
+            result = fn(tx)
+            tx.finish()
+            return before, after, result
+
+        return self._attempt(body, writable=True)
+
+    # -- machinery -----------------------------------------------------------------------
+
+    def _run(self, fn: Callable[[Tx], T], *, command: str, writable: bool) -> T:
+        def body(conn: Connection) -> T:
+            tx = self._tx(conn, command, writable=writable, check=True)
+            result = fn(tx)
+            if writable:
+                tx.finish()
+            return result
+
+        return self._attempt(body, writable=writable)
+
+    def _attempt(self, body: Callable[[Connection], T], *, writable: bool) -> T:
+        last: Exception | None = None
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                with self._connect() as conn:
+                    options: dict[str, Any] = {WRITE_OPTION: writable}
+                    if self.dialect == "postgresql" and not writable:
+                        options["isolation_level"] = "REPEATABLE READ"
+                        options["postgresql_readonly"] = True
+                    conn = conn.execution_options(**options)
+                    with conn.begin():
+                        return body(conn)
+            except DBAPIError as exc:
+                if not self._retryable(exc):
+                    raise self._translate(exc) from None
+                last = exc
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+        detail = scrub(str(getattr(last, "orig", last)).splitlines()[0], self.url)
+        raise LockError(
+            f"could not get the lock after {MAX_ATTEMPTS} attempts ({detail}); try again"
+        )
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()  # type: ignore[no-any-return]
+        except DBAPIError as exc:
+            reason = scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else "", self.url)
+            raise ConfigError(
+                f"cannot connect to the database {mask_url(self.url)}: {reason}"
+            ) from None
+
+    def _tx(self, conn: Connection, command: str, *, writable: bool, check: bool) -> Tx:
+        session = Session(bind=conn, autoflush=True, expire_on_commit=False)
+        settings = self._load_settings(session, check=check)
+        return Tx(
+            session=session,
+            settings=settings,
+            now=self.clock.now(),
+            actor=self.actor,
+            command=command,
+            writable=writable,
+            dialect=self.dialect,
+        )
+
+    def _load_settings(self, session: Session, *, check: bool) -> SchoolSettings:
+        not_initialised = ConfigError(
+            f"the database {mask_url(self.url)} is not initialised: run `tutorctl db init`"
+        )
+        if check:
+            try:
+                version = session.exec(
+                    select(col(SchemaVersion.version))
+                    .order_by(col(SchemaVersion.version).desc())
+                    .limit(1)
+                ).first()
+            except (OperationalError, ProgrammingError):
+                raise not_initialised from None
+            if version is None:
+                raise not_initialised
+            if version < migrations.SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the database schema is version {version}, older than this tutorctl "
+                    f"({migrations.SCHEMA_VERSION}): run `tutorctl db init` to upgrade"
+                )
+            if version > migrations.SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the database schema is version {version}, newer than this tutorctl "
+                    f"({migrations.SCHEMA_VERSION}): upgrade tutorctl"
+                )
+        row = session.get(Settings, 1)
+        if row is None:
+            if check:
+                raise not_initialised
+            return DEFAULT_SETTINGS
+        return SchoolSettings(
+            timezone=row.timezone,
+            slot_minutes=row.slot_minutes,
+            currency=row.currency,
+            hold_minutes=row.hold_minutes,
+            payment_minutes=row.payment_minutes,
+            cancel_notice_hours=row.cancel_notice_hours,
+            min_notice_hours=row.min_notice_hours,
+        )
+
+    def _retryable(self, exc: DBAPIError) -> bool:
+        orig = exc.orig
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if code in RETRYABLE_PG_CODES:
+            return True
+        message = str(orig).lower()
+        return "database is locked" in message or "database is busy" in message
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        reason = scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc), self.url)
+        return ConfigError(f"database error on {mask_url(self.url)}: {reason}")
+
+
+DEFAULT_SETTINGS = SchoolSettings(
+    timezone="Europe/Paris",
+    slot_minutes=60,
+    currency="EUR",
+    hold_minutes=20,
+    payment_minutes=30,
+    cancel_notice_hours=24,
+    min_notice_hours=0,
+)

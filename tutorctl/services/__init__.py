@@ -1,0 +1,1 @@
+"""Services: each takes the transaction (``Tx``) first, reads, checks, writes, never commits."""

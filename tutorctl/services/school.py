@@ -1,0 +1,63 @@
+"""School settings: ``db init`` and ``db info``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, replace
+from typing import Any
+
+from sqlmodel import func, select
+
+from tutorctl.core.errors import InputError, RuleError
+from tutorctl.core.timegrid import SlotGrid, load_zone
+from tutorctl.core.views import SettingsView
+from tutorctl.db.schema import CalendarWeek, Reservation, Settings
+from tutorctl.db.uow import DEFAULT_SETTINGS, SchoolSettings, Tx
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def settings_view(settings: SchoolSettings) -> SettingsView:
+    return SettingsView(**{k: v for k, v in asdict(settings).items()})
+
+
+def validate(settings: SchoolSettings) -> SchoolSettings:
+    load_zone(settings.timezone)
+    SlotGrid(settings.slot_minutes)
+    if not _CURRENCY.match(settings.currency):
+        raise InputError(f"bad currency {settings.currency!r}: use a 3-letter ISO code like EUR")
+    for name in ("hold_minutes", "payment_minutes"):
+        value = getattr(settings, name)
+        if not 1 <= value <= 7 * 24 * 60:
+            raise InputError(f"bad --{name.replace('_', '-')} {value}: use 1..10080 minutes")
+    for name in ("cancel_notice_hours", "min_notice_hours"):
+        value = getattr(settings, name)
+        if not 0 <= value <= 24 * 365:
+            raise InputError(f"bad --{name.replace('_', '-')} {value}: use 0..8760 hours")
+    return settings
+
+
+def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
+    """Store the school settings: defaults on a fresh database, else only what is given."""
+    row = tx.session.get(Settings, 1)
+    current = tx.settings if row is not None else DEFAULT_SETTINGS
+    wanted = validate(replace(current, **{k: v for k, v in changes.items() if v is not None}))
+    if row is not None and wanted.slot_minutes != current.slot_minutes and _has_calendar(tx):
+        raise RuleError(
+            f"cannot change the slot length from {current.slot_minutes} to "
+            f"{wanted.slot_minutes} minutes: availability or lessons already exist"
+        )
+    if row is None:
+        row = Settings(id=1, **asdict(wanted))
+    else:
+        for key, value in asdict(wanted).items():
+            setattr(row, key, value)
+    tx.session.add(row)
+    tx.audit("settings", **asdict(wanted))
+    return settings_view(wanted)
+
+
+def _has_calendar(tx: Tx) -> bool:
+    weeks = tx.session.exec(select(func.count()).select_from(CalendarWeek)).one()
+    lessons = tx.session.exec(select(func.count()).select_from(Reservation)).one()
+    return bool(weeks or lessons)

@@ -1,0 +1,151 @@
+"""Users (teachers and students) and categories."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import col, select
+
+from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
+from tutorctl.db.schema import Account, Category, User
+from tutorctl.db.uow import Tx
+
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+ROLES = ("teacher", "student")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_handle(handle: str) -> str:
+    if not HANDLE.match(handle) or handle.isdigit():
+        raise InputError(
+            f"bad handle {handle!r}: use 1-64 characters of a-z, 0-9, '.', '_', '-', "
+            "starting with a letter or digit, not all digits"
+        )
+    return handle
+
+
+def check_name(name: str, what: str = "name", limit: int = 200) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > limit or _CONTROL.search(cleaned):
+        raise InputError(f"bad {what} {name!r}: use 1-{limit} printable characters")
+    return cleaned
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InputError(f"bad role {role!r}: use teacher or student")
+    return role
+
+
+def find_user(tx: Tx, ref: str | int, role: str | None = None) -> User:
+    """A user by handle or numeric id; NotFoundError (exit 3) when absent."""
+    text = str(ref).strip()
+    if text.isdigit():
+        user = tx.session.get(User, int(text))
+    else:
+        user = tx.session.exec(select(User).where(User.handle == text)).first()
+    if user is None:
+        raise NotFoundError(f"no user {text!r}: see `tutorctl user list`")
+    if role is not None and user.role != role:
+        raise RuleError(f"user {user.handle!r} is a {user.role}, not a {role}")
+    return user
+
+
+def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
+    balance = None
+    if with_balance and user.role == "student":
+        account = tx.session.exec(select(Account).where(Account.student_id == user.id)).first()
+        balance = account.balance_cents if account else 0
+    assert user.id is not None
+    return UserView(
+        id=user.id,
+        handle=user.handle,
+        name=user.name,
+        role=user.role,
+        active=user.active,
+        balance_cents=balance,
+        currency=tx.settings.currency if balance is not None else None,
+    )
+
+
+def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
+    handle, name, role = check_handle(handle), check_name(name), check_role(role)
+    existing = tx.session.exec(select(User).where(User.handle == handle)).first()
+    if existing is not None:
+        raise RuleError(f"user {handle!r} already exists (id {existing.id})")
+    user = User(handle=handle, name=name, role=role, active=True, created_at=tx.now)
+    tx.session.add(user)
+    tx.session.flush()
+    assert user.id is not None
+    if role == "student":
+        tx.session.add(Account(student_id=user.id, balance_cents=0))
+    tx.audit(f"user {handle}", users=[user.id], handle=handle, name=name, role=role)
+    return user_view(tx, user)
+
+
+def list_users(tx: Tx, role: str | None = None, include_inactive: bool = False) -> UserListView:
+    query = select(User).order_by(col(User.handle))
+    if role is not None:
+        query = query.where(User.role == check_role(role))
+    if not include_inactive:
+        query = query.where(col(User.active).is_(True))
+    return UserListView(users=[user_view(tx, u) for u in tx.session.exec(query)])
+
+
+def show_user(tx: Tx, ref: str) -> UserView:
+    return user_view(tx, find_user(tx, ref), with_balance=True)
+
+
+def deactivate_user(tx: Tx, ref: str) -> UserView:
+    user = find_user(tx, ref)
+    if not user.active:
+        raise RuleError(f"user {user.handle!r} is already inactive")
+    user.active = False
+    tx.session.add(user)
+    tx.audit(f"user {user.handle}", users=[user.id or 0], active=False)
+    return user_view(tx, user)
+
+
+def category_view(tx: Tx, category: Category) -> CategoryView:
+    assert category.id is not None
+    return CategoryView(
+        id=category.id,
+        name=category.name,
+        price_cents=category.price_cents,
+        currency=tx.settings.currency,
+        active=category.active,
+    )
+
+
+def find_category(tx: Tx, ref: str | int) -> Category:
+    text = str(ref).strip()
+    category = None
+    if text.isdigit():
+        category = tx.session.get(Category, int(text))
+    if category is None:
+        category = tx.session.exec(select(Category).where(Category.name == text)).first()
+    if category is None:
+        raise NotFoundError(f"no category {text!r}: see `tutorctl category list`")
+    return category
+
+
+def add_category(tx: Tx, name: str, price_cents: int) -> CategoryView:
+    name = check_name(name, "category name", 100)
+    if name.isdigit():
+        raise InputError(f"bad category name {name!r}: it must not be all digits")
+    existing = tx.session.exec(select(Category).where(Category.name == name)).first()
+    if existing is not None:
+        raise RuleError(f"category {name!r} already exists (id {existing.id})")
+    category = Category(name=name, price_cents=price_cents, active=True)
+    tx.session.add(category)
+    tx.session.flush()
+    tx.audit(f"category {name}", name=name, price_cents=price_cents)
+    return category_view(tx, category)
+
+
+def list_categories(tx: Tx, include_inactive: bool = False) -> CategoryListView:
+    query = select(Category).order_by(col(Category.name))
+    if not include_inactive:
+        query = query.where(col(Category.active).is_(True))
+    return CategoryListView(categories=[category_view(tx, c) for c in tx.session.exec(query)])
