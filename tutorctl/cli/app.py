@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tutorctl.cli import db_cmd, users
+from tutorctl.cli import db_cmd, schedule, users
 from tutorctl.cli.state import configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -59,6 +59,7 @@ def root(
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(users.users, name="user")
 app.add_typer(users.categories, name="category")
+app.add_typer(schedule.app, name="schedule")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

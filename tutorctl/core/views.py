@@ -64,3 +64,76 @@ class CategoryView:
 @dataclass(frozen=True)
 class CategoryListView:
     categories: list[CategoryView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    handle: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class LessonView:
+    """A held, booked or done lesson as seen in a week (or a list)."""
+
+    id: int
+    teacher: str
+    student: str
+    teacher_id: int
+    student_id: int
+    category: str
+    week: str
+    date: str
+    day: int
+    start: str
+    end: str
+    duration_minutes: int
+    starts_at: str
+    ends_at: str
+    status: str
+    pending: str | None = None  # "cancel" or "move" while a session plans it
+    session_id: int | None = None
+    price_cents: int = 0
+
+
+@dataclass(frozen=True)
+class SlotView:
+    time: str
+    exists: bool  # False for a wall-clock time skipped by a DST change
+    open: bool
+    lesson_ids: list[int]
+    with_open: bool | None = None  # the overlaid teacher's availability (student view)
+
+
+@dataclass(frozen=True)
+class DayView:
+    date: str
+    name: str
+    slots: list[SlotView]
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    week: str
+    week_start: str
+    timezone: str
+    slot_minutes: int
+    user: PersonRef
+    stamp: int
+    days: list[DayView]
+    lessons: list[LessonView]
+    with_user: PersonRef | None = None
+    with_stamp: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleChangeView:
+    user: str
+    action: str  # "open", "close" or "copy"
+    weeks: list[str]
+    stamps: dict[str, int]
+    changed_slots: int
+    skipped: list[str] = field(default_factory=list)  # slots that do not exist (DST)
+    lessons_kept: list[int] = field(default_factory=list)  # lessons under closed slots (--force)

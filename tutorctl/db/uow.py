@@ -91,15 +91,23 @@ class Tx:
     def today(self) -> date:
         return self.now.astimezone(self.settings.zone).date()
 
-    def lock(self, weeks: Iterable[WeekKey] = (), accounts: Iterable[int] = ()) -> None:
+    def lock(
+        self,
+        weeks: Iterable[WeekKey] = (),
+        accounts: Iterable[int] = (),
+        read_weeks: Iterable[WeekKey] = (),
+    ) -> None:
         """Lock student accounts (by student id) then calendar weeks, each sorted, once.
 
+        ``weeks`` are touched (their stamps go up); ``read_weeks`` are locked in the same
+        statement so what is read from them stays true, but their stamps do not move.
         Call it once, before reading anything that the decision depends on. A second call may
         only name keys already locked (so composed services can re-assert their locks).
         """
         if not self.writable:
             raise RuntimeError("lock() in a read-only transaction")
-        week_keys = sorted(set(weeks))
+        touched = set(weeks)
+        week_keys = sorted(touched | set(read_weeks))
         students = sorted(set(accounts))
         if self._lock_called:
             missing = [k for k in week_keys if k not in self.locked_weeks]
@@ -111,7 +119,7 @@ class Tx:
         if students:
             self._lock_accounts(students)
         if week_keys:
-            self._lock_weeks(week_keys)
+            self._lock_weeks(week_keys, touched)
 
     def _insert(self, model: Any) -> Any:
         table = model.__table__
@@ -130,7 +138,7 @@ class Tx:
         ).all()
         self.locked_accounts = {row.student_id: row for row in rows}
 
-    def _lock_weeks(self, keys: list[WeekKey]) -> None:
+    def _lock_weeks(self, keys: list[WeekKey], touched: set[WeekKey]) -> None:
         empty = self.settings.empty_day()
         values = [
             {"user_id": user_id, "week": week, "stamp": 0, **{f"d{i}": empty for i in range(7)}}
@@ -145,8 +153,10 @@ class Tx:
             .with_for_update()
         ).all()
         for row in rows:
-            row.stamp += 1
-            self.locked_weeks[(row.user_id, row.week)] = row
+            key = (row.user_id, row.week)
+            if key in touched:
+                row.stamp += 1
+            self.locked_weeks[key] = row
 
     def audit(
         self,

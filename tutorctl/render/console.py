@@ -10,16 +10,20 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tutorctl.core.grid import week_grid
 from tutorctl.core.money import format_amount
 from tutorctl.core.views import (
     CategoryListView,
     CategoryView,
     DbInfoView,
     DbInitView,
+    ScheduleChangeView,
+    ScheduleView,
     SettingsView,
     UserListView,
     UserView,
 )
+from tutorctl.render.grid import render_week
 
 
 def make_console(file: Any = None) -> Console:
@@ -127,3 +131,24 @@ def _(view: CategoryListView) -> RenderableType:
     for c in view.categories:
         table.add_row(str(c.id), c.name, format_amount(c.price_cents, c.currency), _yes(c.active))
     return table
+
+
+@render.register
+def _(view: ScheduleView) -> RenderableType:
+    return render_week(week_grid(view))
+
+
+@render.register
+def _(view: ScheduleChangeView) -> RenderableType:
+    verb = {"open": "opened", "close": "closed", "copy": "copied"}[view.action]
+    lines = [
+        f"{view.user}: {verb} {view.changed_slots} slot(s) in "
+        + ", ".join(f"{w} (stamp {view.stamps[w]})" for w in view.weeks)
+    ]
+    if view.skipped:
+        lines.append("left closed, no such time (DST): " + ", ".join(view.skipped))
+    if view.lessons_kept:
+        lines.append(
+            "lessons kept outside availability (--force): " + ", ".join(map(str, view.lessons_kept))
+        )
+    return Text("\n".join(lines))

@@ -1,0 +1,89 @@
+"""tutorctl schedule show | set | copy"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tutorctl.cli.state import Json, emit, read, write
+from tutorctl.core.timegrid import parse_days, parse_week, parse_week_range
+
+app = typer.Typer(help="Teachers' weekly availability and week grids.", no_args_is_help=True)
+
+UserArg = Annotated[str, typer.Argument(help="Handle or numeric id.")]
+WEEK_HELP = "2026-W48, a date, this, next, last, +N, -N."
+
+
+@app.command("show")
+def show(
+    user: UserArg,
+    week: Annotated[str, typer.Option(help=WEEK_HELP)] = "this",
+    with_: Annotated[
+        str | None, typer.Option("--with", help="Overlay this teacher's availability and lessons.")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Show a person's week as a grid (JSON: week, user, stamp, days, lessons)."""
+    from tutorctl.services import schedule
+
+    emit(read(lambda tx: schedule.show_schedule(tx, user, parse_week(week, tx.today), with_)), json)
+
+
+@app.command("set")
+def set_(
+    user: UserArg,
+    week: Annotated[str, typer.Option(help=f"A week or a range W..W2: {WEEK_HELP}")],
+    days: Annotated[str, typer.Option(help="mon-fri, mon,wed,fri, sat, 1-5.")],
+    hours: Annotated[str, typer.Option(help="HH:MM-HH:MM on the slot grid, e.g. 09:00-18:00.")],
+    open_: Annotated[
+        bool | None, typer.Option("--open/--close", help="Open or close those slots.")
+    ] = None,
+    if_stamp: Annotated[
+        int | None, typer.Option(help="Refuse if the week's stamp is no longer this one.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Close slots even under lessons (they stay).")
+    ] = False,
+    json: Json = False,
+) -> None:
+    """Open or close a rectangle of days × hours in one week or a range, atomically."""
+    from tutorctl.core.errors import InputError
+    from tutorctl.services import schedule
+
+    if open_ is None:
+        raise InputError("say --open or --close")
+    day_list = parse_days(days)
+
+    def run(tx):  # type: ignore[no-untyped-def]
+        start, end = tx.settings.grid.parse_range(hours)
+        weeks = parse_week_range(week, tx.today)
+        return schedule.set_availability(
+            tx, user, weeks, day_list, start, end, open_=open_, if_stamp=if_stamp, force=force
+        )
+
+    emit(write("schedule set", run), json)
+
+
+@app.command("copy")
+def copy(
+    user: UserArg,
+    from_: Annotated[str, typer.Option("--from", help=f"The template week: {WEEK_HELP}")],
+    to: Annotated[str, typer.Option(help="A week or a range W1..W2.")],
+    force: Annotated[
+        bool, typer.Option(help="Close slots even under lessons (they stay).")
+    ] = False,
+    json: Json = False,
+) -> None:
+    """Copy a week's availability onto other weeks."""
+    from tutorctl.services import schedule
+
+    emit(
+        write(
+            "schedule copy",
+            lambda tx: schedule.copy_availability(
+                tx, user, parse_week(from_, tx.today), parse_week_range(to, tx.today), force=force
+            ),
+        ),
+        json,
+    )

@@ -1,0 +1,261 @@
+"""Availability: set a rectangle (days × hours) over weeks, copy a week, show a week grid."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlmodel import col, select
+
+from tutorctl.core.errors import InputError, RuleError
+from tutorctl.core.timegrid import DAY_NAMES, format_week
+from tutorctl.core.views import (
+    DayView,
+    LessonView,
+    PersonRef,
+    ScheduleChangeView,
+    ScheduleView,
+    SlotView,
+)
+from tutorctl.db.schema import CalendarWeek, User
+from tutorctl.db.uow import Tx
+from tutorctl.services.lessons import describe, overlapping, week_lessons
+from tutorctl.services.users import find_user
+
+
+def person(user: User) -> PersonRef:
+    assert user.id is not None
+    return PersonRef(id=user.id, handle=user.handle, name=user.name, role=user.role)
+
+
+def _day_label(week: date, day: int) -> str:
+    return f"{DAY_NAMES[day].capitalize()} {(week + timedelta(days=day)).isoformat()}"
+
+
+def _guard_closing(
+    tx: Tx, teacher: User, closing: dict[tuple[date, int], set[int]], force: bool
+) -> list[int]:
+    """Lessons (as teacher) under slots about to close: refused unless ``force``."""
+    assert teacher.id is not None
+    found: dict[int, LessonView] = {}
+    for (week, day), slots in closing.items():
+        if slots:
+            for lesson in overlapping(
+                tx, [teacher.id], week, day, min(slots), max(slots) + 1, as_teacher_only=True
+            ):
+                lesson_slots = set(range(*_slot_span(tx, lesson)))
+                if lesson_slots & slots:
+                    found[lesson.id] = lesson
+    if found and not force:
+        first = found[min(found)]
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise RuleError(
+            f"closing would leave {describe(first)}{more} outside {teacher.handle}'s availability: "
+            "cancel or move them first, or repeat with --force (the lessons stay)"
+        )
+    return sorted(found)
+
+
+def _slot_span(tx: Tx, lesson: LessonView) -> tuple[int, int]:
+    grid = tx.settings.grid
+    return grid.parse_time(lesson.start), grid.parse_time(lesson.end, is_end=True)
+
+
+def set_availability(
+    tx: Tx,
+    user_ref: str,
+    weeks: list[date],
+    days: list[int],
+    start: int,
+    end: int,
+    *,
+    open_: bool,
+    if_stamp: int | None = None,
+    force: bool = False,
+) -> ScheduleChangeView:
+    """Open or close the rectangle ``days × [start, end)`` in every week, atomically."""
+    teacher = find_user(tx, user_ref, role="teacher")
+    assert teacher.id is not None
+    if if_stamp is not None and len(weeks) != 1:
+        raise InputError("--if-stamp names the stamp of one week: give a single --week")
+    keys = [(teacher.id, week) for week in weeks]
+    tx.lock(weeks=keys)
+    if if_stamp is not None:
+        _check_stamp(tx.locked_weeks[keys[0]], if_stamp, teacher)
+    grid, zone = tx.settings.grid, tx.settings.zone
+    value = "1" if open_ else "0"
+    changed, skipped = 0, []
+    closing: dict[tuple[date, int], set[int]] = {}
+    new_days: dict[tuple[date, int], list[str]] = {}
+    for week in weeks:
+        row = tx.locked_weeks[(teacher.id, week)]
+        for day in days:
+            slots = list(getattr(row, f"d{day}"))
+            missing = set(grid.missing_slots(zone, week, day, start, end))
+            closing[(week, day)] = set()
+            for slot in range(start, end):
+                if slot in missing:
+                    if open_:
+                        skipped.append(
+                            f"{_day_label(week, day)} {grid.format_range(slot, slot + 1)}"
+                        )
+                    continue
+                if slots[slot] != value:
+                    changed += 1
+                    if not open_:
+                        closing[(week, day)].add(slot)
+                    slots[slot] = value
+            new_days[(week, day)] = slots
+    if (
+        open_
+        and skipped
+        and changed == 0
+        and len(skipped) == len(weeks) * len(days) * (end - start)
+    ):
+        raise RuleError(
+            f"cannot open {skipped[0]}: that time does not exist in {tx.settings.timezone} "
+            "(the clocks spring forward)"
+        )
+    kept = [] if open_ else _guard_closing(tx, teacher, closing, force)
+    for (week, day), slots in new_days.items():
+        setattr(tx.locked_weeks[(teacher.id, week)], f"d{day}", "".join(slots))
+    stamps = {format_week(w): tx.locked_weeks[(teacher.id, w)].stamp for w in weeks}
+    tx.audit(
+        f"availability {teacher.handle}",
+        users=[teacher.id],
+        action="open" if open_ else "close",
+        weeks=list(stamps),
+        days=[DAY_NAMES[d] for d in days],
+        hours=grid.format_range(start, end),
+        changed_slots=changed,
+        lessons_kept=kept,
+    )
+    return ScheduleChangeView(
+        user=teacher.handle,
+        action="open" if open_ else "close",
+        weeks=list(stamps),
+        stamps=stamps,
+        changed_slots=changed,
+        skipped=skipped,
+        lessons_kept=kept,
+    )
+
+
+def _check_stamp(row: CalendarWeek, expected: int, user: User) -> None:
+    shown = row.stamp - 1  # lock() already counted this mutation
+    if shown != expected:
+        raise RuleError(
+            f"week {format_week(row.week)} of {user.handle} changed since it was shown "
+            f"(stamp {shown}, you had {expected}): show it again and retry"
+        )
+
+
+def copy_availability(
+    tx: Tx, user_ref: str, source: date, targets: list[date], *, force: bool = False
+) -> ScheduleChangeView:
+    """Copy one week's availability onto each target week (a weekly template)."""
+    teacher = find_user(tx, user_ref, role="teacher")
+    assert teacher.id is not None
+    if source in targets:
+        raise InputError(f"--to includes the source week {format_week(source)}")
+    tx.lock(weeks=[(teacher.id, w) for w in targets], read_weeks=[(teacher.id, source)])
+    grid, zone = tx.settings.grid, tx.settings.zone
+    template = tx.locked_weeks[(teacher.id, source)]
+    changed, skipped = 0, []
+    closing: dict[tuple[date, int], set[int]] = {}
+    for week in targets:
+        row = tx.locked_weeks[(teacher.id, week)]
+        for day in range(7):
+            wanted = list(getattr(template, f"d{day}"))
+            for slot in grid.missing_slots(zone, week, day, 0, grid.slots_per_day):
+                if wanted[slot] == "1":
+                    skipped.append(f"{_day_label(week, day)} {grid.format_range(slot, slot + 1)}")
+                wanted[slot] = "0"
+            current = getattr(row, f"d{day}")
+            closing[(week, day)] = {
+                i
+                for i, (a, b) in enumerate(zip(current, wanted, strict=True))
+                if a == "1" and b == "0"
+            }
+            changed += sum(1 for a, b in zip(current, wanted, strict=True) if a != b)
+            setattr(row, f"d{day}", "".join(wanted))
+    kept = _guard_closing(tx, teacher, closing, force)
+    stamps = {format_week(w): tx.locked_weeks[(teacher.id, w)].stamp for w in targets}
+    tx.audit(
+        f"availability {teacher.handle}",
+        users=[teacher.id],
+        action="copy",
+        source=format_week(source),
+        weeks=list(stamps),
+        changed_slots=changed,
+        lessons_kept=kept,
+    )
+    return ScheduleChangeView(
+        user=teacher.handle,
+        action="copy",
+        weeks=list(stamps),
+        stamps=stamps,
+        changed_slots=changed,
+        skipped=skipped,
+        lessons_kept=kept,
+    )
+
+
+def show_schedule(tx: Tx, user_ref: str, week: date, with_ref: str | None = None) -> ScheduleView:
+    """The week of a person (and optionally another, overlaid): 2 indexed queries."""
+    user = find_user(tx, user_ref)
+    other = find_user(tx, with_ref) if with_ref else None
+    assert user.id is not None
+    ids = [user.id] + ([other.id] if other is not None and other.id is not None else [])
+    rows = {
+        row.user_id: row
+        for row in tx.session.exec(
+            select(CalendarWeek).where(
+                col(CalendarWeek.user_id).in_(ids), CalendarWeek.week == week
+            )
+        )
+    }
+    lessons = week_lessons(tx, ids, week)
+    grid, zone = tx.settings.grid, tx.settings.zone
+    empty = tx.settings.empty_day()
+    days: list[DayView] = []
+    for day in range(7):
+        mine = getattr(rows[user.id], f"d{day}") if user.id in rows else empty
+        theirs = None
+        if other is not None:
+            theirs = getattr(rows[other.id], f"d{day}") if other.id in rows else empty
+        missing = set(grid.missing_slots(zone, week, day, 0, grid.slots_per_day))
+        by_slot: dict[int, list[int]] = {}
+        for lesson in lessons:
+            if lesson.day == day:
+                first, last = _slot_span(tx, lesson)
+                for slot in range(first, last):
+                    by_slot.setdefault(slot, []).append(lesson.id)
+        slots = [
+            SlotView(
+                time=grid.format_slot(slot),
+                exists=slot not in missing,
+                open=mine[slot] == "1",
+                lesson_ids=by_slot.get(slot, []),
+                with_open=(theirs[slot] == "1") if theirs is not None else None,
+            )
+            for slot in range(grid.slots_per_day)
+        ]
+        days.append(
+            DayView(
+                date=(week + timedelta(days=day)).isoformat(),
+                name=DAY_NAMES[day].capitalize(),
+                slots=slots,
+            )
+        )
+    return ScheduleView(
+        week=format_week(week),
+        week_start=week.isoformat(),
+        timezone=tx.settings.timezone,
+        slot_minutes=tx.settings.slot_minutes,
+        user=person(user),
+        stamp=rows[user.id].stamp if user.id in rows else 0,
+        days=days,
+        lessons=lessons,
+        with_user=person(other) if other is not None else None,
+        with_stamp=(rows[other.id].stamp if other.id in rows else 0) if other is not None else None,
+    )
