@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tutorctl.cli import db_cmd, schedule, users
+from tutorctl.cli import booking, db_cmd, schedule, users
 from tutorctl.cli.state import configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -60,6 +60,11 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(users.users, name="user")
 app.add_typer(users.categories, name="category")
 app.add_typer(schedule.app, name="schedule")
+app.command("reserve")(booking.reserve)
+app.command("cancel")(booking.cancel)
+app.command("move")(booking.move)
+app.add_typer(booking.sessions, name="session")
+app.command("history")(booking.history)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -137,3 +137,71 @@ class ScheduleChangeView:
     changed_slots: int
     skipped: list[str] = field(default_factory=list)  # slots that do not exist (DST)
     lessons_kept: list[int] = field(default_factory=list)  # lessons under closed slots (--force)
+
+
+@dataclass(frozen=True)
+class BookingResultView:
+    """What reserve / cancel / move return (also what an idempotent retry returns)."""
+
+    session_id: int
+    operation_id: int
+    reservation_id: int | None
+    status: str
+    kind: str
+    operation_ids: list[int] = field(default_factory=list)
+    reservation_ids: list[int] = field(default_factory=list)
+    lessons: list[LessonView] = field(default_factory=list)
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class OperationView:
+    id: int
+    kind: str
+    status: str
+    lesson: LessonView | None  # the new (held) lesson of a reserve or move
+    target: LessonView | None  # the booked lesson a cancel or move acts on
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: int
+    student: str
+    student_id: int
+    status: str
+    created_at: str
+    touched_at: str
+    expires_at: str | None
+    operations: list[OperationView]
+
+
+@dataclass(frozen=True)
+class SessionSummaryView:
+    id: int
+    student: str
+    status: str
+    created_at: str
+    touched_at: str
+    pending_operations: int
+
+
+@dataclass(frozen=True)
+class SessionListView:
+    sessions: list[SessionSummaryView]
+
+
+@dataclass(frozen=True)
+class HistoryEntryView:
+    id: int
+    at: str
+    actor: str
+    command: str
+    subject: str
+    session_id: int | None
+    user_ids: list[int]
+    details: dict[str, object]
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    entries: list[HistoryEntryView]

@@ -13,12 +13,17 @@ from rich.text import Text
 from tutorctl.core.grid import week_grid
 from tutorctl.core.money import format_amount
 from tutorctl.core.views import (
+    BookingResultView,
     CategoryListView,
     CategoryView,
     DbInfoView,
     DbInitView,
+    HistoryView,
+    LessonView,
     ScheduleChangeView,
     ScheduleView,
+    SessionListView,
+    SessionView,
     SettingsView,
     UserListView,
     UserView,
@@ -152,3 +157,80 @@ def _(view: ScheduleChangeView) -> RenderableType:
             "lessons kept outside availability (--force): " + ", ".join(map(str, view.lessons_kept))
         )
     return Text("\n".join(lines))
+
+
+def lesson_line(lesson: LessonView) -> str:
+    return (
+        f"#{lesson.id} {lesson.teacher} → {lesson.student} · {lesson.category} · "
+        f"{lesson.date} {lesson.start}-{lesson.end} ({lesson.duration_minutes} min) · {lesson.status}"
+    )
+
+
+@render.register
+def _(view: BookingResultView) -> RenderableType:
+    verb = {"reserve": "held", "cancel": "cancel planned", "move": "move planned, new place held"}[
+        view.kind
+    ]
+    head = (
+        f"{verb} in session {view.session_id} (operation {', '.join(map(str, view.operation_ids))})"
+    )
+    if view.replayed:
+        head += " — replayed: this key was already used, nothing new was booked"
+    lines = [head, *("  " + lesson_line(lesson) for lesson in view.lessons)]
+    lines.append(f"next: tutorctl session resume {view.session_id}, then pay or confirm it")
+    return Text("\n".join(lines))
+
+
+@render.register
+def _(view: SessionView) -> RenderableType:
+    title = f"session {view.id} · {view.student} · {view.status}"
+    if view.expires_at:
+        title += f" · expires {view.expires_at[:16].replace('T', ' ')}"
+    table = Table(title=title, title_justify="left")
+    for name in ("op", "kind", "status", "lesson", "target"):
+        table.add_column(name)
+    for op in view.operations:
+        table.add_row(
+            str(op.id),
+            op.kind,
+            op.status,
+            lesson_line(op.lesson) if op.lesson else "",
+            lesson_line(op.target) if op.target else "",
+        )
+    if not view.operations:
+        return Group(table, Text("nothing planned yet"))
+    return table
+
+
+@render.register
+def _(view: SessionListView) -> RenderableType:
+    table = Table(title="booking sessions", title_justify="left")
+    for name in ("id", "student", "status", "pending ops", "created", "last activity"):
+        table.add_column(name)
+    for s in view.sessions:
+        table.add_row(
+            str(s.id),
+            s.student,
+            s.status,
+            str(s.pending_operations),
+            s.created_at[:16].replace("T", " "),
+            s.touched_at[:16].replace("T", " "),
+        )
+    return table
+
+
+@render.register
+def _(view: HistoryView) -> RenderableType:
+    table = Table(title="history", title_justify="left")
+    for name in ("id", "at", "actor", "command", "subject", "session"):
+        table.add_column(name)
+    for h in view.entries:
+        table.add_row(
+            str(h.id),
+            h.at[:19].replace("T", " "),
+            h.actor,
+            h.command,
+            h.subject,
+            str(h.session_id) if h.session_id else "",
+        )
+    return table

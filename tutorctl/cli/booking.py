@@ -1,0 +1,186 @@
+"""tutorctl reserve | cancel | move, tutorctl session …, tutorctl history"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tutorctl.cli.state import Json, emit, read, write
+from tutorctl.core.timegrid import parse_date, parse_day, parse_week
+
+sessions = typer.Typer(
+    help="Booking sessions: list, show, drop an operation, abandon.", no_args_is_help=True
+)
+
+SessionOpt = Annotated[
+    int | None,
+    typer.Option("--session", help="Use this open session (default: the student's open one)."),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key", help="A retried call with the same key returns the first result."
+    ),
+]
+WeekOpt = Annotated[str, typer.Option(help="2026-W48, a date, this, next, last, +N, -N.")]
+DayOpt = Annotated[str, typer.Option(help="mon..sun or 1..7.")]
+TimeOpt = Annotated[str, typer.Option(help="HH:MM-HH:MM on the slot grid.")]
+
+
+def reserve(
+    teacher: Annotated[str, typer.Option(help="Teacher handle or id.")],
+    student: Annotated[str, typer.Option(help="Student handle or id.")],
+    category: Annotated[str, typer.Option(help="Category name or id.")],
+    week: WeekOpt,
+    day: DayOpt,
+    time: TimeOpt,
+    repeat: Annotated[
+        int, typer.Option(help="Same weekday and time for N consecutive weeks (all or nothing).")
+    ] = 1,
+    session: SessionOpt = None,
+    idempotency_key: KeyOpt = None,
+    json: Json = False,
+) -> None:
+    """Hold a lesson in the student's open booking session."""
+    from tutorctl.services import booking
+
+    day_index = parse_day(day)
+
+    def run(tx):  # type: ignore[no-untyped-def]
+        start, end = tx.settings.grid.parse_range(time)
+        return booking.reserve(
+            tx,
+            teacher,
+            student,
+            category,
+            parse_week(week, tx.today),
+            day_index,
+            start,
+            end,
+            repeat=repeat,
+            session_id=session,
+            key=idempotency_key,
+        )
+
+    emit(write("reserve", run), json)
+
+
+def cancel(
+    reservation: Annotated[int, typer.Argument(help="The booked lesson's id.")],
+    session: SessionOpt = None,
+    idempotency_key: KeyOpt = None,
+    json: Json = False,
+) -> None:
+    """Plan the cancellation of a booked lesson (applied when the session is)."""
+    from tutorctl.services import booking
+
+    emit(
+        write(
+            "cancel",
+            lambda tx: booking.cancel(tx, reservation, session_id=session, key=idempotency_key),
+        ),
+        json,
+    )
+
+
+def move(
+    reservation: Annotated[int, typer.Argument(help="The booked lesson's id.")],
+    week: WeekOpt,
+    day: DayOpt,
+    time: TimeOpt,
+    session: SessionOpt = None,
+    idempotency_key: KeyOpt = None,
+    json: Json = False,
+) -> None:
+    """Plan a move to another week, day, time or length; the new place is held at once."""
+    from tutorctl.services import booking
+
+    day_index = parse_day(day)
+
+    def run(tx):  # type: ignore[no-untyped-def]
+        start, end = tx.settings.grid.parse_range(time)
+        return booking.move(
+            tx,
+            reservation,
+            parse_week(week, tx.today),
+            day_index,
+            start,
+            end,
+            session_id=session,
+            key=idempotency_key,
+        )
+
+    emit(write("move", run), json)
+
+
+@sessions.command("list")
+def session_list(
+    student: Annotated[str | None, typer.Option(help="Only this student's sessions.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="open, awaiting_payment, paid, payment_failed, applied, abandoned, expired."
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """List booking sessions, newest first."""
+    from tutorctl.services import booking
+
+    emit(read(lambda tx: booking.list_sessions(tx, student, status)), json)
+
+
+@sessions.command("show")
+def session_show(
+    session_id: Annotated[int, typer.Argument(metavar="ID")], json: Json = False
+) -> None:
+    """Show a session and its operations."""
+    from tutorctl.services import booking
+
+    emit(read(lambda tx: booking.show_session(tx, session_id)), json)
+
+
+@sessions.command("drop")
+def session_drop(
+    session_id: Annotated[int, typer.Argument(metavar="SESSION")],
+    operation_id: Annotated[int, typer.Argument(metavar="OP")],
+    json: Json = False,
+) -> None:
+    """Remove one operation from an open session and release its hold."""
+    from tutorctl.services import booking
+
+    emit(write("session drop", lambda tx: booking.drop(tx, session_id, operation_id)), json)
+
+
+@sessions.command("abandon")
+def session_abandon(
+    session_id: Annotated[int, typer.Argument(metavar="ID")], json: Json = False
+) -> None:
+    """Release everything the session holds; it becomes abandoned."""
+    from tutorctl.services import booking
+
+    emit(write("session abandon", lambda tx: booking.abandon(tx, session_id)), json)
+
+
+def history(
+    user: Annotated[str | None, typer.Option(help="Only entries about this user.")] = None,
+    session: Annotated[int | None, typer.Option(help="Only entries of this session.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only entries from this date (YYYY-MM-DD) on.")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """The audit trail: every mutation, with its actor."""
+    from tutorctl.core.timegrid import to_utc
+    from tutorctl.services import booking
+
+    def run(tx):  # type: ignore[no-untyped-def]
+        from datetime import datetime, time
+
+        start = (
+            to_utc(datetime.combine(parse_date(since), time()), tx.settings.zone) if since else None
+        )
+        return booking.history(tx, user, session, start)
+
+    emit(read(run), json)

@@ -1,0 +1,682 @@
+"""Booking sessions: reserve, cancel and move as operations in a student's open session.
+
+A reserve (or a move's new place) creates a ``held`` lesson that blocks its slots for everyone
+until the session ends; a cancel or move names a ``booked`` lesson and leaves it booked until
+the session is applied (money: ``services.payments``). Every rule of SPEC §5 is checked after
+the lock, against held and booked lessons of both people.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.money import prorate
+from tutorctl.core.timegrid import DAY_NAMES, format_week
+from tutorctl.core.views import (
+    BookingResultView,
+    HistoryEntryView,
+    HistoryView,
+    LessonView,
+    OperationView,
+    SessionListView,
+    SessionSummaryView,
+    SessionView,
+)
+from tutorctl.db.schema import (
+    BookingSession,
+    Category,
+    History,
+    IdempotencyKey,
+    Operation,
+    Reservation,
+    User,
+)
+from tutorctl.db.uow import Tx, WeekKey
+from tutorctl.services.lessons import describe, lesson_query, lesson_view, overlapping
+from tutorctl.services.users import find_category, find_user
+
+MAX_REPEAT = 104
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+
+def get_session(tx: Tx, session_id: int) -> BookingSession:
+    session = tx.session.get(BookingSession, session_id)
+    if session is None:
+        raise NotFoundError(f"no session {session_id}: see `tutorctl session list`")
+    return session
+
+
+def require_status(session: BookingSession, *statuses: str, doing: str = "accept changes") -> None:
+    if session.status not in statuses:
+        wanted = " or ".join(statuses)
+        raise RuleError(
+            f"session {session.id} is {session.status}: only a session that is {wanted} can {doing}"
+        )
+
+
+def session_for(tx: Tx, student: User, session_id: int | None) -> BookingSession:
+    """The named session (open, this student's) or the student's open one, created if none."""
+    if session_id is not None:
+        session = get_session(tx, session_id)
+        if session.student_id != student.id:
+            raise RuleError(
+                f"session {session_id} belongs to another student, not {student.handle}"
+            )
+        require_status(session, "open")
+        return session
+    current = tx.session.exec(
+        select(BookingSession).where(
+            BookingSession.student_id == student.id, BookingSession.status == "open"
+        )
+    ).first()
+    if current is not None:
+        return current
+    created = BookingSession(
+        student_id=student.id or 0, status="open", created_at=tx.now, touched_at=tx.now
+    )
+    tx.session.add(created)
+    tx.session.flush()
+    return created
+
+
+# -- the rules of a lesson (SPEC §5) ------------------------------------------------------------
+
+
+def _place_label(tx: Tx, week: date, day: int, start: int, end: int) -> str:
+    when = (week + timedelta(days=day)).isoformat()
+    return f"{DAY_NAMES[day].capitalize()} {when} {tx.settings.grid.format_range(start, end)}"
+
+
+def check_place(
+    tx: Tx,
+    teacher: User,
+    student: User,
+    week: date,
+    day: int,
+    start: int,
+    end: int,
+    *,
+    exclude: Iterable[int] = (),
+    history: bool = False,
+) -> str | None:
+    """Why this lesson cannot be held here, or None. The weeks must be locked already."""
+    grid, zone = tx.settings.grid, tx.settings.zone
+    label = _place_label(tx, week, day, start, end)
+    if end > grid.slots_per_day or start < 0 or start >= end:
+        return f"{label}: a lesson starts before it ends, within one day"
+    missing = grid.missing_slots(zone, week, day, start, end)
+    if missing:
+        return (
+            f"{label}: {grid.format_slot(missing[0])} does not exist in {tx.settings.timezone} "
+            "that day (the clocks spring forward)"
+        )
+    if not history:
+        starts_at = grid.instant(zone, week, day, start)
+        if starts_at < tx.now:
+            return f"{label} is in the past"
+        notice = tx.settings.min_notice_hours
+        if notice and starts_at < tx.now + timedelta(hours=notice):
+            return f"{label} starts in less than the minimum booking notice of {notice} h"
+    assert teacher.id is not None and student.id is not None
+    availability = getattr(tx.locked_weeks[(teacher.id, week)], f"d{day}")
+    closed = [slot for slot in range(start, end) if availability[slot] != "1"]
+    if closed and not history:
+        return (
+            f"{teacher.handle} is not available {label} ({grid.format_slot(closed[0])} is closed)"
+        )
+    clashes = overlapping(tx, [teacher.id, student.id], week, day, start, end, exclude=exclude)
+    if clashes:
+        return f"{label} clashes with {describe(clashes[0])}"
+    return None
+
+
+def _require_active(teacher: User, student: User, category: Category) -> None:
+    for user in (teacher, student):
+        if not user.active:
+            raise RuleError(f"{user.role} {user.handle!r} is inactive")
+    if not category.active:
+        raise RuleError(f"category {category.name!r} is inactive")
+
+
+def _new_lesson(
+    tx: Tx,
+    session: BookingSession,
+    teacher: User,
+    student: User,
+    category: Category,
+    week: date,
+    day: int,
+    start: int,
+    end: int,
+    price_cents: int,
+) -> Reservation:
+    grid, zone = tx.settings.grid, tx.settings.zone
+    lesson = Reservation(
+        teacher_id=teacher.id or 0,
+        student_id=student.id or 0,
+        category_id=category.id or 0,
+        week=week,
+        day=day,
+        start_slot=start,
+        end_slot=end,
+        starts_at=grid.instant(zone, week, day, start),
+        ends_at=grid.instant(zone, week, day, end),
+        status="held",
+        price_cents=price_cents,
+        session_id=session.id,
+        created_at=tx.now,
+    )
+    tx.session.add(lesson)
+    return lesson
+
+
+def _operation(
+    tx: Tx, session: BookingSession, kind: str, target: int | None, new: int | None
+) -> Operation:
+    operation = Operation(
+        session_id=session.id or 0,
+        kind=kind,
+        status="pending",
+        target_id=target,
+        new_id=new,
+        created_at=tx.now,
+    )
+    tx.session.add(operation)
+    session.touched_at = tx.now
+    tx.session.add(session)
+    tx.session.flush()
+    return operation
+
+
+def lessons_by_id(tx: Tx, ids: Iterable[int]) -> dict[int, LessonView]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = tx.session.execute(lesson_query().where(col(Reservation.id).in_(wanted)))
+    return {view.id: view for view in (lesson_view(tx, row) for row in rows)}
+
+
+# -- idempotency --------------------------------------------------------------------------------
+
+
+def idempotent(
+    tx: Tx, key: str | None, request: dict[str, Any], action: Callable[[], BookingResultView]
+) -> BookingResultView:
+    """Run ``action`` once per key: a retry returns the first result; another request is refused."""
+    if key is None:
+        return action()
+    if not _KEY.match(key):
+        raise InputError(
+            f"bad idempotency key {key!r}: use 1-200 printable characters without spaces"
+        )
+    canonical = json.dumps(request, sort_keys=True, default=str)
+    row = tx.session.get(IdempotencyKey, key)
+    if row is not None:
+        if row.request != canonical:
+            raise RuleError(f"idempotency key {key!r} was already used for a different request")
+        stored = json.loads(row.result)
+        stored["lessons"] = [LessonView(**lesson) for lesson in stored["lessons"]]
+        stored["replayed"] = True
+        tx.audit(f"replay {key}", key=key)
+        return BookingResultView(**stored)
+    result = action()
+    tx.session.add(
+        IdempotencyKey(
+            key=key, request=canonical, result=json.dumps(asdict(result)), created_at=tx.now
+        )
+    )
+    return result
+
+
+# -- reserve, cancel, move ---------------------------------------------------------------------
+
+
+def reserve(
+    tx: Tx,
+    teacher_ref: str,
+    student_ref: str,
+    category_ref: str,
+    week: date,
+    day: int,
+    start: int,
+    end: int,
+    *,
+    repeat: int = 1,
+    session_id: int | None = None,
+    key: str | None = None,
+) -> BookingResultView:
+    """Hold a lesson (or the same weekday and time for ``repeat`` weeks, all or nothing)."""
+    if not 1 <= repeat <= MAX_REPEAT:
+        raise InputError(f"bad --repeat {repeat}: use 1..{MAX_REPEAT} weeks")
+    teacher = find_user(tx, teacher_ref, role="teacher")
+    student = find_user(tx, student_ref, role="student")
+    category = find_category(tx, category_ref)
+    weeks = [week + timedelta(weeks=i) for i in range(repeat)]
+    request = {
+        "kind": "reserve",
+        "teacher": teacher.id,
+        "student": student.id,
+        "category": category.id,
+        "weeks": [w.isoformat() for w in weeks],
+        "day": day,
+        "start": start,
+        "end": end,
+        "session": session_id,
+    }
+
+    def action() -> BookingResultView:
+        assert teacher.id is not None and student.id is not None
+        tx.lock(weeks=[(person, w) for w in weeks for person in (teacher.id, student.id)])
+        _require_active(teacher, student, category)
+        session = session_for(tx, student, session_id)
+        problems = []
+        for w in weeks:
+            problem = check_place(tx, teacher, student, w, day, start, end)
+            if problem:
+                problems.append(f"{format_week(w)}: {problem}" if repeat > 1 else problem)
+        if problems:
+            if repeat > 1:
+                raise RuleError(
+                    f"refused, {len(problems)} of {repeat} weeks clash — " + "; ".join(problems)
+                )
+            raise RuleError(f"refused: {problems[0]}")
+        price = prorate(category.price_cents, tx.settings.grid.minutes(start, end))
+        lessons = [
+            _new_lesson(tx, session, teacher, student, category, w, day, start, end, price)
+            for w in weeks
+        ]
+        tx.session.flush()
+        operations = [_operation(tx, session, "reserve", None, lesson.id) for lesson in lessons]
+        views = lessons_by_id(tx, [lesson.id for lesson in lessons if lesson.id])
+        tx.audit(
+            f"reserve {teacher.handle}/{student.handle}",
+            users=[teacher.id, student.id],
+            session_id=session.id,
+            reservations=[lesson.id for lesson in lessons],
+            operations=[op.id for op in operations],
+            weeks=[format_week(w) for w in weeks],
+            day=DAY_NAMES[day],
+            hours=tx.settings.grid.format_range(start, end),
+            category=category.name,
+        )
+        return BookingResultView(
+            session_id=session.id or 0,
+            operation_id=operations[0].id or 0,
+            reservation_id=lessons[0].id,
+            status="held",
+            kind="reserve",
+            operation_ids=[op.id or 0 for op in operations],
+            reservation_ids=[lesson.id or 0 for lesson in lessons],
+            lessons=[views[lesson.id] for lesson in lessons if lesson.id],
+        )
+
+    return idempotent(tx, key, request, action)
+
+
+def _booked_target(
+    tx: Tx, reservation_id: int, extra_weeks: Iterable[WeekKey] = ()
+) -> tuple[Reservation, User, User]:
+    lesson = tx.session.get(Reservation, reservation_id)
+    if lesson is None:
+        raise NotFoundError(f"no lesson {reservation_id}")
+    keys = {(lesson.teacher_id, lesson.week), (lesson.student_id, lesson.week), *extra_weeks}
+    tx.lock(weeks=keys)
+    tx.session.refresh(lesson)  # re-read under the lock
+    if lesson.status != "booked":
+        raise RuleError(
+            f"lesson {reservation_id} is {lesson.status}: only a booked lesson can be cancelled or moved"
+        )
+    pending = tx.session.exec(
+        select(Operation).where(Operation.target_id == lesson.id, Operation.status == "pending")
+    ).first()
+    if pending is not None:
+        raise RuleError(
+            f"lesson {reservation_id} already has a pending {pending.kind} "
+            f"(operation {pending.id} in session {pending.session_id})"
+        )
+    if lesson.starts_at <= tx.now:
+        raise RuleError(f"lesson {reservation_id} has already started")
+    teacher = tx.session.get(User, lesson.teacher_id)
+    student = tx.session.get(User, lesson.student_id)
+    assert teacher is not None and student is not None
+    return lesson, teacher, student
+
+
+def cancel(
+    tx: Tx, reservation_id: int, *, session_id: int | None = None, key: str | None = None
+) -> BookingResultView:
+    """Plan the cancellation of a booked lesson in the student's open session."""
+    request = {"kind": "cancel", "reservation": reservation_id, "session": session_id}
+
+    def action() -> BookingResultView:
+        lesson, teacher, student = _booked_target(tx, reservation_id)
+        session = session_for(tx, student, session_id)
+        operation = _operation(tx, session, "cancel", lesson.id, None)
+        tx.audit(
+            f"cancel lesson {lesson.id}",
+            users=[teacher.id or 0, student.id or 0],
+            session_id=session.id,
+            reservation=lesson.id,
+            operation=operation.id,
+        )
+        views = lessons_by_id(tx, [reservation_id])
+        return BookingResultView(
+            session_id=session.id or 0,
+            operation_id=operation.id or 0,
+            reservation_id=lesson.id,
+            status="pending",
+            kind="cancel",
+            operation_ids=[operation.id or 0],
+            reservation_ids=[lesson.id or 0],
+            lessons=list(views.values()),
+        )
+
+    return idempotent(tx, key, request, action)
+
+
+def move(
+    tx: Tx,
+    reservation_id: int,
+    week: date,
+    day: int,
+    start: int,
+    end: int,
+    *,
+    session_id: int | None = None,
+    key: str | None = None,
+) -> BookingResultView:
+    """Plan a move (any week, day, time or length): holds the new place at once."""
+    request = {
+        "kind": "move",
+        "reservation": reservation_id,
+        "week": week.isoformat(),
+        "day": day,
+        "start": start,
+        "end": end,
+        "session": session_id,
+    }
+
+    def action() -> BookingResultView:
+        original = tx.session.get(Reservation, reservation_id)
+        if original is None:
+            raise NotFoundError(f"no lesson {reservation_id}")
+        extra = [(original.teacher_id, week), (original.student_id, week)]
+        lesson, teacher, student = _booked_target(tx, reservation_id, extra)
+        if (lesson.week, lesson.day, lesson.start_slot, lesson.end_slot) == (week, day, start, end):
+            raise RuleError(f"lesson {lesson.id} is already at that place")
+        category = tx.session.get(Category, lesson.category_id)
+        assert category is not None
+        _require_active(teacher, student, category)
+        session = session_for(tx, student, session_id)
+        problem = check_place(tx, teacher, student, week, day, start, end, exclude=[lesson.id or 0])
+        if problem:
+            raise RuleError(f"refused: {problem}")
+        old_minutes = lesson.end_slot - lesson.start_slot
+        price = (lesson.price_cents * (end - start) * 2 + old_minutes) // (2 * old_minutes)
+        new = _new_lesson(tx, session, teacher, student, category, week, day, start, end, price)
+        tx.session.flush()
+        operation = _operation(tx, session, "move", lesson.id, new.id)
+        tx.audit(
+            f"move lesson {lesson.id}",
+            users=[teacher.id or 0, student.id or 0],
+            session_id=session.id,
+            reservation=lesson.id,
+            new_reservation=new.id,
+            operation=operation.id,
+            to=_place_label(tx, week, day, start, end),
+        )
+        views = lessons_by_id(tx, [new.id or 0, lesson.id or 0])
+        return BookingResultView(
+            session_id=session.id or 0,
+            operation_id=operation.id or 0,
+            reservation_id=new.id,
+            status="held",
+            kind="move",
+            operation_ids=[operation.id or 0],
+            reservation_ids=[new.id or 0],
+            lessons=[views[new.id or 0], views[lesson.id or 0]],
+        )
+
+    return idempotent(tx, key, request, action)
+
+
+# -- drop and abandon ----------------------------------------------------------------------------
+
+
+def _lock_operations(tx: Tx, operations: list[Operation]) -> dict[int, Reservation]:
+    """Lock the weeks of every lesson these operations hold or target; return those lessons."""
+    ids = {i for op in operations for i in (op.new_id, op.target_id) if i is not None}
+    lessons = (
+        {
+            r.id: r
+            for r in tx.session.exec(
+                select(Reservation).where(col(Reservation.id).in_(sorted(ids)))
+            )
+        }
+        if ids
+        else {}
+    )
+    tx.lock(
+        weeks={
+            key
+            for r in lessons.values()
+            for key in ((r.teacher_id, r.week), (r.student_id, r.week))
+        }
+    )
+    return {i: r for i, r in lessons.items() if i is not None}
+
+
+def release(
+    tx: Tx, operation: Operation, lessons: dict[int, Reservation], status: str = "abandoned"
+) -> None:
+    """Abandon a pending operation and release the hold it made, if any."""
+    operation.status = status
+    tx.session.add(operation)
+    if operation.new_id is not None:
+        held = lessons[operation.new_id]
+        if held.status == "held":
+            held.status = "released"
+            tx.session.add(held)
+
+
+def pending_operations(tx: Tx, session_id: int) -> list[Operation]:
+    return list(
+        tx.session.exec(
+            select(Operation)
+            .where(Operation.session_id == session_id, Operation.status == "pending")
+            .order_by(col(Operation.id))
+        )
+    )
+
+
+def drop(tx: Tx, session_id: int, operation_id: int) -> SessionView:
+    """Remove one operation from an open session and release its hold."""
+    session = get_session(tx, session_id)
+    operation = tx.session.get(Operation, operation_id)
+    if operation is None or operation.session_id != session_id:
+        raise NotFoundError(f"session {session_id} has no operation {operation_id}")
+    lessons = _lock_operations(tx, [operation])
+    tx.session.refresh(session)
+    tx.session.refresh(operation)
+    require_status(session, "open")
+    if operation.status != "pending":
+        raise RuleError(f"operation {operation_id} is {operation.status}, not pending")
+    release(tx, operation, lessons)
+    session.touched_at = tx.now
+    tx.session.add(session)
+    tx.audit(
+        f"drop operation {operation_id}",
+        users=_people(lessons),
+        session_id=session_id,
+        operation=operation_id,
+        kind=operation.kind,
+    )
+    return show_session(tx, session_id)
+
+
+def abandon(tx: Tx, session_id: int) -> SessionView:
+    """Release everything a session holds; it becomes ``abandoned``."""
+    get_session(tx, session_id)
+    operations = pending_operations(tx, session_id)
+    lessons = _lock_operations(tx, operations)
+    session = get_session(tx, session_id)
+    tx.session.refresh(session)
+    require_status(session, "open", "payment_failed", doing="be abandoned")
+    for operation in pending_operations(tx, session_id):
+        release(tx, operation, lessons)
+    session.status = "abandoned"
+    session.closed_at = session.touched_at = tx.now
+    tx.session.add(session)
+    tx.audit(
+        f"abandon session {session_id}",
+        users=[*_people(lessons), session.student_id],
+        session_id=session_id,
+        operations=[op.id for op in operations],
+    )
+    return show_session(tx, session_id)
+
+
+def _people(lessons: dict[int, Reservation]) -> list[int]:
+    return sorted({p for r in lessons.values() for p in (r.teacher_id, r.student_id)})
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def show_session(tx: Tx, session_id: int) -> SessionView:
+    session = get_session(tx, session_id)
+    student = tx.session.get(User, session.student_id)
+    assert student is not None
+    operations = list(
+        tx.session.exec(
+            select(Operation).where(Operation.session_id == session_id).order_by(col(Operation.id))
+        )
+    )
+    lessons = lessons_by_id(
+        tx, [i for op in operations for i in (op.new_id, op.target_id) if i is not None]
+    )
+    zone = tx.settings.zone
+    expires = None
+    if session.status == "open":
+        expires = (
+            (session.touched_at + timedelta(minutes=tx.settings.hold_minutes))
+            .astimezone(zone)
+            .isoformat()
+        )
+    elif session.status == "awaiting_payment" and session.payment_started_at is not None:
+        deadline = session.payment_started_at + timedelta(minutes=tx.settings.payment_minutes)
+        expires = deadline.astimezone(zone).isoformat()
+    return SessionView(
+        id=session.id or 0,
+        student=student.handle,
+        student_id=student.id or 0,
+        status=session.status,
+        created_at=session.created_at.astimezone(zone).isoformat(),
+        touched_at=session.touched_at.astimezone(zone).isoformat(),
+        expires_at=expires,
+        operations=[
+            OperationView(
+                id=op.id or 0,
+                kind=op.kind,
+                status=op.status,
+                lesson=lessons.get(op.new_id) if op.new_id else None,
+                target=lessons.get(op.target_id) if op.target_id else None,
+            )
+            for op in operations
+        ],
+    )
+
+
+SESSION_STATUSES = (
+    "open",
+    "awaiting_payment",
+    "paid",
+    "payment_failed",
+    "applied",
+    "abandoned",
+    "expired",
+)
+
+
+def list_sessions(
+    tx: Tx, student_ref: str | None = None, status: str | None = None
+) -> SessionListView:
+    query = select(BookingSession, User.handle).join(
+        User, col(User.id) == BookingSession.student_id
+    )
+    if student_ref is not None:
+        student = find_user(tx, student_ref, role="student")
+        query = query.where(BookingSession.student_id == student.id)
+    if status is not None:
+        if status not in SESSION_STATUSES:
+            raise InputError(f"bad status {status!r}: use one of {', '.join(SESSION_STATUSES)}")
+        query = query.where(BookingSession.status == status)
+    rows = list(tx.session.exec(query.order_by(col(BookingSession.id).desc()).limit(500)))
+    ids = [s.id for s, _ in rows if s.id is not None]
+    counts: dict[int, int] = {}
+    if ids:
+        for op in tx.session.exec(
+            select(Operation).where(
+                col(Operation.session_id).in_(ids), Operation.status == "pending"
+            )
+        ):
+            counts[op.session_id] = counts.get(op.session_id, 0) + 1
+    zone = tx.settings.zone
+    return SessionListView(
+        sessions=[
+            SessionSummaryView(
+                id=s.id or 0,
+                student=handle,
+                status=s.status,
+                created_at=s.created_at.astimezone(zone).isoformat(),
+                touched_at=s.touched_at.astimezone(zone).isoformat(),
+                pending_operations=counts.get(s.id or 0, 0),
+            )
+            for s, handle in rows
+        ]
+    )
+
+
+def history(
+    tx: Tx,
+    user_ref: str | None = None,
+    session_id: int | None = None,
+    since: Any = None,
+    limit: int = 1000,
+) -> HistoryView:
+    query = select(History)
+    if user_ref is not None:
+        user = find_user(tx, user_ref)
+        query = query.where(col(History.user_ids).contains(f",{user.id},"))
+    if session_id is not None:
+        query = query.where(History.session_id == session_id)
+    if since is not None:
+        query = query.where(col(History.at) >= since)
+    rows = list(tx.session.exec(query.order_by(col(History.id).desc()).limit(limit)))
+    zone = tx.settings.zone
+    return HistoryView(
+        entries=[
+            HistoryEntryView(
+                id=h.id or 0,
+                at=h.at.astimezone(zone).isoformat(),
+                actor=h.actor,
+                command=h.command,
+                subject=h.subject,
+                session_id=h.session_id,
+                user_ids=[int(u) for u in h.user_ids.strip(",").split(",") if u],
+                details=json.loads(h.details),
+            )
+            for h in reversed(rows)
+        ]
+    )
