@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tutorctl.cli import booking, db_cmd, schedule, users
+from tutorctl.cli import booking, db_cmd, money, schedule, users
 from tutorctl.cli.state import configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -65,6 +65,9 @@ app.command("cancel")(booking.cancel)
 app.command("move")(booking.move)
 app.add_typer(booking.sessions, name="session")
 app.command("history")(booking.history)
+app.add_typer(money.accounts, name="account")
+app.add_typer(money.purchases, name="purchase")
+app.command("check")(money.check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -205,3 +205,114 @@ class HistoryEntryView:
 @dataclass(frozen=True)
 class HistoryView:
     entries: list[HistoryEntryView]
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    id: int
+    student: str
+    teacher: str
+    category: str
+    date: str
+    price_cents: int
+    bought_minutes: int
+    paid_minutes: int
+    consumed_minutes: int
+    remaining_minutes: int
+    owed_minutes: int
+
+
+@dataclass(frozen=True)
+class PurchaseListView:
+    currency: str
+    purchases: list[PurchaseLine]
+
+
+@dataclass(frozen=True)
+class CancelGroupView:
+    teacher: str
+    category: str
+    lessons: int
+    minutes: int
+    refunded_minutes_to_purchases: int
+    refunded_cents_to_balance: int
+    late_lessons: int
+    lesson_ids: list[int]
+
+
+@dataclass(frozen=True)
+class NewGroupView:
+    teacher: str
+    category: str
+    lessons: int
+    minutes: int
+    price_cents: int
+    from_purchases_minutes: int
+    from_balance_cents: int
+    external_cents: int
+    lesson_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ResumeView:
+    session_id: int
+    student: str
+    status: str
+    currency: str
+    balance_before_cents: int
+    purchases_before: list[PurchaseLine]
+    cancellations: list[CancelGroupView]
+    balance_between_cents: int
+    purchases_between: list[PurchaseLine]
+    new_lessons: list[NewGroupView]
+    to_pay_cents: int
+    balance_after_cents: int
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class PayResultView:
+    session_id: int
+    status: str
+    payment_id: int | None
+    payment_status: str | None
+    method: str | None
+    amount_cents: int
+    currency: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AccountView:
+    student: str
+    student_id: int
+    balance_cents: int
+    currency: str
+    purchases: list[PurchaseLine]
+
+
+@dataclass(frozen=True)
+class LedgerLineView:
+    id: int
+    at: str
+    amount_cents: int
+    reason: str
+    session_id: int | None
+    reservation_id: int | None
+    payment_id: int | None
+    actor: str
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    student: str
+    currency: str
+    balance_cents: int
+    entries: list[LedgerLineView]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    ok: bool
+    violations: list[str]
+    checked: dict[str, int]

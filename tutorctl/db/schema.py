@@ -210,11 +210,15 @@ class LedgerEntry(SQLModel, table=True):
     """Immutable: every balance change. Balance = Σ amount_cents of an account."""
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_account", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_account", "account_id", "id"),
+        Index("ix_ledger_reservation", "reservation_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="accounts.id")
     amount_cents: int
+    kind: str = Field(max_length=16)  # credit | lesson | refund | move-refund | payment
     reason: str = Field(max_length=200)
     session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
     reservation_id: int | None = Field(default=None, foreign_key="reservations.id")

@@ -6,6 +6,7 @@ import sys
 from functools import singledispatch
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -13,13 +14,20 @@ from rich.text import Text
 from tutorctl.core.grid import week_grid
 from tutorctl.core.money import format_amount
 from tutorctl.core.views import (
+    AccountView,
     BookingResultView,
     CategoryListView,
     CategoryView,
+    CheckView,
     DbInfoView,
     DbInitView,
     HistoryView,
+    LedgerView,
     LessonView,
+    PayResultView,
+    PurchaseLine,
+    PurchaseListView,
+    ResumeView,
     ScheduleChangeView,
     ScheduleView,
     SessionListView,
@@ -234,3 +242,171 @@ def _(view: HistoryView) -> RenderableType:
             str(h.session_id) if h.session_id else "",
         )
     return table
+
+
+def hours(minutes: int) -> str:
+    h, m = divmod(minutes, 60)
+    if m == 0:
+        return f"{h} h"
+    return f"{h} h {m:02d}" if h else f"{m} min"
+
+
+def _purchase_table(title: str, lines: list[PurchaseLine], currency: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    numeric = ("price", "bought", "used", "left", "owed")
+    for name in ("id", "date", "teacher", "category", *numeric):
+        label = f"price {currency}".strip() if name == "price" else name
+        table.add_column(
+            label, justify="right" if name in numeric else "left", no_wrap=name == "date"
+        )
+    for p in lines:
+        table.add_row(
+            str(p.id),
+            p.date,
+            p.teacher,
+            p.category,
+            format_amount(p.price_cents, "").strip(),
+            hours(p.bought_minutes),
+            hours(p.consumed_minutes),
+            hours(p.remaining_minutes),
+            hours(p.owed_minutes) if p.owed_minutes else "",
+        )
+    return table
+
+
+def _packages(lines: list[PurchaseLine], currency: str) -> RenderableType:
+    if not lines:
+        return Text("   No package with hours left.")
+    return _purchase_table("   Packages:", lines, currency)
+
+
+@render.register
+def _(view: ResumeView) -> RenderableType:
+    c = view.currency
+    parts: list[RenderableType] = [
+        Text(
+            f"Payment resume — session {view.session_id} · {view.student} · {view.status}",
+            style="bold",
+        ),
+        Text(""),
+        Text("1. Now", style="bold"),
+        Text(
+            f"   {view.student} has {format_amount(view.balance_before_cents, c)} on the account."
+        ),
+        _packages(view.purchases_before, c),
+    ]
+    parts += [Text(""), Text("2. Cancellations", style="bold")]
+    if not view.cancellations:
+        parts.append(Text("   No lesson is cancelled."))
+    for g in view.cancellations:
+        back = []
+        if g.refunded_minutes_to_purchases:
+            back.append(f"{hours(g.refunded_minutes_to_purchases)} back to the package")
+        if g.refunded_cents_to_balance:
+            back.append(f"{format_amount(g.refunded_cents_to_balance, c)} back to the account")
+        if g.late_lessons:
+            back.append(f"{g.late_lessons} late cancel(s): not refunded")
+        parts.append(
+            Text(
+                f"   {g.teacher} · {g.category}: {g.lessons} lesson(s), {hours(g.minutes)} — "
+                + ("; ".join(back) or "nothing to refund")
+            )
+        )
+    parts += [
+        Text(""),
+        Text("3. After the cancellations", style="bold"),
+        Text(
+            f"   {view.student} will have {format_amount(view.balance_between_cents, c)} on the account."
+        ),
+        _packages(view.purchases_between, c),
+        Text(""),
+        Text("4. New lessons", style="bold"),
+    ]
+    if not view.new_lessons:
+        parts.append(Text("   No new lesson."))
+    for n in view.new_lessons:
+        how = []
+        if n.from_purchases_minutes:
+            how.append(f"{hours(n.from_purchases_minutes)} from packages")
+        if n.from_balance_cents:
+            how.append(f"{format_amount(n.from_balance_cents, c)} from the account")
+        if n.external_cents:
+            how.append(f"{format_amount(n.external_cents, c)} to pay")
+        parts.append(
+            Text(
+                f"   {n.teacher} · {n.category}: {n.lessons} lesson(s), {hours(n.minutes)} "
+                f"({format_amount(n.price_cents, c)}) — " + (", ".join(how) or "free")
+            )
+        )
+    parts += [
+        Text(""),
+        Text(f"5. To pay now: {format_amount(view.to_pay_cents, c)}", style="bold"),
+        Text(f"   Balance after: {format_amount(view.balance_after_cents, c)}"),
+    ]
+    parts += [Text(f"   {note}") for note in view.notes]
+    return Group(*parts)
+
+
+@render.register
+def _(view: PayResultView) -> RenderableType:
+    line = f"session {view.session_id}: {view.status}"
+    if view.payment_id is not None:
+        line += f" · payment {view.payment_id} {view.payment_status} ({view.method}, {format_amount(view.amount_cents, view.currency)})"
+    return Text(f"{line}\n{view.message}")
+
+
+@render.register
+def _(view: AccountView) -> RenderableType:
+    return Group(
+        Text(
+            f"{view.student}: balance {format_amount(view.balance_cents, view.currency)}",
+            style="bold",
+        ),
+        _packages(view.purchases, view.currency),
+    )
+
+
+@render.register
+def _(view: PurchaseLine) -> RenderableType:
+    return _purchase_table(f"package {view.id} of {view.student}", [view], "")
+
+
+@render.register
+def _(view: PurchaseListView) -> RenderableType:
+    return _purchase_table("packages", view.purchases, view.currency)
+
+
+@render.register
+def _(view: LedgerView) -> RenderableType:
+    table = Table(
+        title=f"{view.student}: balance {format_amount(view.balance_cents, view.currency)}",
+        title_justify="left",
+    )
+    for name in ("id", "at", "amount", "reason", "session", "lesson", "actor"):
+        table.add_column(name, justify="right" if name == "amount" else "left")
+    for e in view.entries:
+        table.add_row(
+            str(e.id),
+            e.at[:16].replace("T", " "),
+            format_amount(e.amount_cents, view.currency),
+            e.reason,
+            str(e.session_id or ""),
+            str(e.reservation_id or ""),
+            e.actor,
+        )
+    return table
+
+
+@render.register
+def _(view: CheckView) -> RenderableType:
+    counted = ", ".join(f"{n} {k}" for k, n in view.checked.items())
+    if view.ok:
+        return Text(f"ok: every invariant holds ({counted})")
+    return Text(
+        "\n".join(
+            [
+                f"{len(view.violations)} violation(s) ({counted}):",
+                *("  " + v for v in view.violations),
+            ]
+        )
+    )

@@ -1,0 +1,184 @@
+"""tutorctl account …, purchase …, session resume | pay | confirm, check"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from tutorctl.cli.booking import sessions
+from tutorctl.cli.state import Json, emit, read, state, write
+from tutorctl.core.money import parse_amount
+
+accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
+purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
+
+StudentArg = Annotated[str, typer.Argument(help="Student handle or id.")]
+SessionArg = Annotated[int, typer.Argument(metavar="ID", help="Session id.")]
+
+
+class Method(StrEnum):
+    card = "card"
+    wechat = "wechat"
+    cash = "cash"
+    transfer = "transfer"
+
+
+class Simulate(StrEnum):
+    success = "success"
+    failure = "failure"
+    pending = "pending"
+
+
+@accounts.command("credit")
+def account_credit(
+    student: StudentArg,
+    amount: Annotated[str, typer.Argument(help="A decimal such as 100.00.")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the ledger).")] = None,
+    json: Json = False,
+) -> None:
+    """Top up a student's balance."""
+    from tutorctl.services import payments
+
+    cents = parse_amount(amount)
+    emit(write("account credit", lambda tx: payments.credit(tx, student, cents, reason)), json)
+
+
+@accounts.command("show")
+def account_show(student: StudentArg, json: Json = False) -> None:
+    """Balance and packages with hours left."""
+    from tutorctl.services import payments
+
+    emit(read(lambda tx: payments.show_account(tx, student)), json)
+
+
+@accounts.command("history")
+def account_history(student: StudentArg, json: Json = False) -> None:
+    """Every ledger entry of the account."""
+    from tutorctl.services import payments
+
+    emit(read(lambda tx: payments.account_history(tx, student)), json)
+
+
+@purchases.command("add")
+def purchase_add(
+    student: Annotated[str, typer.Option(help="Student handle or id.")],
+    teacher: Annotated[str, typer.Option(help="Teacher handle or id.")],
+    category: Annotated[str, typer.Option(help="Category name or id.")],
+    hours: Annotated[str, typer.Option(help="Hours bought, e.g. 10 or 7.5.")],
+    price: Annotated[str, typer.Option(help="Price of the package, e.g. 380.00.")],
+    paid_hours: Annotated[
+        str | None, typer.Option(help="Hours paid; the rest is owed (default: all).")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Record a package of hours bought by a student for one teacher and category."""
+    from tutorctl.services import payments
+
+    bought = payments.parse_hours(hours)
+    paid = payments.parse_hours(paid_hours, "paid hours") if paid_hours is not None else None
+    cents = parse_amount(price, allow_zero=True, what="price")
+    emit(
+        write(
+            "purchase add",
+            lambda tx: payments.add_purchase(tx, student, teacher, category, bought, cents, paid),
+        ),
+        json,
+    )
+
+
+@purchases.command("list")
+def purchase_list(
+    student: Annotated[str | None, typer.Option(help="Only this student's packages.")] = None,
+    json: Json = False,
+) -> None:
+    """List packages with hours bought, consumed and remaining."""
+    from tutorctl.services import payments
+
+    emit(read(lambda tx: payments.list_purchases(tx, student)), json)
+
+
+@sessions.command("resume")
+def session_resume(session_id: SessionArg, json: Json = False) -> None:
+    """The payment resume: now, cancellations, after, new lessons, to pay."""
+    from tutorctl.services import payments
+
+    emit(read(lambda tx: payments.show_resume(tx, session_id)), json)
+
+
+@sessions.command("pay")
+def session_pay(
+    session_id: SessionArg,
+    method: Annotated[Method, typer.Option(help="card, wechat, cash or transfer.")],
+    reference: Annotated[
+        str | None, typer.Option(help="The provider's or the desk's reference.")
+    ] = None,
+    simulate: Annotated[
+        Simulate,
+        typer.Option(help="The provider's answer: success, failure, or pending (no answer yet)."),
+    ] = Simulate.success,
+    expect_total: Annotated[
+        str | None, typer.Option(help="Refuse unless the resume asks exactly this.")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Take the payment the resume asks for; success applies the session at once."""
+    from tutorctl.services import payments
+
+    expected = (
+        parse_amount(expect_total, allow_zero=True, what="--expect-total") if expect_total else None
+    )
+    db = state().database()
+    started = db.write(
+        "session pay",
+        lambda tx: payments.start_payment(tx, session_id, method.value, reference, expected),
+    )
+    result = started
+    if (
+        started.payment_status == "pending"
+        and started.payment_id is not None
+        and simulate != Simulate.pending
+    ):
+        payment_id = started.payment_id
+        result = db.write(
+            "payment result",
+            lambda tx: payments.finish_payment(
+                tx, session_id, payment_id, simulate == Simulate.success
+            ),
+        )
+    emit(result, json)
+
+
+@sessions.command("confirm")
+def session_confirm(
+    session_id: SessionArg,
+    cancels: Annotated[
+        bool,
+        typer.Option("--cancels/--no-cancels", help="After a failed payment: apply the cancels."),
+    ] = False,
+    moves: Annotated[
+        bool, typer.Option("--moves/--no-moves", help="After a failed payment: apply the moves.")
+    ] = False,
+    json: Json = False,
+) -> None:
+    """Apply a session with nothing to pay, close a paid one, or settle a failed payment."""
+    from tutorctl.services import payments
+
+    emit(
+        write(
+            "session confirm",
+            lambda tx: payments.confirm(tx, session_id, cancels=cancels, moves=moves),
+        ),
+        json,
+    )
+
+
+def check(json: Json = False) -> None:
+    """Verify every invariant on the whole database (exit 1 and the list when one fails)."""
+    from tutorctl.services.check import check as run_check
+
+    result = read(run_check)
+    emit(result, json)
+    if not result.ok:
+        raise typer.Exit(1)
