@@ -178,5 +178,76 @@ class Cli:
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    return Cli(db_url, capsys, monkeypatch)
+def cli(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cli]:
+    """The CLI on a fresh database; after the scenario, every invariant must still hold."""
+    runner = Cli(db_url, capsys, monkeypatch)
+    yield runner
+    result = runner("check", "--json")
+    if result.code != 4:  # 4: a scenario that left the database uninitialised on purpose
+        assert result.json()["violations"] == [], result.out
+        assert result.code == 0
+
+
+def school(cli: Cli) -> None:
+    """Two teachers open Mon-Fri 09-18 for five weeks, two students, two categories."""
+    cli.ok("user", "add", "alice", "--name", "Alice Martin", "--role", "teacher")
+    cli.ok("user", "add", "bruno", "--name", "Bruno Costa", "--role", "teacher")
+    cli.ok("user", "add", "bob", "--name", "Bob Li", "--role", "student")
+    cli.ok("user", "add", "carl", "--name", "Carl Ng", "--role", "student")
+    cli.ok("category", "add", "maths", "--price", "40.00")
+    cli.ok("category", "add", "piano", "--price", "45.50")
+    for teacher in ("alice", "bruno"):
+        cli.ok(
+            "schedule",
+            "set",
+            teacher,
+            "--week",
+            "this..+4",
+            "--days",
+            "mon-fri",
+            "--hours",
+            "09:00-18:00",
+            "--open",
+        )
+
+
+def reserve(
+    cli: Cli,
+    *extra: str,
+    student: str = "bob",
+    teacher: str = "alice",
+    day: str = "wed",
+    time: str = "10:00-11:00",
+    week: str = "this",
+    category: str = "maths",
+) -> Result:
+    return cli(
+        "reserve",
+        "--teacher",
+        teacher,
+        "--student",
+        student,
+        "--category",
+        category,
+        "--week",
+        week,
+        "--day",
+        day,
+        "--time",
+        time,
+        *extra,
+    )
+
+
+def booked(cli: Cli, **kwargs: str) -> int:
+    """Reserve and pay by card: returns the booked lesson's id."""
+    result = reserve(cli, "--json", **kwargs)
+    assert result.code == 0, result.err
+    data = result.json()
+    to_pay = cli.json("session", "resume", str(data["session_id"]))["to_pay_cents"]
+    if to_pay:
+        cli.ok("session", "pay", str(data["session_id"]), "--method", "card")
+    cli.ok("session", "confirm", str(data["session_id"]))
+    return int(data["reservation_id"])

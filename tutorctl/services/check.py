@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 
 from tutorctl.core.views import CheckView
@@ -44,6 +46,22 @@ def _money_kept() -> object:
     )
 
 
+def _same_lesson_moving(first: Any, second: Any) -> Any:
+    """A booked lesson and the hold of its own pending move are one lesson, not a clash."""
+    return (
+        select(O.c.id)
+        .where(
+            O.c.kind == "move",
+            O.c.status == "pending",
+            or_(
+                and_(O.c.target_id == first, O.c.new_id == second),
+                and_(O.c.target_id == second, O.c.new_id == first),
+            ),
+        )
+        .exists()
+    )
+
+
 def check(tx: Tx) -> CheckView:
     violations: list[str] = []
     slot = tx.settings.slot_minutes
@@ -67,6 +85,7 @@ def check(tx: Tx) -> CheckView:
             a.c.id < b.c.id,
             a.c.start_slot < b.c.end_slot,
             b.c.start_slot < a.c.end_slot,
+            ~_same_lesson_moving(a.c.id, b.c.id),
         ),
     ):
         violations.append(f"overlap: lessons {first} and {second} of user {person}")
