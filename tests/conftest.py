@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,31 @@ def _make_db(
         yield _pg_url(name)
     finally:
         server.drop(name)
+
+
+@contextmanager
+def fresh_database(backend: str, server: PgServer) -> Iterator[str]:
+    """A fresh initialised database outside the fixtures (one per hypothesis example)."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/tutorctl.db"
+            assert main(["--db", url, "db", "init"]) == 0
+            yield url
+            dispose_engines()
+        return
+    _need_pg(server)
+    name = server.create(from_template=True)
+    try:
+        yield _pg_url(name)
+    finally:
+        server.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, pg_server: PgServer) -> str:
+    if request.param == "postgresql":
+        _need_pg(pg_server)
+    return str(request.param)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
