@@ -68,6 +68,21 @@ app.command("history")(booking.history)
 app.add_typer(money.accounts, name="account")
 app.add_typer(money.purchases, name="purchase")
 app.command("check")(money.check)
+app.command("expire")(money.expire)
+
+
+@app.command("demo")
+def demo() -> None:
+    """Create (or refresh) a small demo school and show a teacher's week."""
+    from tutorctl.cli.state import emit, state
+    from tutorctl.services import demo as demo_school
+
+    view = demo_school.build(state().database())
+    emit(view, False)
+    print(f"demo school ready in {state().masked_url}")
+    print(
+        "try: tutorctl schedule show emma --with alice · tutorctl session list · tutorctl account show david"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

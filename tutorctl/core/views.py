@@ -316,3 +316,12 @@ class CheckView:
     ok: bool
     violations: list[str]
     checked: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ExpireView:
+    expired_sessions: int
+    failed_payments: int
+    released_holds: int
+    done_lessons: int
+    batches: int

@@ -21,6 +21,7 @@ from tutorctl.core.views import (
     CheckView,
     DbInfoView,
     DbInitView,
+    ExpireView,
     HistoryView,
     LedgerView,
     LessonView,
@@ -409,4 +410,13 @@ def _(view: CheckView) -> RenderableType:
                 *("  " + v for v in view.violations),
             ]
         )
+    )
+
+
+@render.register
+def _(view: ExpireView) -> RenderableType:
+    return Text(
+        f"expired {view.expired_sessions} session(s), failed {view.failed_payments} stale payment(s), "
+        f"released {view.released_holds} hold(s), marked {view.done_lessons} lesson(s) done "
+        f"({view.batches} batch(es))"
     )
