@@ -364,10 +364,11 @@ def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
             )
     if plan.to_pay_cents:
         notes.append(
-            f"to pay now: {format_amount(plan.to_pay_cents, currency)} (card, wechat, cash or transfer)"
+            f"next: tutorctl session pay {session.id} --method card|wechat|cash|transfer "
+            f"--expect-total {format_amount(plan.to_pay_cents, '').strip()}"
         )
     elif plan.charges or plan.refunds or plan.carries:
-        notes.append("nothing to pay: confirm the session to apply it")
+        notes.append(f"nothing to pay — next: tutorctl session confirm {session.id}")
     return ResumeView(
         session_id=session.id or 0,
         student=student.handle,
