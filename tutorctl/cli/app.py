@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tutorctl.cli import booking, db_cmd, money, schedule, users
+from tutorctl.cli import booking, db_cmd, money, schedule, transfer, users
 from tutorctl.cli.state import configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -69,6 +69,8 @@ app.add_typer(money.accounts, name="account")
 app.add_typer(money.purchases, name="purchase")
 app.command("check")(money.check)
 app.command("expire")(money.expire)
+app.command("import")(transfer.import_)
+app.add_typer(transfer.exports, name="export")
 
 
 @app.command("demo")

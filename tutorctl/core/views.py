@@ -325,3 +325,13 @@ class ExpireView:
     released_holds: int
     done_lessons: int
     batches: int
+
+
+@dataclass(frozen=True)
+class ImportView:
+    kind: str
+    file: str
+    rows: int
+    written: int
+    dry_run: bool
+    details: dict[str, int] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, tuple_
@@ -86,6 +86,11 @@ class Tx:
     locked_accounts: dict[int, Account] = field(default_factory=dict)
     _lock_called: bool = False
     _audits: list[History] = field(default_factory=list)
+    _discard: bool = False
+
+    def discard(self) -> None:
+        """Roll everything back at the end instead of committing (a dry run)."""
+        self._discard = True
 
     @property
     def today(self) -> date:
@@ -233,9 +238,14 @@ class Database:
             result = fn(tx)
             if writable:
                 tx.finish()
+            if tx._discard:
+                raise _Discarded(result)
             return result
 
-        return self._attempt(body, writable=writable)
+        try:
+            return self._attempt(body, writable=writable)
+        except _Discarded as discarded:
+            return cast(T, discarded.result)
 
     def _attempt(self, body: Callable[[Connection], T], *, writable: bool) -> T:
         last: Exception | None = None
@@ -332,6 +342,14 @@ class Database:
     def _translate(self, exc: DBAPIError) -> Exception:
         reason = scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc), self.url)
         return ConfigError(f"database error on {mask_url(self.url)}: {reason}")
+
+
+class _Discarded(Exception):
+    """Carries a dry run's result out of its transaction, which then rolls back."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__("discarded")
+        self.result = result
 
 
 DEFAULT_SETTINGS = SchoolSettings(

@@ -23,6 +23,7 @@ from tutorctl.core.views import (
     DbInitView,
     ExpireView,
     HistoryView,
+    ImportView,
     LedgerView,
     LessonView,
     PayResultView,
@@ -419,4 +420,14 @@ def _(view: ExpireView) -> RenderableType:
         f"expired {view.expired_sessions} session(s), failed {view.failed_payments} stale payment(s), "
         f"released {view.released_holds} hold(s), marked {view.done_lessons} lesson(s) done "
         f"({view.batches} batch(es))"
+    )
+
+
+@render.register
+def _(view: ImportView) -> RenderableType:
+    verb = "would write" if view.dry_run else "wrote"
+    extra = "".join(f", {k.replace('_', ' ')} {v}" for k, v in view.details.items())
+    tail = " (dry run: nothing was written)" if view.dry_run else ""
+    return Text(
+        f"{view.file}: {view.rows} row(s) read, {verb} {view.written} {view.kind}{extra}{tail}"
     )
