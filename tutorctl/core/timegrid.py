@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tutorctl.core.errors import InputError
@@ -196,17 +197,34 @@ class SlotGrid:
 
     def instant(self, zone: ZoneInfo, monday: date, day: int, slot: int) -> datetime:
         """Aware UTC instant of a slot boundary. Ambiguous wall times mean the first occurrence."""
-        return to_utc(self.wall_clock(monday, day, slot), zone)
+        return _instant(zone, monday + timedelta(days=day), slot * self.slot_minutes)
 
     def missing_slots(
         self, zone: ZoneInfo, monday: date, day: int, start: int, end: int
     ) -> list[int]:
         """Slots in [start, end) whose start does not exist on that date (clocks spring forward)."""
-        return [
-            slot
-            for slot in range(start, end)
-            if not wall_time_exists(self.wall_clock(monday, day, slot), zone)
-        ]
+        missing = _missing_minutes(zone, monday + timedelta(days=day))
+        if not missing:
+            return []
+        return [slot for slot in range(start, end) if slot * self.slot_minutes in missing]
+
+
+@lru_cache(maxsize=65536)
+def _instant(zone: ZoneInfo, day: date, minute: int) -> datetime:
+    return to_utc(datetime.combine(day, time()) + timedelta(minutes=minute), zone)
+
+
+@lru_cache(maxsize=4096)
+def _missing_minutes(zone: ZoneInfo, day: date) -> frozenset[int]:
+    """Minutes after midnight that do not exist on ``day`` in ``zone`` (none on most days)."""
+    midnight = datetime.combine(day, time())
+    before = midnight.replace(tzinfo=zone).utcoffset()
+    after = (midnight + timedelta(days=1)).replace(tzinfo=zone).utcoffset()
+    if before == after:
+        return frozenset()
+    return frozenset(
+        m for m in range(1440) if not wall_time_exists(midnight + timedelta(minutes=m), zone)
+    )
 
 
 def to_utc(wall: datetime, zone: ZoneInfo) -> datetime:

@@ -28,11 +28,12 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, tuple_
+from sqlalchemy import Connection, Date, Integer, String, bindparam, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tutorctl.core.clock import Clock
 from tutorctl.core.config import mask_url, scrub
@@ -45,6 +46,23 @@ from tutorctl.db.schema import Account, CalendarWeek, History, SchemaVersion, Se
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 12
+CHUNK = 400  # keys per statement where SQLite reads in chunks (it holds the write lock anyway)
+
+_KEY_ARRAYS = (bindparam("users", type_=ARRAY(Integer)), bindparam("weeks", type_=ARRAY(Date)))
+PG_ENSURE_WEEKS = text(
+    "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
+    "SELECT k.u, k.w, :empty, :empty, :empty, :empty, :empty, :empty, :empty, 0 "
+    "FROM unnest(:users, :weeks) AS k(u, w) ORDER BY k.u, k.w "
+    "ON CONFLICT (user_id, week) DO NOTHING"
+).bindparams(*_KEY_ARRAYS, bindparam("empty", type_=String))
+PG_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+)
+PG_LOCK_WEEKS = text(
+    "SELECT c.id, c.user_id, c.week FROM calendar_weeks AS c "
+    "JOIN unnest(:users, :weeks) AS k(u, w) ON c.user_id = k.u AND c.week = k.w "
+    "ORDER BY c.user_id, c.week FOR UPDATE OF c"
+).bindparams(*_KEY_ARRAYS)
 RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
 WeekKey = tuple[int, date]
 
@@ -71,6 +89,41 @@ class SchoolSettings:
         return "0" * self.grid.slots_per_day
 
 
+class LockedWeeks:
+    """The locked calendar weeks: ``key → id`` from the lock, ORM rows loaded on first use.
+
+    A big import locks tens of thousands of weeks; loading them all as ORM objects would cost
+    time and memory it does not need, so rows load on demand (``preload`` loads many at once).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.ids: dict[WeekKey, int] = {}
+        self._rows: dict[WeekKey, CalendarWeek] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, key: WeekKey) -> CalendarWeek:
+        row = self._rows.get(key)
+        if row is None:
+            self.preload([key])
+            row = self._rows[key]
+        return row
+
+    def preload(self, keys: Iterable[WeekKey]) -> None:
+        wanted = [self.ids[k] for k in keys if k not in self._rows]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            for row in self._session.exec(
+                select(CalendarWeek).where(col(CalendarWeek.id).in_(chunk))
+            ):
+                self._rows[(row.user_id, row.week)] = row
+
+
 @dataclass
 class Tx:
     """What a service gets: the ORM session plus the context of this one transaction."""
@@ -82,11 +135,14 @@ class Tx:
     command: str
     writable: bool
     dialect: str
-    locked_weeks: dict[WeekKey, CalendarWeek] = field(default_factory=dict)
+    locked_weeks: LockedWeeks = field(init=False)
     locked_accounts: dict[int, Account] = field(default_factory=dict)
     _lock_called: bool = False
     _audits: list[History] = field(default_factory=list)
     _discard: bool = False
+
+    def __post_init__(self) -> None:
+        self.locked_weeks = LockedWeeks(self.session)
 
     def discard(self) -> None:
         """Roll everything back at the end instead of committing (a dry run)."""
@@ -144,24 +200,64 @@ class Tx:
         self.locked_accounts = {row.student_id: row for row in rows}
 
     def _lock_weeks(self, keys: list[WeekKey], touched: set[WeekKey]) -> None:
+        """Ensure then lock the rows of ``keys`` (sorted), bump the stamps of ``touched``.
+
+        PostgreSQL: two statements whatever the number of keys, the keys passed as two arrays:
+        ``INSERT … SELECT FROM unnest(…) ORDER BY … ON CONFLICT DO NOTHING`` then
+        ``SELECT … JOIN unnest(…) ORDER BY user_id, week FOR UPDATE``. SQLite holds the one write
+        lock since ``BEGIN IMMEDIATE``, so rows are ensured and read in chunks.
+        """
         empty = self.settings.empty_day()
-        values = [
-            {"user_id": user_id, "week": week, "stamp": 0, **{f"d{i}": empty for i in range(7)}}
-            for user_id, week in keys
-        ]
-        ensure = self._insert(CalendarWeek).values(values)
-        self.session.execute(ensure.on_conflict_do_nothing(index_elements=["user_id", "week"]))
-        rows = self.session.exec(
-            select(CalendarWeek)
-            .where(tuple_(col(CalendarWeek.user_id), col(CalendarWeek.week)).in_(keys))
-            .order_by(col(CalendarWeek.user_id), col(CalendarWeek.week))
-            .with_for_update()
-        ).all()
-        for row in rows:
-            key = (row.user_id, row.week)
-            if key in touched:
-                row.stamp += 1
-            self.locked_weeks[key] = row
+        if self.dialect == "postgresql":
+            users = [u for u, _ in keys]
+            weeks = [w for _, w in keys]
+            arrays = {"users": users, "weeks": weeks}
+            self.session.execute(PG_ENSURE_WEEKS, {**arrays, "empty": empty})
+            rows = self.session.execute(PG_LOCK_WEEKS, arrays).all()
+        else:
+            rows = []
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                values = [
+                    {"user_id": u, "week": w, "stamp": 0, **{f"d{i}": empty for i in range(7)}}
+                    for u, w in chunk
+                ]
+                ensure = sqlite_insert(CalendarWeek.__table__).values(values)  # type: ignore[attr-defined]
+                self.session.execute(
+                    ensure.on_conflict_do_nothing(index_elements=["user_id", "week"])
+                )
+                rows += self.session.execute(
+                    select(
+                        col(CalendarWeek.id), col(CalendarWeek.user_id), col(CalendarWeek.week)
+                    ).where(tuple_(col(CalendarWeek.user_id), col(CalendarWeek.week)).in_(chunk))
+                ).all()
+        bump = []
+        for row_id, user_id, week in rows:
+            self.locked_weeks.ids[(user_id, week)] = row_id
+            if (user_id, week) in touched:
+                bump.append(row_id)
+        for start in range(0, len(bump), CHUNK):
+            self.session.execute(
+                update(CalendarWeek)
+                .where(col(CalendarWeek.id).in_(bump[start : start + CHUNK]))
+                .values(stamp=CalendarWeek.stamp + 1)
+            )
+        if len(keys) <= CHUNK:
+            self.locked_weeks.preload(keys)
+
+    def allocate_ids(self, model: Any, count: int) -> list[int]:
+        """``count`` fresh primary keys for a bulk insert with explicit ids (no RETURNING)."""
+        if count == 0:
+            return []
+        if self.dialect == "postgresql":
+            rows = self.session.execute(PG_NEXT_IDS, {"table": model.__tablename__, "n": count})
+            return [int(r[0]) for r in rows]
+        table = model.__table__
+        first = (
+            int(self.session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+            + 1
+        )
+        return list(range(first, first + count))  # SQLite: one writer holds BEGIN IMMEDIATE
 
     def audit(
         self,

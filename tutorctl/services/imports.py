@@ -573,6 +573,13 @@ def _write_reservations(
         ).all()
     )
     grid = tx.settings.grid
+    tx.locked_weeks.preload(
+        {
+            (people[p.values["teacher"]][0], p.values["week"])
+            for p in batch
+            if not p.values["history"]
+        }
+    )
     good: list[Parsed] = []
     for p in batch:
         v = p.values
@@ -611,12 +618,10 @@ def _write_reservations(
         }
         for p in good
     ]
-    ids = [
-        row[0]
-        for row in tx.session.execute(
-            insert(R).returning(R.c.id, sort_by_parameter_order=True), rows
-        )
-    ]
+    ids = tx.allocate_ids(Reservation, len(rows))
+    for row, lesson_id in zip(rows, ids, strict=True):
+        row["id"] = lesson_id
+    tx.session.execute(insert(R), rows)
     line_of = dict(zip(ids, (p.line for p in good), strict=True))
     _overlaps(tx, ids, line_of, problems)
     _fund_from_purchases(tx, good, ids, minutes, rows, problems, details)

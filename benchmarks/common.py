@@ -1,0 +1,90 @@
+"""Shared helpers for the benchmarks: temp databases, timing, subprocess peak memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PG_ADMIN = os.environ.get("TUTORCTL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def tutorctl(url: str, *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TUTORCTL_DB": url, "TUTORCTL_ACTOR": "bench"}
+    if now:
+        env["TUTORCTL_NOW"] = now
+    return subprocess.run(
+        [sys.executable, "-m", "tutorctl", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def peak_rss_mb(url: str, *args: str, now: str | None = None) -> tuple[float, float]:
+    """Run tutorctl in a child; return (seconds, peak resident memory of the child in MB)."""
+    code = (
+        "import resource, sys, time\n"
+        "from tutorctl.cli.app import main\n"
+        "t = time.perf_counter()\n"
+        "rc = main(sys.argv[1:])\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    env = {**os.environ, "TUTORCTL_DB": url, "TUTORCTL_ACTOR": "bench"}
+    if now:
+        env["TUTORCTL_NOW"] = now
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    seconds, rss = proc.stderr.strip().splitlines()[-1].split()
+    return float(seconds), float(rss)
+
+
+@contextmanager
+def database(backend: str, folder: Path) -> Iterator[str]:
+    """A fresh, initialised database: SQLite file in ``folder`` or a throwaway PostgreSQL db."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        tutorctl(url, "db", "init")
+        yield url
+        return
+    import psycopg
+
+    name = f"tutorctl_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    try:
+        tutorctl(url, "db", "init")
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key.ljust(width)}  {value}")
