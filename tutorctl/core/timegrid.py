@@ -64,6 +64,7 @@ def parse_week(text: str, today: date) -> date:
     return monday_of(_parse_date(text, WEEK_FORMS, "week"))
 
 
+@lru_cache(maxsize=16384)
 def _parse_date(text: str, forms: str, what: str) -> date:
     value = text.strip()
     if _ISO_DATE.match(value):
@@ -157,6 +158,9 @@ class SlotGrid:
 
     def parse_time(self, text: str, *, is_end: bool = False) -> int:
         """``HH:MM`` on a slot boundary into a slot index (``24:00`` only as an end)."""
+        return _parse_time(self, text, is_end)
+
+    def _parse_time_uncached(self, text: str, is_end: bool) -> int:
         match = _TIME.match(text.strip())
         if not match:
             raise InputError(f"bad time {text!r}: use {self.forms()}")
@@ -207,6 +211,11 @@ class SlotGrid:
         if not missing:
             return []
         return [slot for slot in range(start, end) if slot * self.slot_minutes in missing]
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(grid: SlotGrid, text: str, is_end: bool) -> int:
+    return grid._parse_time_uncached(text, is_end)
 
 
 @lru_cache(maxsize=65536)

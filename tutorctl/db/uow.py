@@ -55,6 +55,9 @@ PG_ENSURE_WEEKS = text(
     "FROM unnest(:users, :weeks) AS k(u, w) ORDER BY k.u, k.w "
     "ON CONFLICT (user_id, week) DO NOTHING"
 ).bindparams(*_KEY_ARRAYS, bindparam("empty", type_=String))
+SQLITE_ENSURE_WEEK = sqlite_insert(CalendarWeek.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    index_elements=["user_id", "week"]
+)
 PG_NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
 )
@@ -222,10 +225,7 @@ class Tx:
                     {"user_id": u, "week": w, "stamp": 0, **{f"d{i}": empty for i in range(7)}}
                     for u, w in chunk
                 ]
-                ensure = sqlite_insert(CalendarWeek.__table__).values(values)  # type: ignore[attr-defined]
-                self.session.execute(
-                    ensure.on_conflict_do_nothing(index_elements=["user_id", "week"])
-                )
+                self.session.execute(SQLITE_ENSURE_WEEK, values)  # one statement, executemany
                 rows += self.session.execute(
                     select(
                         col(CalendarWeek.id), col(CalendarWeek.user_id), col(CalendarWeek.week)
