@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import database, peak_rss_mb, report, tutorctl  # noqa: E402
+from common import database, peak_rss_mb, report, tutorctl
 
 NOW = "2026-11-24T09:00:00+01:00"
 LATER = "2026-11-24T12:00:00+01:00"
@@ -31,19 +31,30 @@ def populate(url: str, holds: int) -> None:
     created = datetime(2026, 11, 24, 7, 0)
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO categories (name, price_cents, active) VALUES ('maths', 4000, true)"))
         conn.execute(
-            text("INSERT INTO users (id, handle, name, role, active, created_at) VALUES (:i, :h, :h, :r, true, :c)"),
-            [{"i": i + 1, "h": f"t{i}", "r": "teacher", "c": created} for i in range(TEACHERS)]
-            + [{"i": TEACHERS + s + 1, "h": f"s{s}", "r": "student", "c": created} for s in range(students)],
+            text("INSERT INTO categories (name, price_cents, active) VALUES ('maths', 4000, true)")
         )
         conn.execute(
-            text("INSERT INTO booking_sessions (id, student_id, status, created_at, touched_at) VALUES (:i, :s, 'open', :c, :c)"),
+            text(
+                "INSERT INTO users (id, handle, name, role, active, created_at) VALUES (:i, :h, :h, :r, true, :c)"
+            ),
+            [{"i": i + 1, "h": f"t{i}", "r": "teacher", "c": created} for i in range(TEACHERS)]
+            + [
+                {"i": TEACHERS + s + 1, "h": f"s{s}", "r": "student", "c": created}
+                for s in range(students)
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO booking_sessions (id, student_id, status, created_at, touched_at) VALUES (:i, :s, 'open', :c, :c)"
+            ),
             [{"i": s + 1, "s": TEACHERS + s + 1, "c": created} for s in range(students)],
         )
         conn.execute(
-            text("INSERT INTO history (at, actor, command, subject, user_ids, session_id, details)"
-                 " VALUES (:c, 'bench', 'reserve', 'setup', ',', :i, '{}')"),
+            text(
+                "INSERT INTO history (at, actor, command, subject, user_ids, session_id, details)"
+                " VALUES (:c, 'bench', 'reserve', 'setup', ',', :i, '{}')"
+            ),
             [{"i": s + 1, "c": created} for s in range(students)],
         )
         rows, ops = [], []
@@ -54,22 +65,44 @@ def populate(url: str, holds: int) -> None:
             day = date(2026, 11, 30) + timedelta(days=k // 5)
             hour = 9 + (k % 5) + 5 * (s % 2)
             starts = datetime.combine(day, datetime.min.time()) + timedelta(hours=hour - 1)
-            rows.append({"i": i + 1, "t": teacher, "s": TEACHERS + s + 1, "w": date(2026, 11, 30), "d": (day - date(2026, 11, 30)).days,
-                         "a": hour, "b": hour + 1, "sa": starts, "ea": starts + timedelta(hours=1), "se": s + 1, "c": created})
+            rows.append(
+                {
+                    "i": i + 1,
+                    "t": teacher,
+                    "s": TEACHERS + s + 1,
+                    "w": date(2026, 11, 30),
+                    "d": (day - date(2026, 11, 30)).days,
+                    "a": hour,
+                    "b": hour + 1,
+                    "sa": starts,
+                    "ea": starts + timedelta(hours=1),
+                    "se": s + 1,
+                    "c": created,
+                }
+            )
             ops.append({"i": i + 1, "se": s + 1, "n": i + 1, "c": created})
         conn.execute(
-            text("INSERT INTO reservations (id, teacher_id, student_id, category_id, week, day, start_slot, end_slot, starts_at, ends_at,"
-                 " status, price_cents, session_id, unfunded, late_cancel, created_at)"
-                 " VALUES (:i, :t, :s, 1, :w, :d, :a, :b, :sa, :ea, 'held', 4000, :se, false, false, :c)"),
+            text(
+                "INSERT INTO reservations (id, teacher_id, student_id, category_id, week, day, start_slot, end_slot, starts_at, ends_at,"
+                " status, price_cents, session_id, unfunded, late_cancel, created_at)"
+                " VALUES (:i, :t, :s, 1, :w, :d, :a, :b, :sa, :ea, 'held', 4000, :se, false, false, :c)"
+            ),
             rows,
         )
         conn.execute(
-            text("INSERT INTO operations (id, session_id, kind, status, new_id, created_at) VALUES (:i, :se, 'reserve', 'pending', :n, :c)"),
+            text(
+                "INSERT INTO operations (id, session_id, kind, status, new_id, created_at) VALUES (:i, :se, 'reserve', 'pending', :n, :c)"
+            ),
             ops,
         )
         if engine.dialect.name == "postgresql":
-            for table in ("users", "booking_sessions", "reservations", "operations"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))  # noqa: S608 - fixed names
+            for statement in (
+                "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))",
+                "SELECT setval(pg_get_serial_sequence('booking_sessions', 'id'), (SELECT max(id) FROM booking_sessions))",
+                "SELECT setval(pg_get_serial_sequence('reservations', 'id'), (SELECT max(id) FROM reservations))",
+                "SELECT setval(pg_get_serial_sequence('operations', 'id'), (SELECT max(id) FROM operations))",
+            ):
+                conn.execute(text(statement))
     engine.dispose()
 
 
@@ -80,10 +113,25 @@ def raw_floor(url: str) -> float:
     cutoff = datetime(2026, 11, 24, 10, 0)
     start = time.perf_counter()
     with engine.begin() as conn:
-        ids = [r[0] for r in conn.execute(text("SELECT id FROM booking_sessions WHERE status = 'open' AND touched_at < :c"), {"c": cutoff})]
-        conn.execute(text("UPDATE booking_sessions SET status = 'expired' WHERE status = 'open' AND touched_at < :c"), {"c": cutoff})
-        conn.execute(text("UPDATE reservations SET status = 'released' WHERE status = 'held' AND id IN "
-                          "(SELECT new_id FROM operations WHERE status = 'pending')"))
+        ids = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT id FROM booking_sessions WHERE status = 'open' AND touched_at < :c"),
+                {"c": cutoff},
+            )
+        ]
+        conn.execute(
+            text(
+                "UPDATE booking_sessions SET status = 'expired' WHERE status = 'open' AND touched_at < :c"
+            ),
+            {"c": cutoff},
+        )
+        conn.execute(
+            text(
+                "UPDATE reservations SET status = 'released' WHERE status = 'held' AND id IN "
+                "(SELECT new_id FROM operations WHERE status = 'pending')"
+            )
+        )
         conn.execute(text("UPDATE operations SET status = 'abandoned' WHERE status = 'pending'"))
         assert ids
         conn.rollback()
@@ -92,7 +140,9 @@ def raw_floor(url: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--holds", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
@@ -106,7 +156,10 @@ def main() -> None:
         f"expire: {args.holds:,} stale holds in {args.holds // 10:,} sessions on {args.backend}",
         [
             ("raw set-based floor (no lock, one tx)", f"{floor:.2f} s"),
-            ("tutorctl expire", f"{seconds:.2f} s  ({seconds / floor:.1f}× the floor; target ≤ 5 s)"),
+            (
+                "tutorctl expire",
+                f"{seconds:.2f} s  ({seconds / floor:.1f}× the floor; target ≤ 5 s)",
+            ),
             ("second run (nothing to do)", f"{again:.2f} s"),
             ("peak memory", f"{rss:.0f} MB"),
             ("check afterwards", result),

@@ -11,20 +11,21 @@ import pytest
 
 from tests.conftest import Cli
 from tutorctl.cli.app import main
+from tutorctl.db.migrations import SCHEMA_VERSION
 
 
 def test_db_init_is_safe_to_rerun_and_stores_settings(cli: Cli) -> None:
     first = cli.json(
         "db", "init", "--timezone", "America/New_York", "--slot-minutes", "30", "--currency", "usd"
     )
-    assert first["schema_version_before"] == 1 and first["schema_version"] == 1
+    assert first["schema_version_before"] == first["schema_version"] == SCHEMA_VERSION
     assert first["settings"]["timezone"] == "America/New_York"
     assert first["settings"]["slot_minutes"] == 30
     assert first["settings"]["currency"] == "USD"
     again = cli.json("db", "init")
     assert again["settings"] == first["settings"]
     info = cli.json("db", "info")
-    assert info["schema_version"] == 1 and info["settings"] == first["settings"]
+    assert info["schema_version"] == SCHEMA_VERSION and info["settings"] == first["settings"]
 
 
 def test_db_init_on_empty_database(

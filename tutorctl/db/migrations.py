@@ -12,10 +12,49 @@ from sqlmodel import SQLModel, col
 from tutorctl.core.errors import ConfigError
 from tutorctl.db.schema import SchemaVersion
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
+# no person may be occupied twice at once, whatever code wrote the rows. Person and time are
+# packed into one int8range (person × 10^10 + epoch seconds) so a plain GiST exclusion on
+# ranges does it, without extensions. Held lessons are guarded by the lock and the rules.
+PG_BACKSTOP = (
+    "CREATE TABLE lesson_occupancy ("
+    " reservation_id integer NOT NULL REFERENCES reservations(id) ON DELETE CASCADE,"
+    " person_id integer NOT NULL,"
+    " span int8range NOT NULL,"
+    " CONSTRAINT no_double_booking EXCLUDE USING gist (span WITH &&))",
+    "CREATE INDEX ix_lesson_occupancy_reservation ON lesson_occupancy (reservation_id)",
+    "CREATE FUNCTION tutorctl_occupancy() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  DELETE FROM lesson_occupancy WHERE reservation_id = NEW.id;\n"
+    "  IF NEW.status = 'booked' THEN\n"
+    "    INSERT INTO lesson_occupancy (reservation_id, person_id, span)\n"
+    "    SELECT NEW.id, p, int8range(p * 10000000000 + extract(epoch FROM NEW.starts_at)::bigint,\n"
+    "                                p * 10000000000 + extract(epoch FROM NEW.ends_at)::bigint)\n"
+    "    FROM unnest(ARRAY[NEW.teacher_id, NEW.student_id]) AS p;\n"
+    "  END IF;\n"
+    "  RETURN NEW;\n"
+    "END $$",
+    "CREATE TRIGGER reservations_occupancy AFTER INSERT OR UPDATE OF status, starts_at, ends_at,"
+    " teacher_id, student_id ON reservations FOR EACH ROW EXECUTE FUNCTION tutorctl_occupancy()",
+    "INSERT INTO lesson_occupancy (reservation_id, person_id, span)"
+    " SELECT r.id, p, int8range(p * 10000000000 + extract(epoch FROM r.starts_at)::bigint,"
+    " p * 10000000000 + extract(epoch FROM r.ends_at)::bigint)"
+    " FROM reservations r, unnest(ARRAY[r.teacher_id, r.student_id]) AS p WHERE r.status = 'booked'",
+)
+
+
+def _backstop(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        for statement in PG_BACKSTOP:
+            conn.exec_driver_sql(statement)
+
 
 # version → function upgrading a database at version-1 to version (run in the init transaction)
-UPGRADES: dict[int, Callable[[Connection], None]] = {}
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _backstop}
+# what a fresh database needs beyond the tables of the models, in version order
+FRESH: tuple[Callable[[Connection], None], ...] = (_backstop,)
 
 
 def current_version(conn: Connection) -> int | None:
@@ -31,6 +70,8 @@ def migrate(conn: Connection, now: datetime) -> tuple[int | None, int]:
     before = current_version(conn)
     if before is None:
         SQLModel.metadata.create_all(conn)
+        for step in FRESH:
+            step(conn)
         conn.execute(insert(SchemaVersion).values(version=SCHEMA_VERSION, applied_at=now))
         return None, SCHEMA_VERSION
     if before > SCHEMA_VERSION:

@@ -37,7 +37,7 @@ from sqlmodel import Session, col, func, select
 
 from tutorctl.core.clock import Clock
 from tutorctl.core.config import mask_url, scrub
-from tutorctl.core.errors import ConfigError, LockError
+from tutorctl.core.errors import ConfigError, LockError, RuleError
 from tutorctl.core.timegrid import SlotGrid, load_zone
 from tutorctl.db import migrations
 from tutorctl.db.engine import WRITE_OPTION, get_engine
@@ -68,6 +68,7 @@ PG_LOCK_WEEKS = text(
 ).bindparams(*_KEY_ARRAYS)
 RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
 WeekKey = tuple[int, date]
+STATS = {"retries": 0}  # per process: transactions re-run after a deadlock, conflict or busy db
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,7 @@ class Database:
                 if not self._retryable(exc):
                     raise self._translate(exc) from None
                 last = exc
+                STATS["retries"] += 1
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
         detail = scrub(str(getattr(last, "orig", last)).splitlines()[0], self.url)
         raise LockError(
@@ -436,6 +438,11 @@ class Database:
         return "database is locked" in message or "database is busy" in message
 
     def _translate(self, exc: DBAPIError) -> Exception:
+        code = getattr(exc.orig, "sqlstate", None)
+        if code == "23P01":  # the PostgreSQL exclusion backstop
+            return RuleError(
+                "refused by the database: that would double-book a person (no_double_booking)"
+            )
         reason = scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc), self.url)
         return ConfigError(f"database error on {mask_url(self.url)}: {reason}")
 

@@ -1,0 +1,231 @@
+"""Worker processes for the stress, negative-control and crash tests (run under spawn)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import signal
+from collections import Counter
+from typing import Any
+
+NOW = "2026-11-24T09:00:00+01:00"
+LATER = "2026-11-24T09:45:00+01:00"
+TEACHERS = ("alice", "bruno")
+TIMES = ("10:00-11:00", "11:00-12:00", "12:00-13:00", "10:00-12:00", "11:00-13:00")
+DAYS = ("wed", "thu")
+
+
+def _env(url: str, actor: str) -> None:
+    os.environ.update(TUTORCTL_DB=url, TUTORCTL_NOW=NOW, TUTORCTL_ACTOR=actor, COLUMNS="120")
+
+
+def _call(*args: str) -> tuple[int, str, str]:
+    from tutorctl.cli.app import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _latest_session(student: str) -> str | None:
+    code, out, _ = _call("session", "list", "--student", student, "--json")
+    sessions = json.loads(out)["sessions"] if code == 0 else []
+    return str(sessions[0]["id"]) if sessions else None
+
+
+def _booked_lesson(rng: random.Random) -> str | None:
+    teacher = rng.choice(TEACHERS)
+    code, out, _ = _call("schedule", "show", teacher, "--week", "next", "--json")
+    ids = (
+        [x["id"] for x in json.loads(out)["lessons"] if x["status"] == "booked"]
+        if code == 0
+        else []
+    )
+    return str(rng.choice(ids)) if ids else None
+
+
+def stress_worker(url: str, worker: int, ops: int, students: list[str], out: Any) -> None:
+    """Run ``ops`` random operations; report exit codes per kind, unexpected errors, retries."""
+    try:
+        _stress(url, worker, ops, students, out)
+    except BaseException as exc:  # report, so the parent never waits for a dead worker
+        import traceback
+
+        out.put(
+            {
+                "worker": worker,
+                "codes": {},
+                "unexpected": [traceback.format_exc()[-2000:]],
+                "retries": 0,
+            }
+        )
+        raise SystemExit(1) from exc
+
+
+def _stress(url: str, worker: int, ops: int, students: list[str], out: Any) -> None:
+    _env(url, f"worker{worker}")
+    from tutorctl.db import uow
+
+    rng = random.Random(1000 + worker)
+    codes: Counter[str] = Counter()
+    unexpected: list[str] = []
+    kinds = ["reserve"] * 4 + [
+        "repeat",
+        "cancel",
+        "move",
+        "pay",
+        "pay",
+        "fail",
+        "confirm",
+        "abandon",
+        "credit",
+        "expire",
+    ]
+    for _ in range(ops):
+        kind = rng.choice(kinds)
+        student = rng.choice(students)
+        args: tuple[str, ...]
+        if kind in ("reserve", "repeat"):
+            args = (
+                "reserve",
+                "--teacher",
+                rng.choice(TEACHERS),
+                "--student",
+                student,
+                "--category",
+                "maths",
+                "--week",
+                "next",
+                "--day",
+                rng.choice(DAYS),
+                "--time",
+                rng.choice(TIMES),
+            )
+            if kind == "repeat":
+                args += ("--repeat", "2")
+        elif kind in ("cancel", "move"):
+            lesson = _booked_lesson(rng)
+            if lesson is None:
+                codes[f"{kind}:none"] += 1
+                continue
+            args = (
+                ("cancel", lesson)
+                if kind == "cancel"
+                else (
+                    "move",
+                    lesson,
+                    "--week",
+                    "next",
+                    "--day",
+                    rng.choice(DAYS),
+                    "--time",
+                    rng.choice(TIMES),
+                )
+            )
+        elif kind in ("pay", "fail", "confirm", "abandon"):
+            sid = _latest_session(student)
+            if sid is None:
+                codes[f"{kind}:none"] += 1
+                continue
+            if kind == "pay":
+                args = ("session", "pay", sid, "--method", "card")
+            elif kind == "fail":
+                args = ("session", "pay", sid, "--method", "card", "--simulate", "failure")
+            elif kind == "confirm":
+                args = (
+                    "session",
+                    "confirm",
+                    sid,
+                    rng.choice(["--cancels", "--no-cancels"]),
+                    rng.choice(["--moves", "--no-moves"]),
+                )
+            else:
+                args = ("session", "abandon", sid)
+        elif kind == "credit":
+            args = ("account", "credit", student, f"{rng.randint(1, 80)}.00")
+        else:
+            args = ("--now", LATER if rng.random() < 0.2 else NOW, "expire")
+        code, _out, err = _call(*args)
+        codes[f"{kind}:{code}"] += 1
+        if code not in (0, 1, 3) or "Traceback" in err or "locked" in err.lower():
+            unexpected.append(f"{args} → {code}: {err.strip()[:300]}")
+    out.put(
+        {
+            "worker": worker,
+            "codes": dict(codes),
+            "unexpected": unexpected,
+            "retries": uow.STATS["retries"],
+        }
+    )
+
+
+def unlocked_reserve(url: str, student: str, barrier: Any, out: Any) -> None:
+    """Negative control: reserve with the row locks switched off in this process only."""
+    _env(url, student)
+    from sqlalchemy import select
+
+    from tutorctl.db import uow
+    from tutorctl.db.schema import CalendarWeek
+
+    def no_lock(self: Any, keys: list[Any], touched: set[Any]) -> None:  # ensure rows, lock nothing
+        self.session.execute(
+            uow.PG_ENSURE_WEEKS,
+            {
+                "users": [u for u, _ in keys],
+                "weeks": [w for _, w in keys],
+                "empty": self.settings.empty_day(),
+            },
+        )
+        for row in self.session.execute(
+            select(CalendarWeek.id, CalendarWeek.user_id, CalendarWeek.week)
+        ):
+            self.locked_weeks.ids[(row[1], row[2])] = row[0]
+
+    uow.Tx._lock_weeks = no_lock  # type: ignore[method-assign]
+    barrier.wait(60)
+    code, _o, _e = _call(
+        "reserve",
+        "--teacher",
+        "alice",
+        "--student",
+        student,
+        "--category",
+        "maths",
+        "--week",
+        "next",
+        "--day",
+        "wed",
+        "--time",
+        "10:00-11:00",
+    )
+    out.put(code)
+
+
+def crash_worker(url: str, kill_at: int, args: list[str]) -> None:
+    """Run one command and SIGKILL this process at its ``kill_at``-th SQL statement."""
+    _env(url, "crash")
+    from sqlalchemy import event
+
+    from tutorctl.db import engine as engines
+
+    seen = {"n": 0}
+    original = engines._create
+
+    def create(url: str) -> Any:
+        engine = original(url)
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def count(*_args: Any) -> None:
+            seen["n"] += 1
+            if seen["n"] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        return engine
+
+    engines._create = create  # type: ignore[assignment]
+    code, _out, _err = _call(*args)
+    os._exit(100 + code)  # finished before the kill point
