@@ -165,11 +165,22 @@ def test_help_does_not_import_the_database_layer() -> None:
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_sqlite_file_is_private(tmp_path: Path) -> None:
+def test_sqlite_file_and_its_wal_are_private(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from tutorctl.db.engine import dispose_engines, get_engine
+
     path = tmp_path / "school.db"
-    assert main(["--db", str(path), "db", "init"]) == 0
-    assert main(["--db", str(path), "user", "add", "a", "--name", "A", "--role", "teacher"]) == 0
-    for suffix in ("", "-wal", "-shm"):
-        candidate = Path(f"{path}{suffix}")
-        if candidate.exists():
-            assert candidate.stat().st_mode & 0o777 == 0o600, candidate
+    old = os.umask(0o022)  # a permissive umask must not leak into the files
+    try:
+        assert main(["--db", str(path), "db", "init"]) == 0
+        with get_engine(f"sqlite:///{path}").connect() as conn:  # WAL files exist while connected
+            conn.execute(
+                text("INSERT INTO categories (name, price_cents, active) VALUES ('x', 1, 1)")
+            )
+            modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+            conn.rollback()
+    finally:
+        os.umask(old)
+        dispose_engines()
+    assert modes == {"school.db": 0o600, "school.db-wal": 0o600, "school.db-shm": 0o600}

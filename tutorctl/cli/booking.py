@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tutorctl.cli.state import Json, emit, read, write
+from tutorctl.cli.state import Json, emit, id_argument, id_option, read, write
 from tutorctl.core.timegrid import parse_date, parse_day, parse_week
 
 sessions = typer.Typer(
@@ -67,7 +67,7 @@ def reserve(
 
 
 def cancel(
-    reservation: Annotated[int, typer.Argument(help="The booked lesson's id.")],
+    reservation: Annotated[int, id_argument("RESERVATION", "The booked lesson's id.")],
     session: SessionOpt = None,
     idempotency_key: KeyOpt = None,
     json: Json = False,
@@ -85,7 +85,7 @@ def cancel(
 
 
 def move(
-    reservation: Annotated[int, typer.Argument(help="The booked lesson's id.")],
+    reservation: Annotated[int, id_argument("RESERVATION", "The booked lesson's id.")],
     week: WeekOpt,
     day: DayOpt,
     time: TimeOpt,
@@ -133,7 +133,7 @@ def session_list(
 
 @sessions.command("show")
 def session_show(
-    session_id: Annotated[int, typer.Argument(metavar="ID")], json: Json = False
+    session_id: Annotated[int, id_argument("ID", "Session id.")], json: Json = False
 ) -> None:
     """Show a session and its operations."""
     from tutorctl.services import booking
@@ -143,8 +143,8 @@ def session_show(
 
 @sessions.command("drop")
 def session_drop(
-    session_id: Annotated[int, typer.Argument(metavar="SESSION")],
-    operation_id: Annotated[int, typer.Argument(metavar="OP")],
+    session_id: Annotated[int, id_argument("SESSION", "Session id.")],
+    operation_id: Annotated[int, id_argument("OP", "Operation id (see session show).")],
     json: Json = False,
 ) -> None:
     """Remove one operation from an open session and release its hold."""
@@ -155,7 +155,7 @@ def session_drop(
 
 @sessions.command("abandon")
 def session_abandon(
-    session_id: Annotated[int, typer.Argument(metavar="ID")], json: Json = False
+    session_id: Annotated[int, id_argument("ID", "Session id.")], json: Json = False
 ) -> None:
     """Release everything the session holds; it becomes abandoned."""
     from tutorctl.services import booking
@@ -165,7 +165,9 @@ def session_abandon(
 
 def history(
     user: Annotated[str | None, typer.Option(help="Only entries about this user.")] = None,
-    session: Annotated[int | None, typer.Option(help="Only entries of this session.")] = None,
+    session: Annotated[
+        int | None, id_option("--session", help="Only entries of this session.")
+    ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only entries from this date (YYYY-MM-DD) on.")
     ] = None,

@@ -8,14 +8,14 @@ from typing import Annotated
 import typer
 
 from tutorctl.cli.booking import sessions
-from tutorctl.cli.state import Json, emit, read, state, write
+from tutorctl.cli.state import Json, emit, id_argument, read, state, write
 from tutorctl.core.money import parse_amount
 
 accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
 purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
 
 StudentArg = Annotated[str, typer.Argument(help="Student handle or id.")]
-SessionArg = Annotated[int, typer.Argument(metavar="ID", help="Session id.")]
+SessionArg = Annotated[int, id_argument("ID", "Session id.")]
 
 
 class Method(StrEnum):

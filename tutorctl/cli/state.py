@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+MAX_ID = 2**31 - 1  # ids are 32-bit on every backend: anything larger names nothing
+
+
+def id_argument(metavar: str, help: str) -> Any:
+    """A positional id: 1 … 2**31-1, else exit 2 before the database is touched."""
+    return typer.Argument(metavar=metavar, help=help, min=1, max=MAX_ID)
+
+
+def id_option(*names: str, help: str) -> Any:
+    return typer.Option(*names, help=help, min=1, max=MAX_ID)
 
 
 @dataclass
