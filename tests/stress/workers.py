@@ -70,7 +70,7 @@ def _stress(url: str, worker: int, ops: int, students: list[str], out: Any) -> N
     _env(url, f"worker{worker}")
     from tutorctl.db import uow
 
-    rng = random.Random(1000 + worker)
+    rng = random.Random(int(os.environ.get("TUTORCTL_STRESS_SEED", "1000")) + worker)
     codes: Counter[str] = Counter()
     unexpected: list[str] = []
     kinds = ["reserve"] * 4 + [

@@ -141,7 +141,8 @@ class Tx:
     dialect: str
     locked_weeks: LockedWeeks = field(init=False)
     locked_accounts: dict[int, Account] = field(default_factory=dict)
-    _lock_called: bool = False
+    _accounts_locked: bool = False
+    _weeks_locked: bool = False
     _audits: list[History] = field(default_factory=list)
     _discard: bool = False
 
@@ -162,29 +163,32 @@ class Tx:
         accounts: Iterable[int] = (),
         read_weeks: Iterable[WeekKey] = (),
     ) -> None:
-        """Lock student accounts (by student id) then calendar weeks, each sorted, once.
+        """Lock student accounts (by student id), then calendar weeks, each sorted in one statement.
 
         ``weeks`` are touched (their stamps go up); ``read_weeks`` are locked in the same
         statement so what is read from them stays true, but their stamps do not move.
-        Call it once, before reading anything that the decision depends on. A second call may
-        only name keys already locked (so composed services can re-assert their locks).
+        The order is global — accounts before weeks — so locks never form a cycle. Accounts may
+        be locked first on their own (a student's account also serialises their sessions), then
+        the weeks found under that lock; each kind is locked once. A later call may name only
+        keys already locked (composed services re-asserting their locks).
         """
         if not self.writable:
             raise RuntimeError("lock() in a read-only transaction")
         touched = set(weeks)
         week_keys = sorted(touched | set(read_weeks))
         students = sorted(set(accounts))
-        if self._lock_called:
-            missing = [k for k in week_keys if k not in self.locked_weeks]
-            missing_acc = [s for s in students if s not in self.locked_accounts]
-            if missing or missing_acc:
-                raise RuntimeError(f"lock() called twice with new keys {missing} {missing_acc}")
-            return
-        self._lock_called = True
-        if students:
-            self._lock_accounts(students)
-        if week_keys:
-            self._lock_weeks(week_keys, touched)
+        new_students = [s for s in students if s not in self.locked_accounts]
+        new_weeks = [k for k in week_keys if k not in self.locked_weeks]
+        if new_students and (self._accounts_locked or self._weeks_locked):
+            raise RuntimeError(f"accounts {new_students} must be locked first, in one call")
+        if new_weeks and self._weeks_locked:
+            raise RuntimeError(f"weeks {new_weeks[:5]} must be locked in the one week lock")
+        if new_students:
+            self._accounts_locked = True
+            self._lock_accounts(new_students)
+        if new_weeks:
+            self._weeks_locked = True
+            self._lock_weeks(new_weeks, touched)
 
     def _insert(self, model: Any) -> Any:
         table = model.__table__

@@ -277,7 +277,10 @@ def reserve(
 
     def action() -> BookingResultView:
         assert teacher.id is not None and student.id is not None
-        tx.lock(weeks=[(person, w) for w in weeks for person in (teacher.id, student.id)])
+        tx.lock(
+            accounts=[student.id],  # the account also serialises the student's sessions
+            weeks=[(person, w) for w in weeks for person in (teacher.id, student.id)],
+        )
         _require_active(teacher, student, category)
         session = session_for(tx, student, session_id)
         problems = []
@@ -331,7 +334,7 @@ def _booked_target(
     if lesson is None:
         raise NotFoundError(f"no lesson {reservation_id}")
     keys = {(lesson.teacher_id, lesson.week), (lesson.student_id, lesson.week), *extra_weeks}
-    tx.lock(weeks=keys)
+    tx.lock(accounts=[lesson.student_id], weeks=keys)
     tx.session.refresh(lesson)  # re-read under the lock
     if lesson.status != "booked":
         raise RuleError(
@@ -455,18 +458,17 @@ def move(
 
 
 def _lock_operations(tx: Tx, operations: list[Operation]) -> dict[int, Reservation]:
-    """Lock the weeks of every lesson these operations hold or target; return those lessons."""
+    """Lock the weeks of every lesson these operations hold or target; return those lessons.
+
+    Call it with the student's account already locked, so the operations cannot change meanwhile.
+    """
     ids = {i for op in operations for i in (op.new_id, op.target_id) if i is not None}
-    lessons = (
-        {
-            r.id: r
-            for r in tx.session.exec(
-                select(Reservation).where(col(Reservation.id).in_(sorted(ids)))
-            )
-        }
-        if ids
-        else {}
-    )
+    found: list[Reservation] = []
+    if ids:
+        found = list(
+            tx.session.exec(select(Reservation).where(col(Reservation.id).in_(sorted(ids))))
+        )
+    lessons = {r.id: r for r in found if r.id is not None}
     tx.lock(
         weeks={
             key
@@ -474,7 +476,7 @@ def _lock_operations(tx: Tx, operations: list[Operation]) -> dict[int, Reservati
             for key in ((r.teacher_id, r.week), (r.student_id, r.week))
         }
     )
-    return {i: r for i, r in lessons.items() if i is not None}
+    return lessons
 
 
 def release(
@@ -506,6 +508,7 @@ def drop(tx: Tx, session_id: int, operation_id: int) -> SessionView:
     operation = tx.session.get(Operation, operation_id)
     if operation is None or operation.session_id != session_id:
         raise NotFoundError(f"session {session_id} has no operation {operation_id}")
+    tx.lock(accounts=[session.student_id])
     lessons = _lock_operations(tx, [operation])
     tx.session.refresh(session)
     tx.session.refresh(operation)
@@ -527,13 +530,13 @@ def drop(tx: Tx, session_id: int, operation_id: int) -> SessionView:
 
 def abandon(tx: Tx, session_id: int) -> SessionView:
     """Release everything a session holds; it becomes ``abandoned``."""
-    get_session(tx, session_id)
+    session = get_session(tx, session_id)
+    tx.lock(accounts=[session.student_id])  # no operation can be added or settled meanwhile
     operations = pending_operations(tx, session_id)
     lessons = _lock_operations(tx, operations)
-    session = get_session(tx, session_id)
     tx.session.refresh(session)
     require_status(session, "open", "payment_failed", doing="be abandoned")
-    for operation in pending_operations(tx, session_id):
+    for operation in operations:
         release(tx, operation, lessons)
     session.status = "abandoned"
     session.closed_at = session.touched_at = tx.now

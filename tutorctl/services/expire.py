@@ -36,6 +36,15 @@ class BatchResult:
     candidates: int = 0
 
 
+def _lock_sessions(tx: Tx, session_ids: list[int]) -> None:
+    """Lock the students' accounts (they serialise their sessions), then the weeks of the lessons."""
+    students = [
+        row[0] for row in tx.session.execute(select(S.c.student_id).where(S.c.id.in_(session_ids)))
+    ]
+    tx.lock(accounts=students)
+    tx.lock(weeks=_weeks_of_sessions(tx, session_ids))
+
+
 def _weeks_of_sessions(tx: Tx, session_ids: list[int]) -> set[tuple[int, Any]]:
     rows = tx.session.execute(
         select(R.c.teacher_id, R.c.student_id, R.c.week)
@@ -75,7 +84,7 @@ def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
     ]
     if not ids:
         return BatchResult()
-    tx.lock(weeks=_weeks_of_sessions(tx, ids))
+    _lock_sessions(tx, ids)
     expired = [
         row[0]
         for row in tx.session.execute(
@@ -100,7 +109,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
     ]
     if not ids:
         return BatchResult()
-    tx.lock(weeks=_weeks_of_sessions(tx, ids))
+    _lock_sessions(tx, ids)
     failed = [
         row[0]
         for row in tx.session.execute(

@@ -424,8 +424,10 @@ def show_resume(tx: Tx, session_id: int) -> ResumeView:
 
 
 def _lock_session(tx: Tx, session_id: int) -> tuple[BookingSession, User]:
-    """Lock the student's account, then the weeks of every lesson the session holds or targets."""
+    """Lock the student's account (which serialises their sessions), then the weeks of every
+    lesson the session holds or targets, read under that lock."""
     session = get_session(tx, session_id)
+    tx.lock(accounts=[session.student_id])
     operations = list(tx.session.exec(select(Operation).where(Operation.session_id == session_id)))
     ids = sorted({i for op in operations for i in (op.new_id, op.target_id) if i is not None})
     lessons = (
@@ -433,10 +435,7 @@ def _lock_session(tx: Tx, session_id: int) -> tuple[BookingSession, User]:
         if ids
         else []
     )
-    tx.lock(
-        accounts=[session.student_id],
-        weeks={k for r in lessons for k in ((r.teacher_id, r.week), (r.student_id, r.week))},
-    )
+    tx.lock(weeks={k for r in lessons for k in ((r.teacher_id, r.week), (r.student_id, r.week))})
     tx.session.refresh(session)
     student = tx.session.get(User, session.student_id)
     assert student is not None

@@ -1,0 +1,213 @@
+"""Booking throughput: the library's reserve vs a minimal raw-SQL transaction doing the same.
+
+    python benchmarks/bench_reserve.py [--per-process 300] [--backend sqlite|postgresql]
+
+Each reserve is one transaction: lock the teacher's and the student's week, check
+availability and overlaps, find or create the student's open session, insert the lesson, its
+operation and a history row. The floor does exactly that with the raw driver (sqlite3 /
+psycopg) and hand-written SQL; the library runs `services.booking.reserve` in the unit of work
+(ORM, full rules). Both run with 1 and 4 processes in the same run. Target: ≥ 50% of the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import database, report, tutorctl
+
+TEACHERS = 40
+WEEK = date(2026, 11, 30)
+NOW = "2026-11-24T09:00:00+01:00"
+
+
+def setup(url: str, students: int) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    now = datetime(2026, 11, 1)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO categories (name, price_cents, active) VALUES ('maths', 4000, true)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (handle, name, role, active, created_at) VALUES (:h, :h, :r, true, :c)"
+            ),
+            [{"h": f"t{i}", "r": "teacher", "c": now} for i in range(TEACHERS)]
+            + [{"h": f"s{i}", "r": "student", "c": now} for i in range(students)],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO accounts (student_id, balance_cents) SELECT id, 0 FROM users WHERE role = 'student'"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp)"
+                " SELECT id, :w, :o, :o, :o, :o, :o, :o, :o, 0 FROM users WHERE role = 'teacher'"
+            ),
+            {"w": WEEK, "o": "1" * 24},
+        )
+    engine.dispose()
+
+
+def plan(worker: int, per: int, workers: int) -> list[tuple[int, int, int, int]]:
+    """(teacher index, student index, day, hour): every booking a distinct, free place."""
+    jobs = []
+    for j in range(per):
+        n = worker + j * workers  # global booking number
+        teacher, k = n % TEACHERS, n // TEACHERS
+        jobs.append((teacher, n, k // 24 % 7, k % 24))
+    return jobs
+
+
+def library_worker(url: str, worker: int, per: int, workers: int, barrier: Any, out: Any) -> None:
+    from tutorctl.core.clock import Clock, parse_now
+    from tutorctl.db.uow import Database
+    from tutorctl.services import booking
+
+    db = Database(url, Clock(parse_now(NOW)), actor="bench")
+    jobs = plan(worker, per, workers)
+    barrier.wait()
+    start = time.perf_counter()
+    for teacher, student, day, hour in jobs:
+        db.write(
+            "reserve",
+            lambda tx, t=teacher, s=student, d=day, h=hour: booking.reserve(
+                tx, f"t{t}", f"s{s}", "maths", WEEK, d, h, h + 1
+            ),
+        )
+    out.put(time.perf_counter() - start)
+
+
+def raw_worker(url: str, worker: int, per: int, workers: int, barrier: Any, out: Any) -> None:
+    jobs = plan(worker, per, workers)
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        import sqlite3
+
+        conn: Any = sqlite3.connect(
+            url.removeprefix("sqlite:///"), timeout=30, isolation_level=None
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        q = "?"
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+        q = "%s"
+    ids = {h: i for i, h in conn.execute("SELECT id, handle FROM users").fetchall()}
+    sql = {k: v.replace("?", q) for k, v in RAW_SQL.items()}
+    barrier.wait()
+    start = time.perf_counter()
+    for teacher, student, day, hour in jobs:
+        t, s = ids[f"t{teacher}"], ids[f"s{student}"]
+        now = datetime.now(UTC).replace(tzinfo=None)
+        starts = datetime.combine(WEEK + timedelta(days=day), datetime.min.time()) + timedelta(
+            hours=hour - 1
+        )
+        if sqlite:
+            conn.execute("BEGIN IMMEDIATE")
+        keys = sorted([(t, WEEK), (s, WEEK)])
+        for u, w in keys:
+            conn.execute(
+                sql["ensure"],
+                (u, w, "0" * 24, "0" * 24, "0" * 24, "0" * 24, "0" * 24, "0" * 24, "0" * 24),
+            )
+        for u, w in keys:
+            conn.execute(sql["lock_sqlite" if sqlite else "lock_pg"], (u, w)).fetchall()
+        conn.execute(sql["bump"], (t, s, WEEK))
+        days = conn.execute(sql["availability"], (t, WEEK)).fetchone()
+        assert days[day][hour] == "1"
+        clash = conn.execute(sql["overlap"], (WEEK, day, hour + 1, hour, t, s, t, s)).fetchone()[0]
+        assert clash == 0
+        row = conn.execute(sql["session"], (s,)).fetchone()
+        session = row[0] if row else conn.execute(sql["new_session"], (s, now, now)).fetchone()[0]
+        lesson = conn.execute(
+            sql["lesson"],
+            (t, s, WEEK, day, hour, hour + 1, starts, starts + timedelta(hours=1), session, now),
+        ).fetchone()[0]
+        conn.execute(sql["operation"], (session, lesson, now))
+        conn.execute(sql["history"], (now, session))
+        conn.commit() if not sqlite else conn.execute("COMMIT")
+    out.put(time.perf_counter() - start)
+    conn.close()
+
+
+RAW_SQL = {
+    "ensure": "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, week) DO NOTHING",
+    "lock_pg": "SELECT id FROM calendar_weeks WHERE user_id = ? AND week = ? FOR UPDATE",
+    "lock_sqlite": "SELECT id FROM calendar_weeks WHERE user_id = ? AND week = ?",
+    "bump": "UPDATE calendar_weeks SET stamp = stamp + 1 WHERE user_id IN (?, ?) AND week = ?",
+    "availability": "SELECT d0, d1, d2, d3, d4, d5, d6 FROM calendar_weeks WHERE user_id = ? AND week = ?",
+    "overlap": "SELECT count(*) FROM reservations WHERE week = ? AND day = ? AND status IN ('held', 'booked')"
+    " AND start_slot < ? AND end_slot > ? AND (teacher_id IN (?, ?) OR student_id IN (?, ?))",
+    "session": "SELECT id FROM booking_sessions WHERE student_id = ? AND status = 'open'",
+    "new_session": "INSERT INTO booking_sessions (student_id, status, created_at, touched_at)"
+    " VALUES (?, 'open', ?, ?) RETURNING id",
+    "lesson": "INSERT INTO reservations (teacher_id, student_id, category_id, week, day, start_slot, end_slot,"
+    " starts_at, ends_at, status, price_cents, session_id, unfunded, late_cancel, created_at)"
+    " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, 'held', 4000, ?, false, false, ?) RETURNING id",
+    "operation": "INSERT INTO operations (session_id, kind, status, new_id, created_at)"
+    " VALUES (?, 'reserve', 'pending', ?, ?)",
+    "history": "INSERT INTO history (at, actor, command, subject, user_ids, session_id, details)"
+    " VALUES (?, 'bench', 'reserve', 'raw', ',', ?, '{}')",
+}
+
+
+def run(target: Any, url: str, workers: int, per: int) -> float:
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(workers), ctx.Queue()
+    procs = [
+        ctx.Process(target=target, args=(url, w, per, workers, barrier, out))
+        for w in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    elapsed = max(out.get(timeout=600) for _ in procs)
+    for p in procs:
+        p.join(60)
+    return workers * per / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--per-process", type=int, default=300)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (1, 4):
+            rates = {}
+            for name, target in (("raw floor", raw_worker), ("library", library_worker)):
+                with database(args.backend, Path(tmp)) as url:
+                    setup(url, workers * args.per_process)
+                    rates[name] = run(target, url, workers, args.per_process)
+                    assert "ok" in tutorctl(url, "check").stdout
+            rows.append(
+                (f"{workers} process(es): raw floor", f"{rates['raw floor']:.0f} reserves/s")
+            )
+            rows.append(
+                (
+                    f"{workers} process(es): library",
+                    f"{rates['library']:.0f} reserves/s  "
+                    f"({rates['library'] / rates['raw floor']:.0%} of the floor; target ≥ 50%)",
+                )
+            )
+    report(f"reserve throughput on {args.backend}", rows)
+
+
+if __name__ == "__main__":
+    main()
