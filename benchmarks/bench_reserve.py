@@ -2,8 +2,8 @@
 
     python benchmarks/bench_reserve.py [--per-process 300] [--backend sqlite|postgresql]
 
-Each reserve is one transaction: lock the teacher's and the student's week, check
-availability and overlaps, find or create the student's open session, insert the lesson, its
+Each reserve is one transaction: resolve the two handles, lock the student's account, then
+the teacher's and the student's week, check availability and overlaps, find or create the student's open session, insert the lesson, its
 operation and a history row. The floor does exactly that with the raw driver (sqlite3 /
 psycopg) and hand-written SQL; the library runs `services.booking.reserve` in the unit of work
 (ORM, full rules). Both run with 1 and 4 processes in the same run. Target: ≥ 50% of the floor.
@@ -105,18 +105,20 @@ def raw_worker(url: str, worker: int, per: int, workers: int, barrier: Any, out:
 
         conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
         q = "%s"
-    ids = {h: i for i, h in conn.execute("SELECT id, handle FROM users").fetchall()}
     sql = {k: v.replace("?", q) for k, v in RAW_SQL.items()}
     barrier.wait()
     start = time.perf_counter()
     for teacher, student, day, hour in jobs:
-        t, s = ids[f"t{teacher}"], ids[f"s{student}"]
         now = datetime.now(UTC).replace(tzinfo=None)
         starts = datetime.combine(WEEK + timedelta(days=day), datetime.min.time()) + timedelta(
             hours=hour - 1
         )
         if sqlite:
             conn.execute("BEGIN IMMEDIATE")
+        ids = dict(conn.execute(sql["handles"], (f"t{teacher}", f"s{student}")).fetchall())
+        t, s = ids[f"t{teacher}"], ids[f"s{student}"]
+        conn.execute(sql["ensure_account"], (s,))
+        conn.execute(sql["lock_account" if sqlite else "lock_account_pg"], (s,)).fetchall()
         keys = sorted([(t, WEEK), (s, WEEK)])
         for u, w in keys:
             conn.execute(
@@ -144,6 +146,11 @@ def raw_worker(url: str, worker: int, per: int, workers: int, barrier: Any, out:
 
 
 RAW_SQL = {
+    "handles": "SELECT handle, id FROM users WHERE handle IN (?, ?)",
+    "ensure_account": "INSERT INTO accounts (student_id, balance_cents) VALUES (?, 0)"
+    " ON CONFLICT (student_id) DO NOTHING",
+    "lock_account": "SELECT id FROM accounts WHERE student_id = ?",
+    "lock_account_pg": "SELECT id FROM accounts WHERE student_id = ? FOR UPDATE",
     "ensure": "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, week) DO NOTHING",
     "lock_pg": "SELECT id FROM calendar_weeks WHERE user_id = ? AND week = ? FOR UPDATE",

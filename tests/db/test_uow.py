@@ -210,3 +210,39 @@ def test_opposite_key_orders_never_deadlock(cli: Cli) -> None:
         return [r.stamp for r in rows]
 
     assert _db(cli.url).read(stamps) == [4 * rounds, 4 * rounds]  # no lost update
+
+
+def test_connections_are_pooled_and_a_forked_child_gets_its_own(cli: Cli) -> None:
+    """A library caller reuses one connection; after fork() the child must not touch it."""
+    import os
+
+    _two_users(cli)
+    db = _db(cli.url)
+    backend_id = "SELECT pg_backend_pid()" if cli.url.startswith("postgresql") else "SELECT 1"
+    seen: list[int] = []
+
+    def note(tx: Tx) -> None:
+        seen.append(id(tx.session.connection().connection.dbapi_connection))
+        tx.lock(weeks=[(1, WEEK)])
+
+    db.write("touch", note)
+    db.write("touch", note)
+    assert seen[0] == seen[1], "the second transaction did not reuse the pooled connection"
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, then a write that must land
+        code = 1
+        try:
+            db.write("touch", note)
+            code = 0 if seen[-1] != seen[0] else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    db.write("touch", note)  # the parent's pooled connection still works after the child's exit
+    assert db.read(lambda tx: tx.session.execute(text(backend_id)).scalar()) is not None
+    stamp = db.read(
+        lambda tx: tx.session.exec(
+            select(CalendarWeek.stamp).where(CalendarWeek.user_id == 1)
+        ).one()
+    )
+    assert stamp == 4  # two parent writes, the child's, the parent's again

@@ -3,6 +3,8 @@
 SQLite: WAL, a busy timeout, foreign keys, and transactions begun by us (``BEGIN IMMEDIATE``
 for writes, plain ``BEGIN`` for reads) rather than by the driver. The file and its -wal/-shm
 are created mode 0600. PostgreSQL (psycopg 3): READ COMMITTED; row locks do the serialising.
+Connections are pooled per process (a library caller running many transactions does not pay a
+connect each time); a forked child forgets the parent's pool.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
 
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
@@ -38,6 +39,16 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+def _forget_engines_after_fork() -> None:
+    """A forked child must not use its parent's pooled connections: drop them unclosed."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
 def _create(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -49,7 +60,7 @@ def _create(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, isolation_level="READ COMMITTED", poolclass=NullPool)
+        return create_engine(parsed, isolation_level="READ COMMITTED", pool_size=2, max_overflow=8)
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 
 
@@ -62,7 +73,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
                 os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         except OSError as exc:
             raise ConfigError(f"cannot create the database file {path}: {exc.strerror}") from None
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}, poolclass=NullPool)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -66,6 +66,44 @@ PG_LOCK_WEEKS = text(
     "JOIN unnest(:users, :weeks) AS k(u, w) ON c.user_id = k.u AND c.week = k.w "
     "ORDER BY c.user_id, c.week FOR UPDATE OF c"
 ).bindparams(*_KEY_ARRAYS)
+SCHEMA_VERSION_QUERY = select(func.max(col(SchemaVersion.version)))
+SQLITE_ENSURE_ACCOUNT = sqlite_insert(Account.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    index_elements=["student_id"]
+)
+PG_ENSURE_ACCOUNT = pg_insert(Account.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    index_elements=["student_id"]
+)
+LOCK_ACCOUNTS = (
+    select(Account)
+    .where(col(Account.student_id).in_(bindparam("students", expanding=True)))
+    .order_by(col(Account.id))
+    .with_for_update()
+)
+_WEEKS = CalendarWeek.__table__  # type: ignore[attr-defined]
+_WEEK_KEY = tuple_(col(CalendarWeek.user_id), col(CalendarWeek.week))
+BUMP_STAMPS = (
+    update(_WEEKS)
+    .where(_WEEKS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(stamp=_WEEKS.c.stamp + 1)
+)
+SQLITE_BUMP_STAMPS = (
+    update(_WEEKS)
+    .where(tuple_(_WEEKS.c.user_id, _WEEKS.c.week).in_(bindparam("keys", expanding=True)))
+    .values(stamp=_WEEKS.c.stamp + 1)
+)
+SQLITE_WEEK_IDS = select(
+    col(CalendarWeek.id), col(CalendarWeek.user_id), col(CalendarWeek.week)
+).where(_WEEK_KEY.in_(bindparam("keys", expanding=True)))
+SQLITE_WEEK_ROWS = (
+    select(CalendarWeek)
+    .where(_WEEK_KEY.in_(bindparam("keys", expanding=True)))
+    .execution_options(populate_existing=True)
+)
+WEEK_ROWS_BY_ID = (
+    select(CalendarWeek)
+    .where(col(CalendarWeek.id).in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
 RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
 WeekKey = tuple[int, date]
 STATS = {"retries": 0}  # per process: transactions re-run after a deadlock, conflict or busy db
@@ -121,11 +159,16 @@ class LockedWeeks:
     def preload(self, keys: Iterable[WeekKey]) -> None:
         wanted = [self.ids[k] for k in keys if k not in self._rows]
         for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            for row in self._session.exec(
-                select(CalendarWeek).where(col(CalendarWeek.id).in_(chunk))
-            ):
-                self._rows[(row.user_id, row.week)] = row
+            self.load(
+                self._session.exec(WEEK_ROWS_BY_ID, params={"ids": wanted[start : start + CHUNK]})
+            )
+
+    def load(self, rows: Iterable[CalendarWeek]) -> None:
+        """Take locked rows read by the lock itself."""
+        for row in rows:
+            key = (row.user_id, row.week)
+            self.ids[key] = row.id or 0
+            self._rows[key] = row
 
 
 @dataclass
@@ -195,16 +238,9 @@ class Tx:
         return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
 
     def _lock_accounts(self, students: list[int]) -> None:
-        ensure = self._insert(Account).values(
-            [{"student_id": s, "balance_cents": 0} for s in students]
-        )
-        self.session.execute(ensure.on_conflict_do_nothing(index_elements=["student_id"]))
-        rows = self.session.exec(
-            select(Account)
-            .where(col(Account.student_id).in_(students))
-            .order_by(col(Account.id))
-            .with_for_update()
-        ).all()
+        ensure = PG_ENSURE_ACCOUNT if self.dialect == "postgresql" else SQLITE_ENSURE_ACCOUNT
+        self.session.execute(ensure, [{"student_id": s, "balance_cents": 0} for s in students])
+        rows = self.session.exec(LOCK_ACCOUNTS, params={"students": students}).all()
         self.locked_accounts = {row.student_id: row for row in rows}
 
     def _lock_weeks(self, keys: list[WeekKey], touched: set[WeekKey]) -> None:
@@ -212,43 +248,39 @@ class Tx:
 
         PostgreSQL: two statements whatever the number of keys, the keys passed as two arrays:
         ``INSERT … SELECT FROM unnest(…) ORDER BY … ON CONFLICT DO NOTHING`` then
-        ``SELECT … JOIN unnest(…) ORDER BY user_id, week FOR UPDATE``. SQLite holds the one write
-        lock since ``BEGIN IMMEDIATE``, so rows are ensured and read in chunks.
+        ``SELECT … JOIN unnest(…) ORDER BY user_id, week FOR UPDATE``; then one ``UPDATE`` of the
+        stamps. SQLite holds the one write lock since ``BEGIN IMMEDIATE``: rows are ensured,
+        bumped and read in chunks (a small lock reads whole rows at once). Every statement is
+        built once, with bound parameters: a reserve locks two weeks, and building SQL per call
+        cost more than running it.
         """
         empty = self.settings.empty_day()
         if self.dialect == "postgresql":
-            users = [u for u, _ in keys]
-            weeks = [w for _, w in keys]
-            arrays = {"users": users, "weeks": weeks}
+            arrays = {"users": [u for u, _ in keys], "weeks": [w for _, w in keys]}
             self.session.execute(PG_ENSURE_WEEKS, {**arrays, "empty": empty})
-            rows = self.session.execute(PG_LOCK_WEEKS, arrays).all()
-        else:
-            rows = []
-            for start in range(0, len(keys), CHUNK):
-                chunk = keys[start : start + CHUNK]
-                values = [
-                    {"user_id": u, "week": w, "stamp": 0, **{f"d{i}": empty for i in range(7)}}
-                    for u, w in chunk
-                ]
-                self.session.execute(SQLITE_ENSURE_WEEK, values)  # one statement, executemany
-                rows += self.session.execute(
-                    select(
-                        col(CalendarWeek.id), col(CalendarWeek.user_id), col(CalendarWeek.week)
-                    ).where(tuple_(col(CalendarWeek.user_id), col(CalendarWeek.week)).in_(chunk))
-                ).all()
-        bump = []
-        for row_id, user_id, week in rows:
-            self.locked_weeks.ids[(user_id, week)] = row_id
-            if (user_id, week) in touched:
-                bump.append(row_id)
-        for start in range(0, len(bump), CHUNK):
-            self.session.execute(
-                update(CalendarWeek)
-                .where(col(CalendarWeek.id).in_(bump[start : start + CHUNK]))
-                .values(stamp=CalendarWeek.stamp + 1)
-            )
-        if len(keys) <= CHUNK:
-            self.locked_weeks.preload(keys)
+            bump = []
+            for row_id, user_id, week in self.session.execute(PG_LOCK_WEEKS, arrays):
+                self.locked_weeks.ids[(user_id, week)] = row_id
+                if (user_id, week) in touched:
+                    bump.append(row_id)
+            if bump:
+                self.session.execute(BUMP_STAMPS, {"ids": bump})
+            if len(keys) <= CHUNK:
+                self.locked_weeks.preload(keys)
+            return
+        days = {f"d{i}": empty for i in range(7)}
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            values = [{"user_id": u, "week": w, "stamp": 0, **days} for u, w in chunk]
+            self.session.execute(SQLITE_ENSURE_WEEK, values)  # one statement, executemany
+            bump = [key for key in chunk if key in touched]
+            if bump:
+                self.session.execute(SQLITE_BUMP_STAMPS, {"keys": bump})
+            if len(keys) <= CHUNK:
+                self.locked_weeks.load(self.session.exec(SQLITE_WEEK_ROWS, params={"keys": chunk}))
+            else:
+                for row_id, user_id, week in self.session.execute(SQLITE_WEEK_IDS, {"keys": chunk}):
+                    self.locked_weeks.ids[(user_id, week)] = row_id
 
     def allocate_ids(self, model: Any, count: int) -> list[int]:
         """``count`` fresh primary keys for a bulk insert with explicit ids (no RETURNING)."""
@@ -288,7 +320,6 @@ class Tx:
 
     def finish(self) -> None:
         """Flush the service's writes and append the history rows (called by the unit of work)."""
-        self.session.flush()
         if not self._audits:
             self.audit(self.command)
         self.session.add_all(self._audits)
@@ -399,11 +430,7 @@ class Database:
         )
         if check:
             try:
-                version = session.exec(
-                    select(col(SchemaVersion.version))
-                    .order_by(col(SchemaVersion.version).desc())
-                    .limit(1)
-                ).first()
+                version = session.exec(SCHEMA_VERSION_QUERY).first()
             except (OperationalError, ProgrammingError):
                 raise not_initialised from None
             if version is None:

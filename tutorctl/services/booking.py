@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
@@ -65,6 +66,11 @@ def require_status(session: BookingSession, *statuses: str, doing: str = "accept
         )
 
 
+OPEN_SESSION = select(BookingSession).where(
+    BookingSession.student_id == bindparam("student"), BookingSession.status == "open"
+)
+
+
 def session_for(tx: Tx, student: User, session_id: int | None) -> BookingSession:
     """The named session (open, this student's) or the student's open one, created if none."""
     if session_id is not None:
@@ -75,11 +81,7 @@ def session_for(tx: Tx, student: User, session_id: int | None) -> BookingSession
             )
         require_status(session, "open")
         return session
-    current = tx.session.exec(
-        select(BookingSession).where(
-            BookingSession.student_id == student.id, BookingSession.status == "open"
-        )
-    ).first()
+    current = tx.session.exec(OPEN_SESSION, params={"student": student.id}).first()
     if current is not None:
         return current
     created = BookingSession(
@@ -182,7 +184,13 @@ def _new_lesson(
 
 
 def _operation(
-    tx: Tx, session: BookingSession, kind: str, target: int | None, new: int | None
+    tx: Tx,
+    session: BookingSession,
+    kind: str,
+    target: int | None,
+    new: int | None,
+    *,
+    flush: bool = True,
 ) -> Operation:
     operation = Operation(
         session_id=session.id or 0,
@@ -195,7 +203,8 @@ def _operation(
     tx.session.add(operation)
     session.touched_at = tx.now
     tx.session.add(session)
-    tx.session.flush()
+    if flush:
+        tx.session.flush()
     return operation
 
 
@@ -300,8 +309,12 @@ def reserve(
             for w in weeks
         ]
         tx.session.flush()
-        operations = [_operation(tx, session, "reserve", None, lesson.id) for lesson in lessons]
-        views = lessons_by_id(tx, [lesson.id for lesson in lessons if lesson.id])
+        operations = [
+            _operation(tx, session, "reserve", None, lesson.id, flush=False) for lesson in lessons
+        ]
+        tx.session.flush()
+        names = (teacher.handle, student.handle, category.name, None)
+        views = {lesson.id: lesson_view(tx, (lesson, *names)) for lesson in lessons}
         tx.audit(
             f"reserve {teacher.handle}/{student.handle}",
             users=[teacher.id, student.id],

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -101,24 +101,43 @@ def overlapping(
     exclude: Iterable[int] = (),
 ) -> list[LessonView]:
     """Live lessons of these people (as teacher or student) overlapping [start, end) that day."""
-    ids = sorted(set(person_ids))
+    params = {
+        "ids": sorted(set(person_ids)),
+        "week": week,
+        "day": day,
+        "start": start,
+        "end": end,
+        "exclude": list(exclude),
+    }
+    query = _OVERLAP_AS_TEACHER if as_teacher_only else _OVERLAP
+    return [lesson_view(tx, row) for row in tx.session.execute(query, params)]
+
+
+def _overlap_query(as_teacher_only: bool) -> Any:
+    """Built once per variant: the check runs in every reserve and move (bound parameters)."""
+    ids: Any = bindparam("ids", expanding=True)
     who = (
         col(Reservation.teacher_id).in_(ids)
         if as_teacher_only
         else or_(col(Reservation.teacher_id).in_(ids), col(Reservation.student_id).in_(ids))
     )
-    query = lesson_query().where(
-        Reservation.week == week,
-        Reservation.day == day,
-        col(Reservation.status).in_(LIVE),
-        col(Reservation.start_slot) < end,
-        col(Reservation.end_slot) > start,
-        who,
+    return (
+        lesson_query()
+        .where(
+            Reservation.week == bindparam("week"),
+            Reservation.day == bindparam("day"),
+            col(Reservation.status).in_(LIVE),
+            col(Reservation.start_slot) < bindparam("end"),
+            col(Reservation.end_slot) > bindparam("start"),
+            col(Reservation.id).not_in(bindparam("exclude", expanding=True)),
+            who,
+        )
+        .order_by(col(Reservation.id))
     )
-    excluded = list(exclude)
-    if excluded:
-        query = query.where(col(Reservation.id).not_in(excluded))
-    return [lesson_view(tx, row) for row in tx.session.execute(query.order_by(col(Reservation.id)))]
+
+
+_OVERLAP = _overlap_query(as_teacher_only=False)
+_OVERLAP_AS_TEACHER = _overlap_query(as_teacher_only=True)
 
 
 def describe(lesson: LessonView) -> str:

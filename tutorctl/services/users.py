@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
@@ -38,13 +39,19 @@ def check_role(role: str) -> str:
     return role
 
 
+# Hot-path statements are built once (bound parameters); building them per call costs more
+# than running them.
+USER_BY_HANDLE = select(User).where(User.handle == bindparam("handle"))
+CATEGORY_BY_NAME = select(Category).where(Category.name == bindparam("name"))
+
+
 def find_user(tx: Tx, ref: str | int, role: str | None = None) -> User:
     """A user by handle or numeric id; NotFoundError (exit 3) when absent."""
     text = str(ref).strip()
     if text.isdigit():
         user = tx.session.get(User, int(text))
     else:
-        user = tx.session.exec(select(User).where(User.handle == text)).first()
+        user = tx.session.exec(USER_BY_HANDLE, params={"handle": text}).first()
     if user is None:
         raise NotFoundError(f"no user {text!r}: see `tutorctl user list`")
     if role is not None and user.role != role:
@@ -124,7 +131,7 @@ def find_category(tx: Tx, ref: str | int) -> Category:
     if text.isdigit():
         category = tx.session.get(Category, int(text))
     if category is None:
-        category = tx.session.exec(select(Category).where(Category.name == text)).first()
+        category = tx.session.exec(CATEGORY_BY_NAME, params={"name": text}).first()
     if category is None:
         raise NotFoundError(f"no category {text!r}: see `tutorctl category list`")
     return category
