@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
 from tutorctl.db.engine import get_engine
+from tutorctl.db.migrations import SCHEMA_VERSION
 
 RAW = text(
     "INSERT INTO reservations (teacher_id, student_id, category_id, week, day, start_slot, end_slot,"
@@ -59,22 +60,84 @@ def test_raw_insert_of_an_overlapping_booking_fails(cli: Cli) -> None:
         conn.execute(text("DELETE FROM reservations WHERE unfunded"))
 
 
-def test_upgrade_from_version_1_adds_the_backstop(cli: Cli) -> None:
+def _raw_hold(url: str, teacher: int, student: int, start_hour: int, end_hour: int) -> None:
+    held = RAW.text.replace("'booked', 0, true", "'held', 0, true")
+    with get_engine(url).begin() as conn:
+        conn.execute(
+            text(held),
+            {
+                "t": teacher,
+                "s": student,
+                "a": start_hour,
+                "b": end_hour,
+                "sa": datetime(2026, 11, 27, start_hour - 1),
+                "ea": datetime(2026, 11, 27, end_hour - 1),
+            },
+        )
+
+
+def test_raw_insert_of_an_overlapping_hold_fails_but_a_move_may_overlap_its_lesson(
+    cli: Cli,
+) -> None:
     if not cli.url.startswith("postgresql"):
-        pytest.skip("version 2 adds a PostgreSQL-only backstop")
+        pytest.skip("the exclusion backstop is PostgreSQL's; SQLite relies on BEGIN IMMEDIATE")
     school(cli)
     cli.ok("account", "credit", "bob", "100")
-    booked(cli, day="fri", time="10:00-12:00")
+    held = cli.json(
+        "reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+        "--week", "this", "--day", "fri", "--time", "10:00-12:00",
+    )  # fmt: skip
+    ids = _ids(cli)
+    with pytest.raises(IntegrityError, match="no_double_booking"):  # checked at commit
+        _raw_hold(cli.url, ids["alice"], ids["carl"], 11, 12)  # the hold occupies the teacher
+    with pytest.raises(IntegrityError, match="no_double_booking"):
+        _raw_booking(cli.url, ids["bruno"], ids["bob"], 9, 11)  # … and the student
+    cli.ok("session", "confirm", str(held["session_id"]))
+    lesson = held["reservation_id"]
+    # a move's held replacement overlaps the lesson it moves: the one allowed overlap, and
+    # it stays allowed across a second move of the moved lesson
+    for time in ("11:00-13:00", "12:00-14:00"):
+        moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", time)
+        cli.ok("session", "confirm", str(moved["session_id"]))
+        lesson = moved["reservation_id"]
+    with pytest.raises(IntegrityError, match="no_double_booking"):
+        _raw_hold(cli.url, ids["bruno"], ids["bob"], 13, 14)  # the moved lesson occupies bob
+    cli.fails(1, "reserve", "--teacher", "bruno", "--student", "bob", "--category", "maths",
+              "--week", "this", "--day", "fri", "--time", "13:00-14:00")  # fmt: skip
+
+
+def _as_version_1(cli: Cli) -> None:
     with get_engine(cli.url).begin() as conn:  # make it look like a version 1 database
+        conn.execute(text("DROP TRIGGER operations_move_lineage ON operations"))
+        conn.execute(text("DROP FUNCTION tutorctl_move_lineage()"))
+        conn.execute(text("DROP INDEX ix_operations_new"))
         conn.execute(text("DROP TRIGGER reservations_occupancy ON reservations"))
         conn.execute(text("DROP FUNCTION tutorctl_occupancy()"))
         conn.execute(text("DROP TABLE lesson_occupancy"))
         conn.execute(text("UPDATE tutorctl_schema SET version = 1"))
+
+
+def test_upgrade_from_version_1_adds_the_backstop_and_backfills_live_lessons(cli: Cli) -> None:
+    if not cli.url.startswith("postgresql"):
+        pytest.skip("versions 2 and 3 add a PostgreSQL-only backstop")
+    school(cli)
+    cli.ok("account", "credit", "bob", "100")
+    lesson = booked(cli, day="fri", time="10:00-12:00")
+    moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", "11:00-13:00")
+    held = cli.json(
+        "reserve", "--teacher", "bruno", "--student", "carl", "--category", "maths",
+        "--week", "this", "--day", "fri", "--time", "15:00-16:00",
+    )  # fmt: skip
+    _as_version_1(cli)
     assert "older" in cli.fails(4, "user", "list").err
     upgraded = cli.json("db", "init")
-    assert (upgraded["schema_version_before"], upgraded["schema_version"]) == (1, 2)
+    assert (upgraded["schema_version_before"], upgraded["schema_version"]) == (1, SCHEMA_VERSION)
+    assert cli.json("db", "init")["schema_version_before"] == SCHEMA_VERSION  # re-run: no-op
     ids = _ids(cli)
     with pytest.raises(IntegrityError, match="no_double_booking"):
-        _raw_booking(
-            cli.url, ids["alice"], ids["carl"], 11, 12
-        )  # existing bookings were backfilled
+        _raw_booking(cli.url, ids["alice"], ids["carl"], 11, 12)  # the booked lesson, backfilled
+    with pytest.raises(IntegrityError, match="no_double_booking"):
+        _raw_hold(cli.url, ids["alice"], ids["carl"], 15, 16)  # carl's hold, backfilled
+    # the backfilled move replacement still shares its lesson's lineage: confirming works
+    cli.ok("session", "confirm", str(moved["session_id"]))
+    cli.ok("session", "abandon", str(held["session_id"]))

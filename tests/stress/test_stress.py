@@ -11,6 +11,7 @@ import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Cli
 from tests.stress import workers
@@ -89,41 +90,72 @@ def test_stress_many_processes_on_a_hot_week(cli: Cli) -> None:
     assert report["ok"], report["violations"]
 
 
+def _unlocked_round(cli: Cli) -> list[tuple[int, str]]:
+    """Every student reserves the same place at once, row locks off in the workers."""
+    from tutorctl.db.engine import dispose_engines
+
+    dispose_engines()
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    barrier = ctx.Barrier(len(STUDENTS))
+    procs = [
+        ctx.Process(target=workers.unlocked_reserve, args=(cli.url, s, barrier, out))
+        for s in STUDENTS
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(60)
+    return results
+
+
+def _abandon_all(cli: Cli) -> None:
+    for student in STUDENTS:
+        sid = workers_session(cli, student)
+        if sid:
+            cli("session", "abandon", sid)
+
+
 def test_negative_control_without_locks_double_books(cli: Cli) -> None:
-    """With the row locks switched off (in the workers only), the race is lost: check sees it."""
+    """With the row locks and the backstop switched off, the race is lost: check sees it."""
     if not cli.url.startswith("postgresql"):
         pytest.skip("SQLite's BEGIN IMMEDIATE serialises writers even without row locks")
     _hot_school(cli)
-    from tutorctl.db.engine import dispose_engines
+    from tutorctl.db.engine import get_engine
 
-    ctx = mp.get_context("spawn")
+    with get_engine(cli.url).begin() as conn:  # test-only: no database backstop either
+        conn.execute(text("ALTER TABLE lesson_occupancy DROP CONSTRAINT no_double_booking"))
     found = False
     for _attempt in range(5):
-        dispose_engines()
-        out = ctx.Queue()
-        barrier = ctx.Barrier(len(STUDENTS))
-        procs = [
-            ctx.Process(target=workers.unlocked_reserve, args=(cli.url, s, barrier, out))
-            for s in STUDENTS
-        ]
-        for p in procs:
-            p.start()
-        codes = [out.get(timeout=120) for _ in procs]
-        for p in procs:
-            p.join(60)
+        codes = [code for code, _err in _unlocked_round(cli)]
         report = cli("check", "--json").json()
         if codes.count(0) > 1 and any(v.startswith("overlap") for v in report["violations"]):
             found = True
             break
-        for student in STUDENTS:  # clean up this round before the next
-            sid = workers_session(cli, student)
-            if sid:
-                cli("session", "abandon", sid)
+        _abandon_all(cli)
     assert found, "without locks, concurrent reserves should have double-booked at least once"
-    for student in STUDENTS:  # leave the database consistent for the closing check
-        sid = workers_session(cli, student)
-        if sid:
-            cli("session", "abandon", sid)
+    _abandon_all(cli)  # leave the database consistent for the closing check
+
+
+def test_backstop_alone_holds_the_race(cli: Cli) -> None:
+    """Row locks off but the PostgreSQL backstop on: one student gets the place, never two."""
+    if not cli.url.startswith("postgresql"):
+        pytest.skip("the exclusion backstop is PostgreSQL's")
+    _hot_school(cli)
+    refused_by_database = 0
+    for _attempt in range(5):
+        results = _unlocked_round(cli)
+        codes = [code for code, _err in results]
+        assert codes.count(0) == 1, codes
+        assert set(codes) <= {0, 1}, results  # the losers get a rule error, never a traceback
+        refused_by_database += sum("refused by the database" in err for _c, err in results)
+        report = cli("check", "--json").json()
+        assert report["ok"], report["violations"]
+        _abandon_all(cli)
+    # the rules refuse a loser that started after the winner committed; the backstop refuses
+    # those that raced past the check. Both happen; this run saw the backstop do its part:
+    assert refused_by_database > 0
 
 
 def _collect(out: object, procs: list[mp.process.BaseProcess]) -> list[dict[str, object]]:

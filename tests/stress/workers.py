@@ -202,7 +202,7 @@ def unlocked_reserve(url: str, student: str, barrier: Any, out: Any) -> None:
         "--time",
         "10:00-11:00",
     )
-    out.put(code)
+    out.put((code, _e))
 
 
 def crash_worker(url: str, kill_at: int, args: list[str]) -> None:

@@ -12,12 +12,12 @@ from sqlmodel import SQLModel, col
 from tutorctl.core.errors import ConfigError
 from tutorctl.db.schema import SchemaVersion
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
 # no person may be occupied twice at once, whatever code wrote the rows. Person and time are
 # packed into one int8range (person × 10^10 + epoch seconds) so a plain GiST exclusion on
-# ranges does it, without extensions. Held lessons are guarded by the lock and the rules.
+# ranges does it. (Version 3 below widens it to held lessons.)
 PG_BACKSTOP = (
     "CREATE TABLE lesson_occupancy ("
     " reservation_id integer NOT NULL REFERENCES reservations(id) ON DELETE CASCADE,"
@@ -45,16 +45,87 @@ PG_BACKSTOP = (
 )
 
 
+# Version 3 extends the backstop to every live lesson, held as well as booked. The one
+# legitimate overlap is a pending move: its held replacement may overlap the lesson it moves
+# (SPEC invariant 1). Each occupancy row carries a lineage — the lesson's own id, or for a
+# move's replacement the lineage of the lesson it moves — and rows of one lineage may overlap
+# (``lineage WITH <>`` needs btree_gist, a trusted extension). The constraint is deferred to
+# commit, because a move inserts its held lesson before the operation that names it.
+PG_BACKSTOP_LIVE = (
+    "CREATE EXTENSION IF NOT EXISTS btree_gist",
+    "CREATE INDEX IF NOT EXISTS ix_operations_new ON operations (new_id)",
+    "ALTER TABLE lesson_occupancy DROP CONSTRAINT no_double_booking",
+    "ALTER TABLE lesson_occupancy ADD COLUMN lineage integer",
+    "DELETE FROM lesson_occupancy",
+    "CREATE OR REPLACE FUNCTION tutorctl_occupancy() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  DELETE FROM lesson_occupancy WHERE reservation_id = NEW.id;\n"
+    "  IF NEW.status IN ('held', 'booked') THEN\n"
+    "    INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
+    "    SELECT NEW.id, p,"
+    " int8range(p * 10000000000 + extract(epoch FROM NEW.starts_at)::bigint, p * 10000000000 + extract(epoch FROM NEW.ends_at)::bigint),\n"
+    "COALESCE((SELECT t.lineage FROM operations AS o"
+    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
+    " WHERE o.new_id = NEW.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
+    " (SELECT o.target_id FROM operations AS o"
+    " WHERE o.new_id = NEW.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), NEW.id)"
+    "\n    FROM unnest(ARRAY[NEW.teacher_id, NEW.student_id]) AS p;\n"
+    "  END IF;\n"
+    "  RETURN NEW;\n"
+    "END $$",
+    "CREATE FUNCTION tutorctl_move_lineage() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  IF NEW.kind = 'move' AND NEW.new_id IS NOT NULL THEN\n"
+    "    UPDATE lesson_occupancy SET lineage =\n"
+    "COALESCE((SELECT t.lineage FROM operations AS o"
+    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
+    " WHERE o.new_id = NEW.new_id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
+    " (SELECT o.target_id FROM operations AS o"
+    " WHERE o.new_id = NEW.new_id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), NEW.new_id)"
+    "\n    WHERE reservation_id = NEW.new_id;\n"
+    "  END IF;\n"
+    "  RETURN NEW;\n"
+    "END $$",
+    "CREATE TRIGGER operations_move_lineage AFTER INSERT ON operations"
+    " FOR EACH ROW EXECUTE FUNCTION tutorctl_move_lineage()",
+    # backfill: live lessons that are not a move's replacement first, then the replacements
+    "INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)"
+    " SELECT r.id, p, int8range(p * 10000000000 + extract(epoch FROM r.starts_at)::bigint, p * 10000000000 + extract(epoch FROM r.ends_at)::bigint), r.id"
+    " FROM reservations AS r, unnest(ARRAY[r.teacher_id, r.student_id]) AS p"
+    " WHERE r.status IN ('held', 'booked') AND NOT EXISTS"
+    " (SELECT 1 FROM operations AS o WHERE o.new_id = r.id AND o.kind = 'move')",
+    "INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)"
+    " SELECT r.id, p, int8range(p * 10000000000 + extract(epoch FROM r.starts_at)::bigint, p * 10000000000 + extract(epoch FROM r.ends_at)::bigint), "
+    "COALESCE((SELECT t.lineage FROM operations AS o"
+    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
+    " WHERE o.new_id = r.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
+    " (SELECT o.target_id FROM operations AS o"
+    " WHERE o.new_id = r.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), r.id)"
+    " FROM reservations AS r, unnest(ARRAY[r.teacher_id, r.student_id]) AS p"
+    " WHERE r.status IN ('held', 'booked') AND EXISTS"
+    " (SELECT 1 FROM operations AS o WHERE o.new_id = r.id AND o.kind = 'move')",
+    "ALTER TABLE lesson_occupancy ALTER COLUMN lineage SET NOT NULL",
+    "ALTER TABLE lesson_occupancy ADD CONSTRAINT no_double_booking"
+    " EXCLUDE USING gist (span WITH &&, lineage WITH <>) DEFERRABLE INITIALLY DEFERRED",
+)
+
+
 def _backstop(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         for statement in PG_BACKSTOP:
             conn.exec_driver_sql(statement)
 
 
+def _backstop_live(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        for statement in PG_BACKSTOP_LIVE:
+            conn.exec_driver_sql(statement)
+
+
 # version → function upgrading a database at version-1 to version (run in the init transaction)
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _backstop}
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _backstop, 3: _backstop_live}
 # what a fresh database needs beyond the tables of the models, in version order
-FRESH: tuple[Callable[[Connection], None], ...] = (_backstop,)
+FRESH: tuple[Callable[[Connection], None], ...] = (_backstop, _backstop_live)
 
 
 def current_version(conn: Connection) -> int | None:
