@@ -60,10 +60,13 @@ def populate(url: str, holds: int) -> None:
         rows, ops = [], []
         for i in range(holds):
             s = i // 10  # student / session
-            k = i % 10  # the student's k-th hold: a distinct hour
-            teacher = (s + k * 97) % TEACHERS + 1
-            day = date(2026, 11, 30) + timedelta(days=k // 5)
-            hour = 9 + (k % 5) + 5 * (s % 2)
+            k = i % 10  # the student's k-th hold
+            # no two holds of a person overlap (PostgreSQL's backstop would refuse them):
+            # teacher s // 10 has students 10t … 10t+9; their holds take its slots 0 … 99
+            teacher = (s // 10) % TEACHERS + 1
+            j = k + 10 * (s % 10)
+            day = date(2026, 11, 30) + timedelta(days=j // 20)
+            hour = 2 + j % 20
             starts = datetime.combine(day, datetime.min.time()) + timedelta(hours=hour - 1)
             rows.append(
                 {

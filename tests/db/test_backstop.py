@@ -15,11 +15,13 @@ from tutorctl.db.migrations import SCHEMA_VERSION
 RAW = text(
     "INSERT INTO reservations (teacher_id, student_id, category_id, week, day, start_slot, end_slot,"
     " starts_at, ends_at, status, price_cents, unfunded, late_cancel, created_at)"
-    " VALUES (:t, :s, 1, '2026-11-23', 4, :a, :b, :sa, :ea, 'booked', 0, true, false, :sa)"
+    " VALUES (:t, :s, 1, '2026-11-23', 4, :a, :b, :sa, :ea, :status, 0, true, false, :sa)"
 )
 
 
-def _raw_booking(url: str, teacher: int, student: int, start_hour: int, end_hour: int) -> None:
+def _raw_booking(
+    url: str, teacher: int, student: int, start_hour: int, end_hour: int, status: str = "booked"
+) -> None:
     # Fri 2026-11-27 in Paris is UTC+1
     with get_engine(url).begin() as conn:
         conn.execute(
@@ -27,6 +29,7 @@ def _raw_booking(url: str, teacher: int, student: int, start_hour: int, end_hour
             {
                 "t": teacher,
                 "s": student,
+                "status": status,
                 "a": start_hour,
                 "b": end_hour,
                 "sa": datetime(2026, 11, 27, start_hour - 1),
@@ -39,11 +42,15 @@ def _ids(cli: Cli) -> dict[str, int]:
     return {u["handle"]: u["id"] for u in cli.json("user", "list")["users"]}
 
 
-def test_raw_insert_of_an_overlapping_booking_fails(cli: Cli) -> None:
+def _pg_school(cli: Cli) -> None:
     if not cli.url.startswith("postgresql"):
         pytest.skip("the exclusion backstop is PostgreSQL's; SQLite relies on BEGIN IMMEDIATE")
     school(cli)
     cli.ok("account", "credit", "bob", "100")
+
+
+def test_raw_insert_of_an_overlapping_booking_fails(cli: Cli) -> None:
+    _pg_school(cli)
     lesson = booked(cli, day="fri", time="10:00-12:00")
     ids = _ids(cli)
     with pytest.raises(IntegrityError, match="no_double_booking"):
@@ -61,28 +68,13 @@ def test_raw_insert_of_an_overlapping_booking_fails(cli: Cli) -> None:
 
 
 def _raw_hold(url: str, teacher: int, student: int, start_hour: int, end_hour: int) -> None:
-    held = RAW.text.replace("'booked', 0, true", "'held', 0, true")
-    with get_engine(url).begin() as conn:
-        conn.execute(
-            text(held),
-            {
-                "t": teacher,
-                "s": student,
-                "a": start_hour,
-                "b": end_hour,
-                "sa": datetime(2026, 11, 27, start_hour - 1),
-                "ea": datetime(2026, 11, 27, end_hour - 1),
-            },
-        )
+    _raw_booking(url, teacher, student, start_hour, end_hour, status="held")
 
 
 def test_raw_insert_of_an_overlapping_hold_fails_but_a_move_may_overlap_its_lesson(
     cli: Cli,
 ) -> None:
-    if not cli.url.startswith("postgresql"):
-        pytest.skip("the exclusion backstop is PostgreSQL's; SQLite relies on BEGIN IMMEDIATE")
-    school(cli)
-    cli.ok("account", "credit", "bob", "100")
+    _pg_school(cli)
     held = cli.json(
         "reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
         "--week", "this", "--day", "fri", "--time", "10:00-12:00",
@@ -118,10 +110,7 @@ def _as_version_1(cli: Cli) -> None:
 
 
 def test_upgrade_from_version_1_adds_the_backstop_and_backfills_live_lessons(cli: Cli) -> None:
-    if not cli.url.startswith("postgresql"):
-        pytest.skip("versions 2 and 3 add a PostgreSQL-only backstop")
-    school(cli)
-    cli.ok("account", "credit", "bob", "100")
+    _pg_school(cli)
     lesson = booked(cli, day="fri", time="10:00-12:00")
     moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", "11:00-13:00")
     held = cli.json(
