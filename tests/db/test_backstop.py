@@ -102,6 +102,8 @@ def _as_version_1(cli: Cli) -> None:
     with get_engine(cli.url).begin() as conn:  # make it look like a version 1 database
         conn.execute(text("DROP TRIGGER operations_move_lineage ON operations"))
         conn.execute(text("DROP FUNCTION tutorctl_move_lineage()"))
+        conn.execute(text("DROP FUNCTION tutorctl_lineage(integer)"))
+        conn.execute(text("DROP FUNCTION tutorctl_span(integer, timestamp, timestamp)"))
         conn.execute(text("DROP INDEX ix_operations_new"))
         conn.execute(text("DROP TRIGGER reservations_occupancy ON reservations"))
         conn.execute(text("DROP FUNCTION tutorctl_occupancy()"))

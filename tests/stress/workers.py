@@ -187,7 +187,7 @@ def unlocked_reserve(url: str, student: str, barrier: Any, out: Any) -> None:
 
     uow.Tx._lock_weeks = no_lock  # type: ignore[method-assign]
     barrier.wait(60)
-    code, _o, _e = _call(
+    code, _out, err = _call(
         "reserve",
         "--teacher",
         "alice",
@@ -202,7 +202,7 @@ def unlocked_reserve(url: str, student: str, barrier: Any, out: Any) -> None:
         "--time",
         "10:00-11:00",
     )
-    out.put((code, _e))
+    out.put((code, err))
 
 
 def crash_worker(url: str, kill_at: int, args: list[str]) -> None:

@@ -57,50 +57,48 @@ PG_BACKSTOP_LIVE = (
     "ALTER TABLE lesson_occupancy DROP CONSTRAINT no_double_booking",
     "ALTER TABLE lesson_occupancy ADD COLUMN lineage integer",
     "DELETE FROM lesson_occupancy",
+    # a person's stretch of time, packed as in version 2
+    "CREATE OR REPLACE FUNCTION tutorctl_span(person integer, starts timestamp, ends timestamp)"
+    " RETURNS int8range LANGUAGE sql IMMUTABLE AS $$"
+    " SELECT int8range(person * 10000000000 + extract(epoch FROM starts)::bigint,"
+    " person * 10000000000 + extract(epoch FROM ends)::bigint) $$",
+    # a lesson's lineage: that of the lesson its move replaces (or that lesson's id), else its own
+    "CREATE OR REPLACE FUNCTION tutorctl_lineage(lesson integer)"
+    " RETURNS integer LANGUAGE sql STABLE AS $$ SELECT COALESCE("
+    "(SELECT t.lineage FROM operations AS o"
+    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
+    " WHERE o.new_id = lesson AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
+    " (SELECT o.target_id FROM operations AS o"
+    " WHERE o.new_id = lesson AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), lesson) $$",
     "CREATE OR REPLACE FUNCTION tutorctl_occupancy() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
     "  DELETE FROM lesson_occupancy WHERE reservation_id = NEW.id;\n"
     "  IF NEW.status IN ('held', 'booked') THEN\n"
     "    INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
-    "    SELECT NEW.id, p,"
-    " int8range(p * 10000000000 + extract(epoch FROM NEW.starts_at)::bigint, p * 10000000000 + extract(epoch FROM NEW.ends_at)::bigint),\n"
-    "COALESCE((SELECT t.lineage FROM operations AS o"
-    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
-    " WHERE o.new_id = NEW.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
-    " (SELECT o.target_id FROM operations AS o"
-    " WHERE o.new_id = NEW.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), NEW.id)"
-    "\n    FROM unnest(ARRAY[NEW.teacher_id, NEW.student_id]) AS p;\n"
+    "    SELECT NEW.id, p, tutorctl_span(p, NEW.starts_at, NEW.ends_at), tutorctl_lineage(NEW.id)\n"
+    "    FROM unnest(ARRAY[NEW.teacher_id, NEW.student_id]) AS p;\n"
     "  END IF;\n"
     "  RETURN NEW;\n"
     "END $$",
-    "CREATE FUNCTION tutorctl_move_lineage() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "CREATE OR REPLACE FUNCTION tutorctl_move_lineage() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
     "  IF NEW.kind = 'move' AND NEW.new_id IS NOT NULL THEN\n"
-    "    UPDATE lesson_occupancy SET lineage =\n"
-    "COALESCE((SELECT t.lineage FROM operations AS o"
-    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
-    " WHERE o.new_id = NEW.new_id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
-    " (SELECT o.target_id FROM operations AS o"
-    " WHERE o.new_id = NEW.new_id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), NEW.new_id)"
-    "\n    WHERE reservation_id = NEW.new_id;\n"
+    "    UPDATE lesson_occupancy SET lineage = tutorctl_lineage(NEW.new_id)\n"
+    "    WHERE reservation_id = NEW.new_id;\n"
     "  END IF;\n"
     "  RETURN NEW;\n"
     "END $$",
     "CREATE TRIGGER operations_move_lineage AFTER INSERT ON operations"
     " FOR EACH ROW EXECUTE FUNCTION tutorctl_move_lineage()",
-    # backfill: live lessons that are not a move's replacement first, then the replacements
+    # backfill in two statements: a move's replacement reads the lineage of the lesson it moves,
+    # which a single INSERT … SELECT could not yet see
     "INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)"
-    " SELECT r.id, p, int8range(p * 10000000000 + extract(epoch FROM r.starts_at)::bigint, p * 10000000000 + extract(epoch FROM r.ends_at)::bigint), r.id"
+    " SELECT r.id, p, tutorctl_span(p, r.starts_at, r.ends_at), r.id"
     " FROM reservations AS r, unnest(ARRAY[r.teacher_id, r.student_id]) AS p"
     " WHERE r.status IN ('held', 'booked') AND NOT EXISTS"
     " (SELECT 1 FROM operations AS o WHERE o.new_id = r.id AND o.kind = 'move')",
     "INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)"
-    " SELECT r.id, p, int8range(p * 10000000000 + extract(epoch FROM r.starts_at)::bigint, p * 10000000000 + extract(epoch FROM r.ends_at)::bigint), "
-    "COALESCE((SELECT t.lineage FROM operations AS o"
-    " JOIN lesson_occupancy AS t ON t.reservation_id = o.target_id"
-    " WHERE o.new_id = r.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1),"
-    " (SELECT o.target_id FROM operations AS o"
-    " WHERE o.new_id = r.id AND o.kind = 'move' ORDER BY o.id DESC LIMIT 1), r.id)"
+    " SELECT r.id, p, tutorctl_span(p, r.starts_at, r.ends_at), tutorctl_lineage(r.id)"
     " FROM reservations AS r, unnest(ARRAY[r.teacher_id, r.student_id]) AS p"
     " WHERE r.status IN ('held', 'booked') AND EXISTS"
     " (SELECT 1 FROM operations AS o WHERE o.new_id = r.id AND o.kind = 'move')",

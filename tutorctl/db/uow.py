@@ -88,7 +88,7 @@ BUMP_STAMPS = (
 )
 SQLITE_BUMP_STAMPS = (
     update(_WEEKS)
-    .where(tuple_(_WEEKS.c.user_id, _WEEKS.c.week).in_(bindparam("keys", expanding=True)))
+    .where(_WEEK_KEY.in_(bindparam("keys", expanding=True)))
     .values(stamp=_WEEKS.c.stamp + 1)
 )
 SQLITE_WEEK_IDS = select(
@@ -232,10 +232,6 @@ class Tx:
         if new_weeks:
             self._weeks_locked = True
             self._lock_weeks(new_weeks, touched)
-
-    def _insert(self, model: Any) -> Any:
-        table = model.__table__
-        return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
 
     def _lock_accounts(self, students: list[int]) -> None:
         ensure = PG_ENSURE_ACCOUNT if self.dialect == "postgresql" else SQLITE_ENSURE_ACCOUNT
