@@ -28,9 +28,8 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Integer, String, bindparam, text, tuple_, update
+from sqlalchemy import Connection, Date, Integer, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, func, select
@@ -41,63 +40,57 @@ from tutorctl.core.errors import ConfigError, LockError, RuleError
 from tutorctl.core.timegrid import SlotGrid, load_zone
 from tutorctl.db import migrations
 from tutorctl.db.engine import WRITE_OPTION, get_engine
-from tutorctl.db.schema import Account, CalendarWeek, History, SchemaVersion, Settings
+from tutorctl.db.schema import Account, CalendarWeek, History
 
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 12
 CHUNK = 400  # keys per statement where SQLite reads in chunks (it holds the write lock anyway)
 
-_KEY_ARRAYS = (bindparam("users", type_=ARRAY(Integer)), bindparam("weeks", type_=ARRAY(Date)))
-PG_ENSURE_WEEKS = text(
-    "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
-    "SELECT k.u, k.w, :empty, :empty, :empty, :empty, :empty, :empty, :empty, 0 "
-    "FROM unnest(:users, :weeks) AS k(u, w) ORDER BY k.u, k.w "
-    "ON CONFLICT (user_id, week) DO NOTHING"
-).bindparams(*_KEY_ARRAYS, bindparam("empty", type_=String))
-SQLITE_ENSURE_WEEK = sqlite_insert(CalendarWeek.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-    index_elements=["user_id", "week"]
+_DAYS = ("d0", "d1", "d2", "d3", "d4", "d5", "d6")
+_WEEKS = CalendarWeek.__table__  # type: ignore[attr-defined]
+_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+# One statement per kind of lock: ensure the rows, lock them in key order, (for weeks) add each
+# key's increment to its stamp, and return what the transaction reads from them.
+PG_LOCK_ACCOUNTS = text(
+    "INSERT INTO accounts (student_id, balance_cents) "
+    "SELECT s, 0 FROM unnest(:students) AS s ORDER BY s "
+    "ON CONFLICT (student_id) DO UPDATE SET balance_cents = accounts.balance_cents "
+    "RETURNING student_id, id"
+).bindparams(bindparam("students", type_=ARRAY(Integer)))
+SQLITE_LOCK_ACCOUNTS = (
+    sqlite_insert(_ACCOUNTS)
+    .on_conflict_do_update(
+        index_elements=["student_id"], set_={"balance_cents": _ACCOUNTS.c.balance_cents}
+    )
+    .returning(_ACCOUNTS.c.student_id, _ACCOUNTS.c.id)
 )
+PG_LOCK_WEEKS = text(
+    "INSERT INTO calendar_weeks AS c (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
+    "SELECT k.u, k.w, :empty, :empty, :empty, :empty, :empty, :empty, :empty, k.b "
+    "FROM unnest(:users, :weeks, :bumps) AS k(u, w, b) ORDER BY k.u, k.w "
+    "ON CONFLICT (user_id, week) DO UPDATE SET stamp = c.stamp + excluded.stamp "
+    "RETURNING c.id, c.user_id, c.week, c.d0, c.d1, c.d2, c.d3, c.d4, c.d5, c.d6"
+).bindparams(
+    bindparam("users", type_=ARRAY(Integer)),
+    bindparam("weeks", type_=ARRAY(Date)),
+    bindparam("bumps", type_=ARRAY(Integer)),
+    bindparam("empty", type_=String),
+)
+_SQLITE_UPSERT_WEEK = sqlite_insert(_WEEKS)
+SQLITE_LOCK_WEEKS = _SQLITE_UPSERT_WEEK.on_conflict_do_update(
+    index_elements=["user_id", "week"],
+    set_={"stamp": _WEEKS.c.stamp + _SQLITE_UPSERT_WEEK.excluded.stamp},
+).returning(*(_WEEKS.c[name] for name in ("id", "user_id", "week", *_DAYS)))
 PG_NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
 )
-PG_LOCK_WEEKS = text(
-    "SELECT c.id, c.user_id, c.week FROM calendar_weeks AS c "
-    "JOIN unnest(:users, :weeks) AS k(u, w) ON c.user_id = k.u AND c.week = k.w "
-    "ORDER BY c.user_id, c.week FOR UPDATE OF c"
-).bindparams(*_KEY_ARRAYS)
-SCHEMA_VERSION_QUERY = select(func.max(col(SchemaVersion.version)))
-SQLITE_ENSURE_ACCOUNT = sqlite_insert(Account.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-    index_elements=["student_id"]
-)
-PG_ENSURE_ACCOUNT = pg_insert(Account.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-    index_elements=["student_id"]
-)
-LOCK_ACCOUNTS = (
-    select(Account)
-    .where(col(Account.student_id).in_(bindparam("students", expanding=True)))
-    .order_by(col(Account.id))
-    .with_for_update()
-)
-_WEEKS = CalendarWeek.__table__  # type: ignore[attr-defined]
-_WEEK_KEY = tuple_(col(CalendarWeek.user_id), col(CalendarWeek.week))
-BUMP_STAMPS = (
-    update(_WEEKS)
-    .where(_WEEKS.c.id.in_(bindparam("ids", expanding=True)))
-    .values(stamp=_WEEKS.c.stamp + 1)
-)
-SQLITE_BUMP_STAMPS = (
-    update(_WEEKS)
-    .where(_WEEK_KEY.in_(bindparam("keys", expanding=True)))
-    .values(stamp=_WEEKS.c.stamp + 1)
-)
-SQLITE_WEEK_IDS = select(
-    col(CalendarWeek.id), col(CalendarWeek.user_id), col(CalendarWeek.week)
-).where(_WEEK_KEY.in_(bindparam("keys", expanding=True)))
-SQLITE_WEEK_ROWS = (
-    select(CalendarWeek)
-    .where(_WEEK_KEY.in_(bindparam("keys", expanding=True)))
-    .execution_options(populate_existing=True)
+ACCOUNTS_BY_ID = select(Account).where(col(Account.id).in_(bindparam("ids", expanding=True)))
+INSERT_HISTORY = History.__table__.insert()  # type: ignore[attr-defined]
+SETTINGS_QUERY = text(
+    "SELECT (SELECT max(version) FROM tutorctl_schema) AS version, s.timezone, s.slot_minutes, "
+    "s.currency, s.hold_minutes, s.payment_minutes, s.cancel_notice_hours, s.min_notice_hours "
+    "FROM (SELECT 1 AS one) AS o LEFT JOIN settings AS s ON s.id = 1"
 )
 WEEK_ROWS_BY_ID = (
     select(CalendarWeek)
@@ -132,15 +125,16 @@ class SchoolSettings:
 
 
 class LockedWeeks:
-    """The locked calendar weeks: ``key → id`` from the lock, ORM rows loaded on first use.
+    """The locked calendar weeks: ``key → id`` and each day's availability, read by the lock.
 
-    A big import locks tens of thousands of weeks; loading them all as ORM objects would cost
-    time and memory it does not need, so rows load on demand (``preload`` loads many at once).
+    ORM rows (for services that change availability) load on first use: a big import locks
+    tens of thousands of weeks and a reserve only reads two days, neither needs ORM objects.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
         self.ids: dict[WeekKey, int] = {}
+        self._days: dict[WeekKey, tuple[str, ...]] = {}
         self._rows: dict[WeekKey, CalendarWeek] = {}
 
     def __contains__(self, key: object) -> bool:
@@ -150,32 +144,44 @@ class LockedWeeks:
         return len(self.ids)
 
     def __getitem__(self, key: WeekKey) -> CalendarWeek:
+        """The ORM row (loaded on first use), for a service that changes it."""
         row = self._rows.get(key)
         if row is None:
             self.preload([key])
             row = self._rows[key]
         return row
 
+    def availability(self, key: WeekKey, day: int) -> str:
+        """One day's availability string of a locked week (as changed in this transaction)."""
+        row = self._rows.get(key)
+        return getattr(row, f"d{day}") if row is not None else self._days[key][day]
+
     def preload(self, keys: Iterable[WeekKey]) -> None:
         wanted = [self.ids[k] for k in keys if k not in self._rows]
         for start in range(0, len(wanted), CHUNK):
-            self.load(
-                self._session.exec(WEEK_ROWS_BY_ID, params={"ids": wanted[start : start + CHUNK]})
+            rows = self._session().exec(
+                WEEK_ROWS_BY_ID, params={"ids": wanted[start : start + CHUNK]}
             )
+            for row in rows:
+                self._rows[(row.user_id, row.week)] = row
 
-    def load(self, rows: Iterable[CalendarWeek]) -> None:
-        """Take locked rows read by the lock itself."""
+    def take(self, rows: Iterable[Any]) -> None:
+        """Take ``(id, user_id, week, d0 … d6)`` rows read by the lock itself."""
         for row in rows:
-            key = (row.user_id, row.week)
-            self.ids[key] = row.id or 0
-            self._rows[key] = row
+            key = (row[1], row[2])
+            self.ids[key] = row[0]
+            self._days[key] = tuple(row[3:10])
 
 
 @dataclass
 class Tx:
-    """What a service gets: the ORM session plus the context of this one transaction."""
+    """What a service gets: the connection of this one transaction and its context.
 
-    session: Session
+    ``conn`` runs Core statements (the hot paths); ``session`` is an ORM session on the same
+    connection and transaction, created on first use.
+    """
+
+    conn: Connection
     settings: SchoolSettings
     now: datetime
     actor: str
@@ -183,14 +189,29 @@ class Tx:
     writable: bool
     dialect: str
     locked_weeks: LockedWeeks = field(init=False)
-    locked_accounts: dict[int, Account] = field(default_factory=dict)
+    locked_account_ids: dict[int, int] = field(default_factory=dict)  # student id → account id
+    _accounts: dict[int, Account] | None = None
     _accounts_locked: bool = False
     _weeks_locked: bool = False
-    _audits: list[History] = field(default_factory=list)
+    _audits: list[dict[str, Any]] = field(default_factory=list)
     _discard: bool = False
 
     def __post_init__(self) -> None:
-        self.locked_weeks = LockedWeeks(self.session)
+        self.locked_weeks = LockedWeeks(lambda: self.session)
+
+    @cached_property
+    def session(self) -> Session:
+        return Session(bind=self.conn, autoflush=True, expire_on_commit=False)
+
+    def accounts(self) -> dict[int, Account]:
+        """The locked accounts as ORM rows (student id → account), loaded in one query."""
+        if self._accounts is None:
+            ids = list(self.locked_account_ids.values())
+            rows: Iterable[Account] = (
+                self.session.exec(ACCOUNTS_BY_ID, params={"ids": ids}) if ids else []
+            )
+            self._accounts = {row.student_id: row for row in rows}
+        return self._accounts
 
     def discard(self) -> None:
         """Roll everything back at the end instead of committing (a dry run)."""
@@ -220,12 +241,14 @@ class Tx:
         touched = set(weeks)
         week_keys = sorted(touched | set(read_weeks))
         students = sorted(set(accounts))
-        new_students = [s for s in students if s not in self.locked_accounts]
+        new_students = [s for s in students if s not in self.locked_account_ids]
         new_weeks = [k for k in week_keys if k not in self.locked_weeks]
         if new_students and (self._accounts_locked or self._weeks_locked):
             raise RuntimeError(f"accounts {new_students} must be locked first, in one call")
         if new_weeks and self._weeks_locked:
             raise RuntimeError(f"weeks {new_weeks[:5]} must be locked in the one week lock")
+        if new_students or new_weeks:
+            self.flush()  # Core statements below must see the ORM writes made so far
         if new_students:
             self._accounts_locked = True
             self._lock_accounts(new_students)
@@ -234,61 +257,58 @@ class Tx:
             self._lock_weeks(new_weeks, touched)
 
     def _lock_accounts(self, students: list[int]) -> None:
-        ensure = PG_ENSURE_ACCOUNT if self.dialect == "postgresql" else SQLITE_ENSURE_ACCOUNT
-        self.session.execute(ensure, [{"student_id": s, "balance_cents": 0} for s in students])
-        rows = self.session.exec(LOCK_ACCOUNTS, params={"students": students}).all()
-        self.locked_accounts = {row.student_id: row for row in rows}
+        """Ensure and lock the accounts of ``students`` (sorted) in one upsert, ids returned.
+
+        The no-op ``DO UPDATE`` is what takes the row lock on PostgreSQL (in the order of the
+        sorted keys) and makes both new and existing rows come back.
+        """
+        if self.dialect == "postgresql":
+            rows = self.conn.execute(PG_LOCK_ACCOUNTS, {"students": students})
+        else:
+            values = [{"student_id": s, "balance_cents": 0} for s in students]
+            rows = self.conn.execute(SQLITE_LOCK_ACCOUNTS, values)
+        self.locked_account_ids = {student: account for student, account in rows}
 
     def _lock_weeks(self, keys: list[WeekKey], touched: set[WeekKey]) -> None:
-        """Ensure then lock the rows of ``keys`` (sorted), bump the stamps of ``touched``.
+        """Ensure, lock and read the rows of ``keys`` (sorted), bump the stamps of ``touched``.
 
-        PostgreSQL: two statements whatever the number of keys, the keys passed as two arrays:
-        ``INSERT … SELECT FROM unnest(…) ORDER BY … ON CONFLICT DO NOTHING`` then
-        ``SELECT … JOIN unnest(…) ORDER BY user_id, week FOR UPDATE``; then one ``UPDATE`` of the
-        stamps. SQLite holds the one write lock since ``BEGIN IMMEDIATE``: rows are ensured,
-        bumped and read in chunks (a small lock reads whole rows at once). Every statement is
-        built once, with bound parameters: a reserve locks two weeks, and building SQL per call
-        cost more than running it.
+        One upsert whatever the number of keys: new rows come in with stamp 1 if touched (0 if
+        only read), existing ones get ``stamp + 1`` (or ``+ 0``), and every row comes back with
+        its id and availability. PostgreSQL: the keys go as three arrays through
+        ``unnest(…) ORDER BY user_id, week``, so rows are locked in key order. SQLite already
+        holds the one write lock since ``BEGIN IMMEDIATE`` and runs it in chunks. Statements
+        are built once with bound parameters: a reserve locks two weeks, and building SQL per
+        call cost more than running it.
         """
         empty = self.settings.empty_day()
         if self.dialect == "postgresql":
-            arrays = {"users": [u for u, _ in keys], "weeks": [w for _, w in keys]}
-            self.session.execute(PG_ENSURE_WEEKS, {**arrays, "empty": empty})
-            bump = []
-            for row_id, user_id, week in self.session.execute(PG_LOCK_WEEKS, arrays):
-                self.locked_weeks.ids[(user_id, week)] = row_id
-                if (user_id, week) in touched:
-                    bump.append(row_id)
-            if bump:
-                self.session.execute(BUMP_STAMPS, {"ids": bump})
-            if len(keys) <= CHUNK:
-                self.locked_weeks.preload(keys)
+            arrays = {
+                "users": [u for u, _ in keys],
+                "weeks": [w for _, w in keys],
+                "bumps": [int(key in touched) for key in keys],
+                "empty": empty,
+            }
+            self.locked_weeks.take(self.conn.execute(PG_LOCK_WEEKS, arrays))
             return
-        days = {f"d{i}": empty for i in range(7)}
+        days = dict.fromkeys(_DAYS, empty)
         for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            values = [{"user_id": u, "week": w, "stamp": 0, **days} for u, w in chunk]
-            self.session.execute(SQLITE_ENSURE_WEEK, values)  # one statement, executemany
-            bump = [key for key in chunk if key in touched]
-            if bump:
-                self.session.execute(SQLITE_BUMP_STAMPS, {"keys": bump})
-            if len(keys) <= CHUNK:
-                self.locked_weeks.load(self.session.exec(SQLITE_WEEK_ROWS, params={"keys": chunk}))
-            else:
-                for row_id, user_id, week in self.session.execute(SQLITE_WEEK_IDS, {"keys": chunk}):
-                    self.locked_weeks.ids[(user_id, week)] = row_id
+            values = [
+                {"user_id": u, "week": w, "stamp": int((u, w) in touched), **days}
+                for u, w in keys[start : start + CHUNK]
+            ]
+            self.locked_weeks.take(self.conn.execute(SQLITE_LOCK_WEEKS, values))
 
     def allocate_ids(self, model: Any, count: int) -> list[int]:
         """``count`` fresh primary keys for a bulk insert with explicit ids (no RETURNING)."""
         if count == 0:
             return []
+        self.flush()
         if self.dialect == "postgresql":
-            rows = self.session.execute(PG_NEXT_IDS, {"table": model.__tablename__, "n": count})
+            rows = self.conn.execute(PG_NEXT_IDS, {"table": model.__tablename__, "n": count})
             return [int(r[0]) for r in rows]
         table = model.__table__
         first = (
-            int(self.session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-            + 1
+            int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
         )
         return list(range(first, first + count))  # SQLite: one writer holds BEGIN IMMEDIATE
 
@@ -303,23 +323,33 @@ class Tx:
         """Record what this mutation changed (history is append-only)."""
         ids = sorted({u for u in users if u is not None})
         self._audits.append(
-            History(
-                at=self.now,
-                actor=self.actor,
-                command=self.command,
-                subject=subject[:200],
-                user_ids="," + "".join(f"{u}," for u in ids),
-                session_id=session_id,
-                details=json.dumps(details, default=str, sort_keys=True),
-            )
+            {
+                "at": self.now,
+                "actor": self.actor,
+                "command": self.command,
+                "subject": subject[:200],
+                "user_ids": "," + "".join(f"{u}," for u in ids),
+                "session_id": session_id,
+                "details": json.dumps(details, default=str, sort_keys=True),
+            }
         )
 
     def finish(self) -> None:
-        """Flush the service's writes and append the history rows (called by the unit of work)."""
+        """Flush the service's ORM writes, then append the history rows (called by the unit of work)."""
         if not self._audits:
             self.audit(self.command)
-        self.session.add_all(self._audits)
-        self.session.flush()
+        self.flush()
+        self.conn.execute(INSERT_HISTORY, self._audits)
+
+    def execute(self, statement: Any, params: Any = None) -> Any:
+        """Run a Core statement on this transaction's connection, after any pending ORM writes."""
+        self.flush()
+        return self.conn.execute(statement, params)
+
+    def flush(self) -> None:
+        """Send pending ORM writes, if an ORM session was used (before Core statements)."""
+        if "session" in self.__dict__:
+            self.session.flush()
 
 
 class Database:
@@ -408,11 +438,9 @@ class Database:
             ) from None
 
     def _tx(self, conn: Connection, command: str, *, writable: bool, check: bool) -> Tx:
-        session = Session(bind=conn, autoflush=True, expire_on_commit=False)
-        settings = self._load_settings(session, check=check)
         return Tx(
-            session=session,
-            settings=settings,
+            conn=conn,
+            settings=self._load_settings(conn, check=check),
             now=self.clock.now(),
             actor=self.actor,
             command=command,
@@ -420,15 +448,19 @@ class Database:
             dialect=self.dialect,
         )
 
-    def _load_settings(self, session: Session, *, check: bool) -> SchoolSettings:
+    def _load_settings(self, conn: Connection, *, check: bool) -> SchoolSettings:
+        """The schema version and the school settings, in one statement."""
         not_initialised = ConfigError(
             f"the database {mask_url(self.url)} is not initialised: run `tutorctl db init`"
         )
-        if check:
-            try:
-                version = session.exec(SCHEMA_VERSION_QUERY).first()
-            except (OperationalError, ProgrammingError):
+        try:
+            row = conn.execute(SETTINGS_QUERY).one()
+        except (OperationalError, ProgrammingError):
+            if check:
                 raise not_initialised from None
+            raise
+        version, values = row[0], tuple(row[1:])
+        if check:
             if version is None:
                 raise not_initialised
             if version < migrations.SCHEMA_VERSION:
@@ -441,20 +473,14 @@ class Database:
                     f"the database schema is version {version}, newer than this tutorctl "
                     f"({migrations.SCHEMA_VERSION}): upgrade tutorctl"
                 )
-        row = session.get(Settings, 1)
-        if row is None:
+        if values[0] is None:
             if check:
                 raise not_initialised
             return DEFAULT_SETTINGS
-        return SchoolSettings(
-            timezone=row.timezone,
-            slot_minutes=row.slot_minutes,
-            currency=row.currency,
-            hold_minutes=row.hold_minutes,
-            payment_minutes=row.payment_minutes,
-            cancel_notice_hours=row.cancel_notice_hours,
-            min_notice_hours=row.min_notice_hours,
-        )
+        settings = _SETTINGS.get(values)
+        if settings is None:  # one object per distinct settings: its zone and grid are cached
+            settings = _SETTINGS[values] = SchoolSettings(*values)
+        return settings
 
     def _retryable(self, exc: DBAPIError) -> bool:
         orig = exc.orig
@@ -481,6 +507,8 @@ class _Discarded(Exception):
         super().__init__("discarded")
         self.result = result
 
+
+_SETTINGS: dict[tuple[Any, ...], SchoolSettings] = {}
 
 DEFAULT_SETTINGS = SchoolSettings(
     timezone="Europe/Paris",

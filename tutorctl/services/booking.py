@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
@@ -42,10 +43,37 @@ from tutorctl.db.schema import (
 )
 from tutorctl.db.uow import Tx, WeekKey
 from tutorctl.services.lessons import describe, lesson_query, lesson_view, overlapping
-from tutorctl.services.users import find_category, find_user
+from tutorctl.services.users import (
+    Person,
+    find_category_ref,
+    find_people,
+    find_user,
+)
 
 MAX_REPEAT = 104
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class Who(Protocol):
+    """A user as the rules read it: an ORM ``User`` or a Core ``Person``."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class What(Protocol):
+    """A category as the rules read it: an ORM ``Category`` or a Core ``CategoryRef``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
 
 
 # -- sessions ---------------------------------------------------------------------------------
@@ -71,7 +99,7 @@ OPEN_SESSION = select(BookingSession).where(
 )
 
 
-def session_for(tx: Tx, student: User, session_id: int | None) -> BookingSession:
+def session_for(tx: Tx, student: Who, session_id: int | None) -> BookingSession:
     """The named session (open, this student's) or the student's open one, created if none."""
     if session_id is not None:
         session = get_session(tx, session_id)
@@ -102,8 +130,8 @@ def _place_label(tx: Tx, week: date, day: int, start: int, end: int) -> str:
 
 def check_place(
     tx: Tx,
-    teacher: User,
-    student: User,
+    teacher: Who,
+    student: Who,
     week: date,
     day: int,
     start: int,
@@ -131,7 +159,7 @@ def check_place(
         if notice and starts_at < tx.now + timedelta(hours=notice):
             return f"{label} starts in less than the minimum booking notice of {notice} h"
     assert teacher.id is not None and student.id is not None
-    availability = getattr(tx.locked_weeks[(teacher.id, week)], f"d{day}")
+    availability = tx.locked_weeks.availability((teacher.id, week), day)
     closed = [slot for slot in range(start, end) if availability[slot] != "1"]
     if closed and not history:
         return (
@@ -143,7 +171,7 @@ def check_place(
     return None
 
 
-def _require_active(teacher: User, student: User, category: Category) -> None:
+def _require_active(teacher: Who, student: Who, category: What) -> None:
     for user in (teacher, student):
         if not user.active:
             raise RuleError(f"{user.role} {user.handle!r} is inactive")
@@ -251,6 +279,39 @@ def idempotent(
 # -- reserve, cancel, move ---------------------------------------------------------------------
 
 
+_BS = BookingSession.__table__  # type: ignore[attr-defined]
+_R = Reservation.__table__  # type: ignore[attr-defined]
+_OP = Operation.__table__  # type: ignore[attr-defined]
+TOUCH_OPEN_SESSION = (
+    update(_BS)
+    .where(_BS.c.student_id == bindparam("student"), _BS.c.status == "open")
+    .values(touched_at=bindparam("now", type_=_BS.c.touched_at.type))
+    .returning(_BS.c.id)
+)
+NEW_SESSION = insert(_BS).returning(_BS.c.id)
+NEW_LESSONS = insert(_R).returning(_R.c.id, sort_by_parameter_order=True)
+NEW_OPERATIONS = insert(_OP).returning(_OP.c.id, sort_by_parameter_order=True)
+
+
+def _open_session_id(tx: Tx, student: Person, session_id: int | None) -> int:
+    """session_for, touched now, in Core: one UPDATE … RETURNING finds and touches it."""
+    if session_id is not None:
+        session = session_for(tx, student, session_id)
+        session.touched_at = tx.now
+        tx.session.add(session)
+        return session.id or 0
+    found = tx.execute(TOUCH_OPEN_SESSION, {"student": student.id, "now": tx.now}).first()
+    if found is not None:
+        return int(found[0])
+    values = {
+        "student_id": student.id,
+        "status": "open",
+        "created_at": tx.now,
+        "touched_at": tx.now,
+    }
+    return int(tx.execute(NEW_SESSION, values).scalar_one())
+
+
 def reserve(
     tx: Tx,
     teacher_ref: str,
@@ -265,12 +326,15 @@ def reserve(
     session_id: int | None = None,
     key: str | None = None,
 ) -> BookingResultView:
-    """Hold a lesson (or the same weekday and time for ``repeat`` weeks, all or nothing)."""
+    """Hold a lesson (or the same weekday and time for ``repeat`` weeks, all or nothing).
+
+    The hottest path of the product: it runs on Core statements built once (no ORM objects),
+    about a dozen statements in all, locks included.
+    """
     if not 1 <= repeat <= MAX_REPEAT:
         raise InputError(f"bad --repeat {repeat}: use 1..{MAX_REPEAT} weeks")
-    teacher = find_user(tx, teacher_ref, role="teacher")
-    student = find_user(tx, student_ref, role="student")
-    category = find_category(tx, category_ref)
+    teacher, student = find_people(tx, (teacher_ref, "teacher"), (student_ref, "student"))
+    category = find_category_ref(tx, category_ref)
     weeks = [week + timedelta(weeks=i) for i in range(repeat)]
     request = {
         "kind": "reserve",
@@ -285,13 +349,12 @@ def reserve(
     }
 
     def action() -> BookingResultView:
-        assert teacher.id is not None and student.id is not None
         tx.lock(
             accounts=[student.id],  # the account also serialises the student's sessions
             weeks=[(person, w) for w in weeks for person in (teacher.id, student.id)],
         )
         _require_active(teacher, student, category)
-        session = session_for(tx, student, session_id)
+        session = _open_session_id(tx, student, session_id)
         problems = []
         for w in weeks:
             problem = check_place(tx, teacher, student, w, day, start, end)
@@ -303,38 +366,71 @@ def reserve(
                     f"refused, {len(problems)} of {repeat} weeks clash — " + "; ".join(problems)
                 )
             raise RuleError(f"refused: {problems[0]}")
-        price = prorate(category.price_cents, tx.settings.grid.minutes(start, end))
-        lessons = [
-            _new_lesson(tx, session, teacher, student, category, w, day, start, end, price)
+        grid, zone = tx.settings.grid, tx.settings.zone
+        price = prorate(category.price_cents, grid.minutes(start, end))
+        rows = [
+            {
+                "teacher_id": teacher.id,
+                "student_id": student.id,
+                "category_id": category.id,
+                "week": w,
+                "day": day,
+                "start_slot": start,
+                "end_slot": end,
+                "starts_at": grid.instant(zone, w, day, start),
+                "ends_at": grid.instant(zone, w, day, end),
+                "status": "held",
+                "price_cents": price,
+                "session_id": session,
+                "unfunded": False,
+                "late_cancel": False,
+                "created_at": tx.now,
+            }
             for w in weeks
         ]
-        tx.session.flush()
-        operations = [
-            _operation(tx, session, "reserve", None, lesson.id, flush=False) for lesson in lessons
+        lesson_ids = [row[0] for row in tx.execute(NEW_LESSONS, rows)]
+        operation_ids = [
+            row[0]
+            for row in tx.execute(
+                NEW_OPERATIONS,
+                [
+                    {
+                        "session_id": session,
+                        "kind": "reserve",
+                        "status": "pending",
+                        "target_id": None,
+                        "new_id": lesson_id,
+                        "created_at": tx.now,
+                    }
+                    for lesson_id in lesson_ids
+                ],
+            )
         ]
-        tx.session.flush()
-        names = (teacher.handle, student.handle, category.name, None)
-        views = {lesson.id: lesson_view(tx, (lesson, *names)) for lesson in lessons}
+        names = {"teacher": teacher.handle, "student": student.handle, "category": category.name}
+        lessons = [
+            lesson_view(tx, SimpleNamespace(id=i, pending=None, **names, **row))
+            for i, row in zip(lesson_ids, rows, strict=True)
+        ]
         tx.audit(
             f"reserve {teacher.handle}/{student.handle}",
             users=[teacher.id, student.id],
-            session_id=session.id,
-            reservations=[lesson.id for lesson in lessons],
-            operations=[op.id for op in operations],
+            session_id=session,
+            reservations=lesson_ids,
+            operations=operation_ids,
             weeks=[format_week(w) for w in weeks],
             day=DAY_NAMES[day],
-            hours=tx.settings.grid.format_range(start, end),
+            hours=grid.format_range(start, end),
             category=category.name,
         )
         return BookingResultView(
-            session_id=session.id or 0,
-            operation_id=operations[0].id or 0,
-            reservation_id=lessons[0].id,
+            session_id=session,
+            operation_id=operation_ids[0],
+            reservation_id=lesson_ids[0],
             status="held",
             kind="reserve",
-            operation_ids=[op.id or 0 for op in operations],
-            reservation_ids=[lesson.id or 0 for lesson in lessons],
-            lessons=[views[lesson.id] for lesson in lessons if lesson.id],
+            operation_ids=operation_ids,
+            reservation_ids=lesson_ids,
+            lessons=lessons,
         )
 
     return idempotent(tx, key, request, action)

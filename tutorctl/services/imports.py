@@ -533,7 +533,7 @@ def _write_purchases(
 def _write_credits(
     tx: Tx, batch: list[Parsed], people: Any, problems: Problems, details: dict[str, int]
 ) -> int:
-    accounts = {student_id: account.id or 0 for student_id, account in tx.locked_accounts.items()}
+    accounts = tx.locked_account_ids
     entries: list[dict[str, Any]] = []
     totals: dict[int, int] = {}
     for p in batch:
@@ -555,7 +555,7 @@ def _write_credits(
         totals[account_id] = totals.get(account_id, 0) + p.values["amount"]
     if entries:
         tx.session.execute(insert(L), entries)
-        for account in tx.locked_accounts.values():
+        for account in tx.accounts().values():
             if account.id in totals:
                 account.balance_cents += totals[account.id]
                 tx.session.add(account)
@@ -573,13 +573,6 @@ def _write_reservations(
         ).all()
     )
     grid = tx.settings.grid
-    tx.locked_weeks.preload(
-        {
-            (people[p.values["teacher"]][0], p.values["week"])
-            for p in batch
-            if not p.values["history"]
-        }
-    )
     good: list[Parsed] = []
     for p in batch:
         v = p.values
@@ -590,7 +583,7 @@ def _write_reservations(
             problems.add(p.line, "category", f"no category {v['category']!r}")
         elif not v["history"] and not (teacher[2] and student[2]):
             problems.add(p.line, "student", "inactive people take no new lessons")
-        elif not v["history"] and getattr(tx.locked_weeks[(teacher[0], v["week"])], f"d{v['day']}")[
+        elif not v["history"] and tx.locked_weeks.availability((teacher[0], v["week"]), v["day"])[
             v["start"] : v["end"]
         ] != "1" * (v["end"] - v["start"]):
             problems.add(p.line, "start", f"{v['teacher']} is not available then")

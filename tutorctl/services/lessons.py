@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
-from sqlmodel import col
 
 from tutorctl.core.timegrid import format_week
 from tutorctl.core.views import LessonView
@@ -19,56 +17,65 @@ from tutorctl.db.uow import Tx
 LIVE = ("held", "booked")  # statuses that occupy a slot
 VISIBLE = ("held", "booked", "done")
 
-Teacher = aliased(User)
-Student = aliased(User)
+R = Reservation.__table__  # type: ignore[attr-defined]
+_T = User.__table__.alias("teacher_user")  # type: ignore[attr-defined]
+_S = User.__table__.alias("student_user")  # type: ignore[attr-defined]
+_C = Category.__table__  # type: ignore[attr-defined]
+_O = Operation.__table__  # type: ignore[attr-defined]
 
 
 def lesson_query() -> Any:
-    """Reservation + teacher handle + student handle + category + pending cancel/move kind."""
+    """Flat Core rows: the reservation's columns, both handles, the category and any pending
+    cancel/move kind (no ORM objects: read paths and the booking checks run it all the time)."""
     return (
         sa_select(
-            Reservation,
-            col(Teacher.handle),
-            col(Student.handle),
-            col(Category.name),
-            col(Operation.kind),
+            R.c.id,
+            R.c.teacher_id,
+            R.c.student_id,
+            R.c.week,
+            R.c.day,
+            R.c.start_slot,
+            R.c.end_slot,
+            R.c.starts_at,
+            R.c.ends_at,
+            R.c.status,
+            R.c.session_id,
+            R.c.price_cents,
+            _T.c.handle.label("teacher"),
+            _S.c.handle.label("student"),
+            _C.c.name.label("category"),
+            _O.c.kind.label("pending"),
         )
-        .join(Teacher, col(Teacher.id) == Reservation.teacher_id)
-        .join(Student, col(Student.id) == Reservation.student_id)
-        .join(Category, col(Category.id) == Reservation.category_id)
-        .outerjoin(
-            Operation,
-            and_(
-                col(Operation.target_id) == Reservation.id,
-                col(Operation.status) == "pending",
-            ),
-        )
+        .select_from(R)
+        .join(_T, _T.c.id == R.c.teacher_id)
+        .join(_S, _S.c.id == R.c.student_id)
+        .join(_C, _C.c.id == R.c.category_id)
+        .outerjoin(_O, and_(_O.c.target_id == R.c.id, _O.c.status == "pending"))
     )
 
 
-def lesson_view(tx: Tx, row: Sequence[Any]) -> LessonView:
-    reservation, teacher, student, category, pending = row
+def lesson_view(tx: Tx, row: Any) -> LessonView:
+    """A LessonView of one row of ``lesson_query()`` (or anything with the same attributes)."""
     grid, zone = tx.settings.grid, tx.settings.zone
-    day = reservation.week.toordinal() + reservation.day
     return LessonView(
-        id=reservation.id,
-        teacher=teacher,
-        student=student,
-        teacher_id=reservation.teacher_id,
-        student_id=reservation.student_id,
-        category=category,
-        week=format_week(reservation.week),
-        date=date.fromordinal(day).isoformat(),
-        day=reservation.day,
-        start=grid.format_slot(reservation.start_slot),
-        end=grid.format_slot(reservation.end_slot),
-        duration_minutes=grid.minutes(reservation.start_slot, reservation.end_slot),
-        starts_at=reservation.starts_at.astimezone(zone).isoformat(),
-        ends_at=reservation.ends_at.astimezone(zone).isoformat(),
-        status=reservation.status,
-        pending=pending,
-        session_id=reservation.session_id,
-        price_cents=reservation.price_cents,
+        id=row.id,
+        teacher=row.teacher,
+        student=row.student,
+        teacher_id=row.teacher_id,
+        student_id=row.student_id,
+        category=row.category,
+        week=format_week(row.week),
+        date=date.fromordinal(row.week.toordinal() + row.day).isoformat(),
+        day=row.day,
+        start=grid.format_slot(row.start_slot),
+        end=grid.format_slot(row.end_slot),
+        duration_minutes=grid.minutes(row.start_slot, row.end_slot),
+        starts_at=row.starts_at.astimezone(zone).isoformat(),
+        ends_at=row.ends_at.astimezone(zone).isoformat(),
+        status=row.status,
+        pending=row.pending,
+        session_id=row.session_id,
+        price_cents=row.price_cents,
     )
 
 
@@ -76,17 +83,8 @@ def week_lessons(
     tx: Tx, user_ids: Iterable[int], week: date, statuses: Sequence[str] = VISIBLE
 ) -> list[LessonView]:
     """Every lesson of the week where one of ``user_ids`` is teacher or student: one query."""
-    ids = sorted(set(user_ids))
-    query = (
-        lesson_query()
-        .where(
-            Reservation.week == week,
-            col(Reservation.status).in_(statuses),
-            or_(col(Reservation.teacher_id).in_(ids), col(Reservation.student_id).in_(ids)),
-        )
-        .order_by(col(Reservation.day), col(Reservation.start_slot), col(Reservation.id))
-    )
-    return [lesson_view(tx, row) for row in tx.session.execute(query)]
+    params = {"ids": sorted(set(user_ids)), "week": week, "statuses": list(statuses)}
+    return [lesson_view(tx, row) for row in tx.execute(_WEEK, params)]
 
 
 def overlapping(
@@ -110,34 +108,44 @@ def overlapping(
         "exclude": list(exclude),
     }
     query = _OVERLAP_AS_TEACHER if as_teacher_only else _OVERLAP
-    return [lesson_view(tx, row) for row in tx.session.execute(query, params)]
+    return [lesson_view(tx, row) for row in tx.execute(query, params)]
 
 
 def _overlap_query(as_teacher_only: bool) -> Any:
     """Built once per variant: the check runs in every reserve and move (bound parameters)."""
     ids: Any = bindparam("ids", expanding=True)
     who = (
-        col(Reservation.teacher_id).in_(ids)
+        R.c.teacher_id.in_(ids)
         if as_teacher_only
-        else or_(col(Reservation.teacher_id).in_(ids), col(Reservation.student_id).in_(ids))
+        else or_(R.c.teacher_id.in_(ids), R.c.student_id.in_(ids))
     )
     return (
         lesson_query()
         .where(
-            Reservation.week == bindparam("week"),
-            Reservation.day == bindparam("day"),
-            col(Reservation.status).in_(LIVE),
-            col(Reservation.start_slot) < bindparam("end"),
-            col(Reservation.end_slot) > bindparam("start"),
-            col(Reservation.id).not_in(bindparam("exclude", expanding=True)),
+            R.c.week == bindparam("week"),
+            R.c.day == bindparam("day"),
+            R.c.status.in_(LIVE),
+            R.c.start_slot < bindparam("end"),
+            R.c.end_slot > bindparam("start"),
+            R.c.id.not_in(bindparam("exclude", expanding=True)),
             who,
         )
-        .order_by(col(Reservation.id))
+        .order_by(R.c.id)
     )
 
 
 _OVERLAP = _overlap_query(as_teacher_only=False)
 _OVERLAP_AS_TEACHER = _overlap_query(as_teacher_only=True)
+_WEEK_IDS: Any = bindparam("ids", expanding=True)
+_WEEK = (
+    lesson_query()
+    .where(
+        R.c.week == bindparam("week"),
+        R.c.status.in_(bindparam("statuses", expanding=True)),
+        or_(R.c.teacher_id.in_(_WEEK_IDS), R.c.student_id.in_(_WEEK_IDS)),
+    )
+    .order_by(R.c.day, R.c.start_slot, R.c.id)
+)
 
 
 def describe(lesson: LessonView) -> str:

@@ -50,7 +50,7 @@ METHODS = ("card", "wechat", "cash", "transfer")
 
 def account_of(tx: Tx, student: User) -> Account:
     account = (
-        tx.locked_accounts.get(student.id or 0)
+        tx.accounts().get(student.id or 0)
         or tx.session.exec(select(Account).where(Account.student_id == student.id)).first()
     )
     if account is None:

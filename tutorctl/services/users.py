@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
@@ -57,6 +59,72 @@ def find_user(tx: Tx, ref: str | int, role: str | None = None) -> User:
     if role is not None and user.role != role:
         raise RuleError(f"user {user.handle!r} is a {user.role}, not a {role}")
     return user
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as the booking checks need it (read with Core, no ORM object)."""
+
+    id: int
+    handle: str
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    """A category as the booking checks need it."""
+
+    id: int
+    name: str
+    price_cents: int
+    active: bool
+
+
+_U = User.__table__  # type: ignore[attr-defined]
+_C = Category.__table__  # type: ignore[attr-defined]
+PEOPLE_BY_REF = sa_select(_U.c.id, _U.c.handle, _U.c.role, _U.c.active).where(
+    or_(
+        _U.c.handle.in_(bindparam("handles", expanding=True)),
+        _U.c.id.in_(bindparam("ids", expanding=True)),
+    )
+)
+CATEGORY_BY_REF = sa_select(_C.c.id, _C.c.name, _C.c.price_cents, _C.c.active).where(
+    or_(_C.c.name == bindparam("name"), _C.c.id == bindparam("id"))
+)
+
+
+def find_people(tx: Tx, *wanted: tuple[str | int, str]) -> list[Person]:
+    """Users by handle or id, each of the given role, in one statement; errors as find_user."""
+    refs = [str(ref).strip() for ref, _role in wanted]
+    params = {
+        "handles": [r for r in refs if not r.isdigit()],
+        "ids": [int(r) for r in refs if r.isdigit()],
+    }
+    found: dict[str | int, Person] = {}
+    for row in tx.execute(PEOPLE_BY_REF, params):
+        person = Person(*row)
+        found[person.handle] = found[person.id] = person
+    people = []
+    for ref, (_ref, role) in zip(refs, wanted, strict=True):
+        match = found.get(int(ref) if ref.isdigit() else ref)
+        if match is None:
+            raise NotFoundError(f"no user {ref!r}: see `tutorctl user list`")
+        if match.role != role:
+            raise RuleError(f"user {match.handle!r} is a {match.role}, not a {role}")
+        people.append(match)
+    return people
+
+
+def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
+    """A category by id or name, as find_category, read with Core."""
+    text = str(ref).strip()
+    rows = tx.execute(CATEGORY_BY_REF, {"name": text, "id": int(text) if text.isdigit() else None})
+    found = [CategoryRef(*row) for row in rows]
+    if not found:
+        raise NotFoundError(f"no category {text!r}: see `tutorctl category list`")
+    by_id = [c for c in found if text.isdigit() and c.id == int(text)]
+    return (by_id or found)[0]
 
 
 def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
