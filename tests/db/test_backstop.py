@@ -105,8 +105,9 @@ def _as_version_1(cli: Cli) -> None:
         conn.execute(text("DROP FUNCTION tutorctl_lineage(integer)"))
         conn.execute(text("DROP FUNCTION tutorctl_span(integer, timestamp, timestamp)"))
         conn.execute(text("DROP INDEX ix_operations_new"))
-        conn.execute(text("DROP TRIGGER reservations_occupancy ON reservations"))
-        conn.execute(text("DROP FUNCTION tutorctl_occupancy()"))
+        for event in ("inserted", "updated"):
+            conn.execute(text(f"DROP TRIGGER reservations_occupancy_{event} ON reservations"))
+            conn.execute(text(f"DROP FUNCTION tutorctl_occupancy_{event}()"))
         conn.execute(text("DROP TABLE lesson_occupancy"))
         conn.execute(text("UPDATE tutorctl_schema SET version = 1"))
 
@@ -132,3 +133,44 @@ def test_upgrade_from_version_1_adds_the_backstop_and_backfills_live_lessons(cli
     # the backfilled move replacement still shares its lesson's lineage: confirming works
     cli.ok("session", "confirm", str(moved["session_id"]))
     cli.ok("session", "abandon", str(held["session_id"]))
+
+
+OCCUPANCY = text("SELECT reservation_id, person_id FROM lesson_occupancy")
+LIVE_PEOPLE = text(
+    "SELECT id, p FROM reservations, unnest(ARRAY[teacher_id, student_id]) AS p"
+    " WHERE status IN ('held', 'booked')"
+)
+
+
+def _occupancy(url: str) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    with get_engine(url).connect() as conn:
+        occupied = {(r, p) for r, p in conn.execute(OCCUPANCY)}
+        live = {(r, p) for r, p in conn.execute(LIVE_PEOPLE)}
+    return occupied, live
+
+
+def test_occupancy_follows_every_change_of_many_lessons_at_once(cli: Cli) -> None:
+    """The statement-level triggers: inserts, set-based releases (expire), confirms, a cancel
+    and an update of an unrelated column leave exactly the live lessons' people occupied."""
+    _pg_school(cli)
+    kept = booked(cli, day="mon", time="10:00-11:00", week="next")
+    for day in ("tue", "wed", "thu"):  # three holds left to expire, in one session
+        cli.ok("reserve", "--teacher", "alice", "--student", "carl", "--category", "maths",
+               "--week", "next", "--day", day, "--time", "14:00-16:00")  # fmt: skip
+    occupied, live = _occupancy(cli.url)
+    assert occupied == live and len(live) == 2 * 4
+    cli.ok("expire", "--json")  # nothing stale yet
+    assert _occupancy(cli.url)[0] == live
+    stale = cli.json("--now", "2026-11-24T12:00:00+01:00", "expire")  # holds 3 hours old
+    assert stale["released_holds"] == 3
+    occupied, live = _occupancy(cli.url)
+    assert occupied == live == {(kept, p) for _, p in live} and len(live) == 2
+    with get_engine(cli.url).begin() as conn:  # a column the backstop does not read
+        conn.execute(text("UPDATE reservations SET unfunded = NOT unfunded"))
+    assert _occupancy(cli.url)[0] == live
+    cancelled = cli.json("cancel", str(kept))
+    cli.ok("session", "confirm", str(cancelled["session_id"]))
+    assert _occupancy(cli.url) == (set(), set())
+    # the released places are free again, for the database as well
+    cli.ok("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+           "--week", "next", "--day", "tue", "--time", "14:00-16:00")  # fmt: skip

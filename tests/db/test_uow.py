@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import func, select
 
 from tests.conftest import Cli
@@ -246,3 +246,38 @@ def test_connections_are_pooled_and_a_forked_child_gets_its_own(cli: Cli) -> Non
         ).one()
     )
     assert stamp == 4  # two parent writes, the child's, the parent's again
+
+
+def test_one_lock_statement_reads_availability_and_read_weeks_keep_their_stamp(cli: Cli) -> None:
+    _two_users(cli)
+    cli.ok("schedule", "set", "t1", "--week", "2026-W48", "--days", "tue", "--hours", "10:00-12:00",
+           "--open")  # fmt: skip
+    db = _db(cli.url)
+
+    def lock(tx: Tx) -> tuple[str, str, int, int]:
+        tx.lock(weeks=[(2, WEEK)], read_weeks=[(1, WEEK)])
+        return (
+            tx.locked_weeks.availability((1, WEEK), 1),
+            tx.locked_weeks.availability((2, WEEK), 1),
+            tx.locked_weeks[(1, WEEK)].stamp,
+            tx.locked_weeks[(2, WEEK)].stamp,
+        )
+
+    tuesday, empty, read_stamp, touched_stamp = db.write("lock", lock)
+    assert tuesday == "0" * 10 + "11" + "0" * 12 and empty == "0" * 24
+    assert (read_stamp, touched_stamp) == (1, 1)  # t1's week: set once, only read here
+    assert db.write("lock", lock)[2:] == (1, 2)
+
+
+def test_the_database_allows_one_open_session_per_student(cli: Cli) -> None:
+    cli.ok("user", "add", "s1", "--name", "S1", "--role", "student")
+    insert = text(
+        "INSERT INTO booking_sessions (student_id, status, created_at, touched_at)"
+        " VALUES (1, :status, '2026-11-24 08:00:00', '2026-11-24 08:00:00')"
+    )
+    with get_engine(cli.url).connect() as conn:  # rolled back: raw rows have no history
+        conn.execute(insert, {"status": "open"})
+        conn.execute(insert, {"status": "expired"})
+        with pytest.raises(IntegrityError, match=r"(?i)unique"):
+            conn.execute(insert, {"status": "open"})
+        conn.rollback()

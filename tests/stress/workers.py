@@ -166,24 +166,23 @@ def _stress(url: str, worker: int, ops: int, students: list[str], out: Any) -> N
 def unlocked_reserve(url: str, student: str, barrier: Any, out: Any) -> None:
     """Negative control: reserve with the row locks switched off in this process only."""
     _env(url, student)
-    from sqlalchemy import select
+    from sqlalchemy import text
 
     from tutorctl.db import uow
-    from tutorctl.db.schema import CalendarWeek
+
+    ensure = text(
+        "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp)"
+        " VALUES (:u, :w, :e, :e, :e, :e, :e, :e, :e, 0) ON CONFLICT (user_id, week) DO NOTHING"
+    )
+    read = text(
+        "SELECT id, user_id, week, d0, d1, d2, d3, d4, d5, d6 FROM calendar_weeks"
+        " WHERE user_id = :u AND week = :w"
+    )
 
     def no_lock(self: Any, keys: list[Any], touched: set[Any]) -> None:  # ensure rows, lock nothing
-        self.session.execute(
-            uow.PG_ENSURE_WEEKS,
-            {
-                "users": [u for u, _ in keys],
-                "weeks": [w for _, w in keys],
-                "empty": self.settings.empty_day(),
-            },
-        )
-        for row in self.session.execute(
-            select(CalendarWeek.id, CalendarWeek.user_id, CalendarWeek.week)
-        ):
-            self.locked_weeks.ids[(row[1], row[2])] = row[0]
+        for u, w in keys:
+            self.conn.execute(ensure, {"u": u, "w": w, "e": self.settings.empty_day()})
+            self.locked_weeks.take(self.conn.execute(read, {"u": u, "w": w}))
 
     uow.Tx._lock_weeks = no_lock  # type: ignore[method-assign]
     barrier.wait(60)

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel, col
 from tutorctl.core.errors import ConfigError
 from tutorctl.db.schema import SchemaVersion
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
 # no person may be occupied twice at once, whatever code wrote the rows. Person and time are
@@ -107,6 +107,57 @@ PG_BACKSTOP_LIVE = (
     " EXCLUDE USING gist (span WITH &&, lineage WITH <>) DEFERRABLE INITIALLY DEFERRED",
 )
 
+# Version 4 keeps the same occupancy rows but maintains them once per statement instead of once
+# per row: two statement-level triggers read the changed lessons from transition tables, so
+# expiring 100k holds is one set-based DELETE, not 100k calls of a plpgsql function. (A trigger
+# with transition tables takes one event and no column list, hence two, and the UPDATE one
+# keeps to rows whose status, times or people changed.)
+PG_BACKSTOP_SET_BASED = (
+    "DROP TRIGGER reservations_occupancy ON reservations",
+    "DROP FUNCTION tutorctl_occupancy()",
+    "CREATE FUNCTION tutorctl_occupancy_inserted() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
+    "  SELECT n.id, p, tutorctl_span(p, n.starts_at, n.ends_at), tutorctl_lineage(n.id)\n"
+    "  FROM new_lessons AS n, unnest(ARRAY[n.teacher_id, n.student_id]) AS p\n"
+    "  WHERE n.status IN ('held', 'booked');\n"
+    "  RETURN NULL;\n"
+    "END $$",
+    # one statement: the DELETE and the INSERT see the same snapshot, and the exclusion is
+    # checked at commit, when the deleted rows are gone
+    "CREATE FUNCTION tutorctl_occupancy_updated() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  WITH changed AS (\n"
+    "    SELECT n.* FROM new_lessons AS n JOIN old_lessons AS o ON o.id = n.id\n"
+    "    WHERE (n.status, n.starts_at, n.ends_at, n.teacher_id, n.student_id)\n"
+    "      IS DISTINCT FROM (o.status, o.starts_at, o.ends_at, o.teacher_id, o.student_id)),\n"
+    "  gone AS (DELETE FROM lesson_occupancy AS l USING changed AS c\n"
+    "    WHERE l.reservation_id = c.id)\n"
+    "  INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
+    "  SELECT n.id, p, tutorctl_span(p, n.starts_at, n.ends_at), tutorctl_lineage(n.id)\n"
+    "  FROM changed AS n, unnest(ARRAY[n.teacher_id, n.student_id]) AS p\n"
+    "  WHERE n.status IN ('held', 'booked');\n"
+    "  RETURN NULL;\n"
+    "END $$",
+    "CREATE TRIGGER reservations_occupancy_inserted AFTER INSERT ON reservations"
+    " REFERENCING NEW TABLE AS new_lessons"
+    " FOR EACH STATEMENT EXECUTE FUNCTION tutorctl_occupancy_inserted()",
+    "CREATE TRIGGER reservations_occupancy_updated AFTER UPDATE ON reservations"
+    " REFERENCING OLD TABLE AS old_lessons NEW TABLE AS new_lessons"
+    " FOR EACH STATEMENT EXECUTE FUNCTION tutorctl_occupancy_updated()",
+)
+
+
+ONE_OPEN_SESSION = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS uq_booking_sessions_one_open"
+    " ON booking_sessions (student_id) WHERE status = 'open'"
+)
+
+
+def _partial_indexes(conn: Connection) -> None:
+    """Part of version 1 (once declared on the model; the same SQL on both backends)."""
+    conn.exec_driver_sql(ONE_OPEN_SESSION)
+
 
 def _backstop(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
@@ -120,10 +171,25 @@ def _backstop_live(conn: Connection) -> None:
             conn.exec_driver_sql(statement)
 
 
+def _backstop_set_based(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        for statement in PG_BACKSTOP_SET_BASED:
+            conn.exec_driver_sql(statement)
+
+
 # version → function upgrading a database at version-1 to version (run in the init transaction)
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _backstop, 3: _backstop_live}
+UPGRADES: dict[int, Callable[[Connection], None]] = {
+    2: _backstop,
+    3: _backstop_live,
+    4: _backstop_set_based,
+}
 # what a fresh database needs beyond the tables of the models, in version order
-FRESH: tuple[Callable[[Connection], None], ...] = (_backstop, _backstop_live)
+FRESH: tuple[Callable[[Connection], None], ...] = (
+    _partial_indexes,
+    _backstop,
+    _backstop_live,
+    _backstop_set_based,
+)
 
 
 def current_version(conn: Connection) -> int | None:

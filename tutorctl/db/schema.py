@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -108,13 +108,8 @@ class BookingSession(SQLModel, table=True):
     __tablename__ = "booking_sessions"
     __table_args__ = (
         Index("ix_booking_sessions_status_touched", "status", "touched_at"),
-        Index(
-            "uq_booking_sessions_one_open",
-            "student_id",
-            unique=True,
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
-        ),
+        # uq_booking_sessions_one_open (one open session per student) is a partial index,
+        # created by migrations.py: dialect options here would import both dialects at start-up
         Index("ix_booking_sessions_student", "student_id", "status"),
     )
 

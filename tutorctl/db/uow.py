@@ -24,12 +24,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Date, Integer, String, bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, func, select
@@ -52,12 +51,6 @@ _WEEKS = CalendarWeek.__table__  # type: ignore[attr-defined]
 _ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
 # One statement per kind of lock: ensure the rows, lock them in key order, (for weeks) add each
 # key's increment to its stamp, and return what the transaction reads from them.
-PG_LOCK_ACCOUNTS = text(
-    "INSERT INTO accounts (student_id, balance_cents) "
-    "SELECT s, 0 FROM unnest(:students) AS s ORDER BY s "
-    "ON CONFLICT (student_id) DO UPDATE SET balance_cents = accounts.balance_cents "
-    "RETURNING student_id, id"
-).bindparams(bindparam("students", type_=ARRAY(Integer)))
 SQLITE_LOCK_ACCOUNTS = (
     sqlite_insert(_ACCOUNTS)
     .on_conflict_do_update(
@@ -65,23 +58,42 @@ SQLITE_LOCK_ACCOUNTS = (
     )
     .returning(_ACCOUNTS.c.student_id, _ACCOUNTS.c.id)
 )
-PG_LOCK_WEEKS = text(
-    "INSERT INTO calendar_weeks AS c (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
-    "SELECT k.u, k.w, :empty, :empty, :empty, :empty, :empty, :empty, :empty, k.b "
-    "FROM unnest(:users, :weeks, :bumps) AS k(u, w, b) ORDER BY k.u, k.w "
-    "ON CONFLICT (user_id, week) DO UPDATE SET stamp = c.stamp + excluded.stamp "
-    "RETURNING c.id, c.user_id, c.week, c.d0, c.d1, c.d2, c.d3, c.d4, c.d5, c.d6"
-).bindparams(
-    bindparam("users", type_=ARRAY(Integer)),
-    bindparam("weeks", type_=ARRAY(Date)),
-    bindparam("bumps", type_=ARRAY(Integer)),
-    bindparam("empty", type_=String),
-)
 _SQLITE_UPSERT_WEEK = sqlite_insert(_WEEKS)
 SQLITE_LOCK_WEEKS = _SQLITE_UPSERT_WEEK.on_conflict_do_update(
     index_elements=["user_id", "week"],
     set_={"stamp": _WEEKS.c.stamp + _SQLITE_UPSERT_WEEK.excluded.stamp},
 ).returning(*(_WEEKS.c[name] for name in ("id", "user_id", "week", *_DAYS)))
+
+
+@cache
+def pg_statements() -> dict[str, Any]:
+    """The PostgreSQL lock statements, built on first use (a SQLite run never imports the
+    PostgreSQL dialect: start-up time)."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    ints = ARRAY(Integer)
+    return {
+        "lock_accounts": text(
+            "INSERT INTO accounts (student_id, balance_cents) "
+            "SELECT s, 0 FROM unnest(:students) AS s ORDER BY s "
+            "ON CONFLICT (student_id) DO UPDATE SET balance_cents = accounts.balance_cents "
+            "RETURNING student_id, id"
+        ).bindparams(bindparam("students", type_=ints)),
+        "lock_weeks": text(
+            "INSERT INTO calendar_weeks AS c (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
+            "SELECT k.u, k.w, :empty, :empty, :empty, :empty, :empty, :empty, :empty, k.b "
+            "FROM unnest(:users, :weeks, :bumps) AS k(u, w, b) ORDER BY k.u, k.w "
+            "ON CONFLICT (user_id, week) DO UPDATE SET stamp = c.stamp + excluded.stamp "
+            "RETURNING c.id, c.user_id, c.week, c.d0, c.d1, c.d2, c.d3, c.d4, c.d5, c.d6"
+        ).bindparams(
+            bindparam("users", type_=ints),
+            bindparam("weeks", type_=ARRAY(Date)),
+            bindparam("bumps", type_=ints),
+            bindparam("empty", type_=String),
+        ),
+    }
+
+
 PG_NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
 )
@@ -263,7 +275,7 @@ class Tx:
         sorted keys) and makes both new and existing rows come back.
         """
         if self.dialect == "postgresql":
-            rows = self.conn.execute(PG_LOCK_ACCOUNTS, {"students": students})
+            rows = self.conn.execute(pg_statements()["lock_accounts"], {"students": students})
         else:
             values = [{"student_id": s, "balance_cents": 0} for s in students]
             rows = self.conn.execute(SQLITE_LOCK_ACCOUNTS, values)
@@ -288,7 +300,7 @@ class Tx:
                 "bumps": [int(key in touched) for key in keys],
                 "empty": empty,
             }
-            self.locked_weeks.take(self.conn.execute(PG_LOCK_WEEKS, arrays))
+            self.locked_weeks.take(self.conn.execute(pg_statements()["lock_weeks"], arrays))
             return
         days = dict.fromkeys(_DAYS, empty)
         for start in range(0, len(keys), CHUNK):

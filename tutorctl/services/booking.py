@@ -46,7 +46,7 @@ from tutorctl.services.lessons import describe, lesson_query, lesson_view, overl
 from tutorctl.services.users import (
     Person,
     find_category_ref,
-    find_people,
+    find_pair,
     find_user,
 )
 
@@ -333,7 +333,7 @@ def reserve(
     """
     if not 1 <= repeat <= MAX_REPEAT:
         raise InputError(f"bad --repeat {repeat}: use 1..{MAX_REPEAT} weeks")
-    teacher, student = find_people(tx, (teacher_ref, "teacher"), (student_ref, "student"))
+    teacher, student = find_pair(tx, teacher_ref, student_ref)
     category = find_category_ref(tx, category_ref)
     weeks = [week + timedelta(weeks=i) for i in range(repeat)]
     request = {

@@ -98,22 +98,23 @@ def overlapping(
     as_teacher_only: bool = False,
     exclude: Iterable[int] = (),
 ) -> list[LessonView]:
-    """Live lessons of these people (as teacher or student) overlapping [start, end) that day."""
-    params = {
-        "ids": sorted(set(person_ids)),
-        "week": week,
-        "day": day,
-        "start": start,
-        "end": end,
-        "exclude": list(exclude),
-    }
+    """Live lessons of one or two people (as teacher or student) overlapping [start, end)
+    that day, leaving out at most two lessons (a move's own)."""
+    people, left_out = sorted(set(person_ids)), list(exclude)
+    if not 1 <= len(people) <= 2 or len(left_out) > 2:
+        raise ValueError("overlapping() takes one or two people and excludes at most two lessons")
+    p0, p1 = (people * 2)[:2]
+    x0, x1 = [*left_out, 0, 0][:2]  # ids start at 1
+    params: dict[str, Any] = {"p0": p0, "p1": p1, "x0": x0, "x1": x1, "week": week}
+    params.update(day=day, start=start, end=end)
     query = _OVERLAP_AS_TEACHER if as_teacher_only else _OVERLAP
     return [lesson_view(tx, row) for row in tx.execute(query, params)]
 
 
 def _overlap_query(as_teacher_only: bool) -> Any:
-    """Built once per variant: the check runs in every reserve and move (bound parameters)."""
-    ids: Any = bindparam("ids", expanding=True)
+    """Built once per variant with plain bound parameters (no expanding lists to render): the
+    check runs in every reserve and move."""
+    ids: Any = (bindparam("p0"), bindparam("p1"))
     who = (
         R.c.teacher_id.in_(ids)
         if as_teacher_only
@@ -127,7 +128,7 @@ def _overlap_query(as_teacher_only: bool) -> Any:
             R.c.status.in_(LIVE),
             R.c.start_slot < bindparam("end"),
             R.c.end_slot > bindparam("start"),
-            R.c.id.not_in(bindparam("exclude", expanding=True)),
+            R.c.id.not_in((bindparam("x0"), bindparam("x1"))),
             who,
         )
         .order_by(R.c.id)

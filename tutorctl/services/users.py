@@ -83,10 +83,10 @@ class CategoryRef:
 
 _U = User.__table__  # type: ignore[attr-defined]
 _C = Category.__table__  # type: ignore[attr-defined]
-PEOPLE_BY_REF = sa_select(_U.c.id, _U.c.handle, _U.c.role, _U.c.active).where(
+PAIR_BY_REF = sa_select(_U.c.id, _U.c.handle, _U.c.role, _U.c.active).where(
     or_(
-        _U.c.handle.in_(bindparam("handles", expanding=True)),
-        _U.c.id.in_(bindparam("ids", expanding=True)),
+        _U.c.handle.in_((bindparam("h0"), bindparam("h1"))),
+        _U.c.id.in_((bindparam("i0"), bindparam("i1"))),
     )
 )
 CATEGORY_BY_REF = sa_select(_C.c.id, _C.c.name, _C.c.price_cents, _C.c.active).where(
@@ -94,26 +94,25 @@ CATEGORY_BY_REF = sa_select(_C.c.id, _C.c.name, _C.c.price_cents, _C.c.active).w
 )
 
 
-def find_people(tx: Tx, *wanted: tuple[str | int, str]) -> list[Person]:
-    """Users by handle or id, each of the given role, in one statement; errors as find_user."""
-    refs = [str(ref).strip() for ref, _role in wanted]
-    params = {
-        "handles": [r for r in refs if not r.isdigit()],
-        "ids": [int(r) for r in refs if r.isdigit()],
-    }
+def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[Person, Person]:
+    """A teacher and a student by handle or id, in one statement; errors as ``find_user``."""
+    refs = [str(teacher_ref).strip(), str(student_ref).strip()]
+    handles = [None if r.isdigit() else r for r in refs]
+    ids = [int(r) if r.isdigit() else None for r in refs]
+    params = {"h0": handles[0], "h1": handles[1], "i0": ids[0], "i1": ids[1]}
     found: dict[str | int, Person] = {}
-    for row in tx.execute(PEOPLE_BY_REF, params):
+    for row in tx.execute(PAIR_BY_REF, params):
         person = Person(*row)
         found[person.handle] = found[person.id] = person
     people = []
-    for ref, (_ref, role) in zip(refs, wanted, strict=True):
+    for ref, role in zip(refs, ("teacher", "student"), strict=True):
         match = found.get(int(ref) if ref.isdigit() else ref)
         if match is None:
             raise NotFoundError(f"no user {ref!r}: see `tutorctl user list`")
         if match.role != role:
             raise RuleError(f"user {match.handle!r} is a {match.role}, not a {role}")
         people.append(match)
-    return people
+    return people[0], people[1]
 
 
 def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
