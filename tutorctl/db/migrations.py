@@ -123,20 +123,23 @@ PG_BACKSTOP_SET_BASED = (
     "  WHERE n.status IN ('held', 'booked');\n"
     "  RETURN NULL;\n"
     "END $$",
-    # one statement: the DELETE and the INSERT see the same snapshot, and the exclusion is
-    # checked at commit, when the deleted rows are gone
+    # lessons that stopped being live lose their rows (one set-based DELETE: what expire,
+    # confirm and abandon do); lessons live after the update whose status, times or people
+    # changed get their rows rewritten. The exclusion is checked at commit.
     "CREATE FUNCTION tutorctl_occupancy_updated() RETURNS trigger LANGUAGE plpgsql AS $$\n"
     "BEGIN\n"
+    "  DELETE FROM lesson_occupancy AS l USING new_lessons AS n\n"
+    "  WHERE l.reservation_id = n.id AND n.status NOT IN ('held', 'booked');\n"
     "  WITH changed AS (\n"
     "    SELECT n.* FROM new_lessons AS n JOIN old_lessons AS o ON o.id = n.id\n"
-    "    WHERE (n.status, n.starts_at, n.ends_at, n.teacher_id, n.student_id)\n"
-    "      IS DISTINCT FROM (o.status, o.starts_at, o.ends_at, o.teacher_id, o.student_id)),\n"
+    "    WHERE n.status IN ('held', 'booked') AND (n.status, n.starts_at, n.ends_at,\n"
+    "      n.teacher_id, n.student_id) IS DISTINCT FROM\n"
+    "      (o.status, o.starts_at, o.ends_at, o.teacher_id, o.student_id)),\n"
     "  gone AS (DELETE FROM lesson_occupancy AS l USING changed AS c\n"
     "    WHERE l.reservation_id = c.id)\n"
     "  INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
     "  SELECT n.id, p, tutorctl_span(p, n.starts_at, n.ends_at), tutorctl_lineage(n.id)\n"
-    "  FROM changed AS n, unnest(ARRAY[n.teacher_id, n.student_id]) AS p\n"
-    "  WHERE n.status IN ('held', 'booked');\n"
+    "  FROM changed AS n, unnest(ARRAY[n.teacher_id, n.student_id]) AS p;\n"
     "  RETURN NULL;\n"
     "END $$",
     "CREATE TRIGGER reservations_occupancy_inserted AFTER INSERT ON reservations"
