@@ -4,12 +4,16 @@
 
 1. begin — SQLite: ``BEGIN IMMEDIATE`` (one writer at a time, WAL, busy timeout);
    PostgreSQL: READ COMMITTED;
-2. load the school settings and check the schema version (exit 4 if missing or old);
+2. load the school settings and check the schema version, in one statement (exit 4 if
+   missing or old);
 3. ``fn`` reads what it needs to know which rows it touches, then calls ``tx.lock(...)`` once:
-   the student accounts (ensured, then ``SELECT … ORDER BY id FOR UPDATE``), then the
-   calendar weeks (ensured with ``INSERT … ON CONFLICT DO NOTHING`` in key order, then
-   ``SELECT … ORDER BY user_id, week FOR UPDATE``, stamps incremented) — one statement each;
+   the student accounts, then the calendar weeks — one upsert each
+   (``INSERT … ORDER BY key ON CONFLICT DO UPDATE … RETURNING``) that ensures the rows,
+   locks them in key order, bumps the week stamps and returns what the transaction reads;
 4. ``fn`` checks and writes, never commits; history rows are appended; commit.
+
+Services get ``tx.conn`` for Core statements (the hot paths: reserve, reads) and
+``tx.session``, an ORM session on the same connection created on first use.
 
 A deadlock, serialization failure, unique violation or busy database re-runs the whole
 function (bounded, with jitter) and is reported as exit 5 when retries are exhausted; an
@@ -28,7 +32,7 @@ from functools import cache, cached_property
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Integer, String, bindparam, text
+from sqlalchemy import Connection, Date, Integer, String, any_, bindparam, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, func, select
@@ -352,6 +356,17 @@ class Tx:
             self.audit(self.command)
         self.flush()
         self.conn.execute(INSERT_HISTORY, self._audits)
+
+    def one_of(self, column: Any, values: Iterable[Any]) -> Any:
+        """``column IN (values)`` for a long list: one array parameter on PostgreSQL
+        (``= ANY(…)``; an IN list of a thousand placeholders is parsed again on every run),
+        an IN list on SQLite."""
+        values = list(values)
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(values)
 
     def execute(self, statement: Any, params: Any = None) -> Any:
         """Run a Core statement on this transaction's connection, after any pending ORM writes."""

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, text
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
@@ -282,34 +282,26 @@ def idempotent(
 _BS = BookingSession.__table__  # type: ignore[attr-defined]
 _R = Reservation.__table__  # type: ignore[attr-defined]
 _OP = Operation.__table__  # type: ignore[attr-defined]
-TOUCH_OPEN_SESSION = (
-    update(_BS)
-    .where(_BS.c.student_id == bindparam("student"), _BS.c.status == "open")
-    .values(touched_at=bindparam("now", type_=_BS.c.touched_at.type))
-    .returning(_BS.c.id)
-)
-NEW_SESSION = insert(_BS).returning(_BS.c.id)
+# The same SQL on SQLite and PostgreSQL: an upsert on the partial unique index "one open
+# session per student" finds and touches the open session, or creates it.
+OPEN_SESSION_UPSERT = text(
+    "INSERT INTO booking_sessions (student_id, status, created_at, touched_at)"
+    " VALUES (:student, 'open', :now, :now)"
+    " ON CONFLICT (student_id) WHERE status = 'open'"
+    " DO UPDATE SET touched_at = excluded.touched_at RETURNING id"
+).bindparams(bindparam("now", type_=_BS.c.touched_at.type))
 NEW_LESSONS = insert(_R).returning(_R.c.id, sort_by_parameter_order=True)
 NEW_OPERATIONS = insert(_OP).returning(_OP.c.id, sort_by_parameter_order=True)
 
 
 def _open_session_id(tx: Tx, student: Person, session_id: int | None) -> int:
-    """session_for, touched now, in Core: one UPDATE … RETURNING finds and touches it."""
+    """session_for, touched now, in Core: one upsert finds (or opens) and touches it."""
     if session_id is not None:
         session = session_for(tx, student, session_id)
         session.touched_at = tx.now
         tx.session.add(session)
         return session.id or 0
-    found = tx.execute(TOUCH_OPEN_SESSION, {"student": student.id, "now": tx.now}).first()
-    if found is not None:
-        return int(found[0])
-    values = {
-        "student_id": student.id,
-        "status": "open",
-        "created_at": tx.now,
-        "touched_at": tx.now,
-    }
-    return int(tx.execute(NEW_SESSION, values).scalar_one())
+    return int(tx.execute(OPEN_SESSION_UPSERT, {"student": student.id, "now": tx.now}).scalar_one())
 
 
 def reserve(

@@ -39,7 +39,8 @@ class BatchResult:
 def _lock_sessions(tx: Tx, session_ids: list[int]) -> None:
     """Lock the students' accounts (they serialise their sessions), then the weeks of the lessons."""
     students = [
-        row[0] for row in tx.session.execute(select(S.c.student_id).where(S.c.id.in_(session_ids)))
+        row[0]
+        for row in tx.session.execute(select(S.c.student_id).where(tx.one_of(S.c.id, session_ids)))
     ]
     tx.lock(accounts=students)
     tx.lock(weeks=_weeks_of_sessions(tx, session_ids))
@@ -49,7 +50,7 @@ def _weeks_of_sessions(tx: Tx, session_ids: list[int]) -> set[tuple[int, Any]]:
     rows = tx.session.execute(
         select(R.c.teacher_id, R.c.student_id, R.c.week)
         .select_from(R.join(O, or_(O.c.new_id == R.c.id, O.c.target_id == R.c.id)))
-        .where(O.c.session_id.in_(session_ids), O.c.status == "pending")
+        .where(tx.one_of(O.c.session_id, session_ids), O.c.status == "pending")
         .distinct()
     )
     return {key for t, s, w in rows for key in ((t, w), (s, w))}
@@ -58,7 +59,7 @@ def _weeks_of_sessions(tx: Tx, session_ids: list[int]) -> set[tuple[int, Any]]:
 def _release(tx: Tx, session_ids: list[int], reserve_only: bool) -> int:
     """Release the holds of these sessions' pending operations; abandon them (or only reserves)."""
     held = select(O.c.new_id).where(
-        O.c.session_id.in_(session_ids), O.c.status == "pending", O.c.new_id.is_not(None)
+        tx.one_of(O.c.session_id, session_ids), O.c.status == "pending", O.c.new_id.is_not(None)
     )
     released = len(
         tx.session.execute(
@@ -68,7 +69,7 @@ def _release(tx: Tx, session_ids: list[int], reserve_only: bool) -> int:
             .returning(R.c.id)
         ).all()
     )
-    abandon = and_(O.c.session_id.in_(session_ids), O.c.status == "pending")
+    abandon = and_(tx.one_of(O.c.session_id, session_ids), O.c.status == "pending")
     if reserve_only:
         abandon = and_(abandon, O.c.kind == "reserve")
     tx.session.execute(update(O).where(abandon).values(status="abandoned"))
@@ -89,7 +90,7 @@ def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
         row[0]
         for row in tx.session.execute(
             update(S)
-            .where(S.c.id.in_(ids), stale)
+            .where(tx.one_of(S.c.id, ids), stale)
             .values(status="expired", closed_at=tx.now)
             .returning(S.c.id)
         )
@@ -114,7 +115,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
         row[0]
         for row in tx.session.execute(
             update(S)
-            .where(S.c.id.in_(ids), stale)
+            .where(tx.one_of(S.c.id, ids), stale)
             .values(status="payment_failed", touched_at=tx.now)
             .returning(S.c.id)
         )
@@ -123,7 +124,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
         return BatchResult(candidates=len(ids))
     tx.session.execute(
         update(PAY)
-        .where(PAY.c.session_id.in_(failed), PAY.c.status == "pending")
+        .where(tx.one_of(PAY.c.session_id, failed), PAY.c.status == "pending")
         .values(status="failed", settled_at=tx.now)
     )
     released = _release(tx, failed, reserve_only=True)
@@ -147,7 +148,7 @@ def mark_done(tx: Tx, batch: int) -> BatchResult:
     done = len(
         tx.session.execute(
             update(R)
-            .where(R.c.id.in_([r[0] for r in rows]), ended)
+            .where(tx.one_of(R.c.id, [r[0] for r in rows]), ended)
             .values(status="done")
             .returning(R.c.id)
         ).all()
