@@ -82,19 +82,23 @@ def pg_statements() -> dict[str, Any]:
             "SELECT s, 0 FROM unnest(:students) AS s ORDER BY s "
             "ON CONFLICT (student_id) DO UPDATE SET balance_cents = accounts.balance_cents "
             "RETURNING student_id, id"
-        ).bindparams(bindparam("students", type_=ints)),
+        )
+        .bindparams(bindparam("students", type_=ints))
+        .columns(student_id=Integer, id=Integer),
         "lock_weeks": text(
             "INSERT INTO calendar_weeks AS c (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
             "SELECT k.u, k.w, :empty, :empty, :empty, :empty, :empty, :empty, :empty, k.b "
             "FROM unnest(:users, :weeks, :bumps) AS k(u, w, b) ORDER BY k.u, k.w "
             "ON CONFLICT (user_id, week) DO UPDATE SET stamp = c.stamp + excluded.stamp "
             "RETURNING c.id, c.user_id, c.week, c.d0, c.d1, c.d2, c.d3, c.d4, c.d5, c.d6"
-        ).bindparams(
+        )
+        .bindparams(
             bindparam("users", type_=ints),
             bindparam("weeks", type_=ARRAY(Date)),
             bindparam("bumps", type_=ints),
             bindparam("empty", type_=String),
-        ),
+        )
+        .columns(_WEEKS.c.id, _WEEKS.c.user_id, _WEEKS.c.week, *(_WEEKS.c[day] for day in _DAYS)),
     }
 
 
@@ -107,6 +111,15 @@ SETTINGS_QUERY = text(
     "SELECT (SELECT max(version) FROM tutorctl_schema) AS version, s.timezone, s.slot_minutes, "
     "s.currency, s.hold_minutes, s.payment_minutes, s.cancel_notice_hours, s.min_notice_hours "
     "FROM (SELECT 1 AS one) AS o LEFT JOIN settings AS s ON s.id = 1"
+).columns(  # typed result columns: SQLAlchemy then caches how to read the rows
+    version=Integer,
+    timezone=String,
+    slot_minutes=Integer,
+    currency=String,
+    hold_minutes=Integer,
+    payment_minutes=Integer,
+    cancel_notice_hours=Integer,
+    min_notice_hours=Integer,
 )
 WEEK_ROWS_BY_ID = (
     select(CalendarWeek)

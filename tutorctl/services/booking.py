@@ -284,12 +284,16 @@ _R = Reservation.__table__  # type: ignore[attr-defined]
 _OP = Operation.__table__  # type: ignore[attr-defined]
 # The same SQL on SQLite and PostgreSQL: an upsert on the partial unique index "one open
 # session per student" finds and touches the open session, or creates it.
-OPEN_SESSION_UPSERT = text(
-    "INSERT INTO booking_sessions (student_id, status, created_at, touched_at)"
-    " VALUES (:student, 'open', :now, :now)"
-    " ON CONFLICT (student_id) WHERE status = 'open'"
-    " DO UPDATE SET touched_at = excluded.touched_at RETURNING id"
-).bindparams(bindparam("now", type_=_BS.c.touched_at.type))
+OPEN_SESSION_UPSERT = (
+    text(
+        "INSERT INTO booking_sessions (student_id, status, created_at, touched_at)"
+        " VALUES (:student, 'open', :now, :now)"
+        " ON CONFLICT (student_id) WHERE status = 'open'"
+        " DO UPDATE SET touched_at = excluded.touched_at RETURNING id"
+    )
+    .bindparams(bindparam("now", type_=_BS.c.touched_at.type))
+    .columns(_BS.c.id)
+)
 NEW_LESSONS = insert(_R).returning(_R.c.id, sort_by_parameter_order=True)
 NEW_OPERATIONS = insert(_OP).returning(_OP.c.id, sort_by_parameter_order=True)
 
