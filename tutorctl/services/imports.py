@@ -16,15 +16,17 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, literal, select, union_all, update
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.money import parse_amount, prorate
-from tutorctl.core.timegrid import parse_date, parse_days, parse_week
+from tutorctl.core.timegrid import SlotGrid, parse_date, parse_days, parse_week
 from tutorctl.core.views import ImportView
 from tutorctl.db.schema import (
     Account,
@@ -281,29 +283,19 @@ def _parse(tx: Tx, kind: str, row: dict[str, str], plan: Plan, seen: set[str]) -
 
 
 def _parse_reservation(tx: Tx, row: dict[str, str], plan: Plan) -> dict[str, Any]:
-    """The hot row kind (a big import parses every row twice): no closures, one try."""
-    grid, zone = tx.settings.grid, tx.settings.zone
+    """The hot row kind (a big import parses every row twice): the date and time columns,
+    which repeat across rows, are worked out once per distinct value."""
     teacher, student = _handle(row, "teacher"), _handle(row, "student")
-    column = "date"
-    try:
-        day = parse_date(_need(row, "date"))
-        column = "start"
-        start = grid.parse_time(_need(row, "start"))
-        column = "end"
-        end = grid.parse_time(_need(row, "end"), is_end=True)
-    except InputError as exc:
-        raise RowError(column, exc.message) from None
-    if end <= start:
-        raise RowError("end", "the end must be after the start")
+    monday, weekday, start, end, starts_at, ends_at = _when(
+        tx.settings.grid,
+        tx.settings.zone,
+        _need(row, "date"),
+        _need(row, "start"),
+        _need(row, "end"),
+    )
     status = row.get("status") or "booked"
     if status not in ("booked", "done"):
         raise RowError("status", f"bad status {status!r}: use booked or done")
-    weekday = day.weekday()
-    monday = day - timedelta(days=weekday)
-    missing = grid.missing_slots(zone, monday, weekday, start, end)
-    if missing:
-        raise RowError("start", f"{grid.format_slot(missing[0])} does not exist on {day} (DST)")
-    starts_at = grid.instant(zone, monday, weekday, start)
     purchase = row.get("purchase", "")
     if purchase and not purchase.isdigit():
         raise RowError("purchase", f"bad purchase id {purchase!r}")
@@ -326,8 +318,33 @@ def _parse_reservation(tx: Tx, row: dict[str, str], plan: Plan) -> dict[str, Any
         "history": history,
         "purchase": int(purchase) if purchase else None,
         "starts_at": starts_at,
-        "ends_at": grid.instant(zone, monday, weekday, end),
+        "ends_at": ends_at,
     }
+
+
+@lru_cache(maxsize=16384)  # bounded: a hostile file of distinct dates keeps memory flat
+def _when(
+    grid: SlotGrid, zone: ZoneInfo, day_text: str, start_text: str, end_text: str
+) -> tuple[date, int, int, int, datetime, datetime]:
+    """(monday, weekday, start slot, end slot, starts at, ends at) of a lesson's date and times."""
+    column = "date"
+    try:
+        day = parse_date(day_text)
+        column = "start"
+        start = grid.parse_time(start_text)
+        column = "end"
+        end = grid.parse_time(end_text, is_end=True)
+    except InputError as exc:
+        raise RowError(column, exc.message) from None
+    if end <= start:
+        raise RowError("end", "the end must be after the start")
+    weekday = day.weekday()
+    monday = day - timedelta(days=weekday)
+    missing = grid.missing_slots(zone, monday, weekday, start, end)
+    if missing:
+        raise RowError("start", f"{grid.format_slot(missing[0])} does not exist on {day} (DST)")
+    starts_at = grid.instant(zone, monday, weekday, start)
+    return monday, weekday, start, end, starts_at, grid.instant(zone, monday, weekday, end)
 
 
 _HOURS = re.compile(r"^\d{1,6}(\.\d{1,2})?$")
