@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
 import typer
 
@@ -87,9 +88,15 @@ def demo() -> None:
     )
 
 
+@cache
+def _command() -> Any:
+    """The click command, built once per process (~30 ms): scripts and tests call main() often."""
+    return typer.main.get_command(app)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run tutorctl; return the exit code. Errors become one ``error: …`` line on stderr."""
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         result = command.main(args=argv, prog_name="tutorctl", standalone_mode=False)
     except TutorError as exc:
