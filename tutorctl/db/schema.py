@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -39,18 +40,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class Table(SQLModel):
+    """Base of the table models. They are never validated (rows come from the database or
+    from services that already checked their input), so pydantic builds their validators
+    only if asked: importing the schema is on the start-up path of every command."""
+
+    model_config = ConfigDict(from_attributes=True, defer_build=True)  # type: ignore[assignment]
+
+
 def _instant(nullable: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
 
 
-class SchemaVersion(SQLModel, table=True):
+class SchemaVersion(Table, table=True):
     __tablename__ = "tutorctl_schema"
 
     version: int = Field(primary_key=True)
     applied_at: datetime = _instant()
 
 
-class Settings(SQLModel, table=True):
+class Settings(Table, table=True):
     __tablename__ = "settings"
 
     id: int = Field(default=1, primary_key=True)
@@ -63,7 +72,7 @@ class Settings(SQLModel, table=True):
     min_notice_hours: int
 
 
-class User(SQLModel, table=True):
+class User(Table, table=True):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('teacher', 'student')", name="ck_users_role"),)
 
@@ -75,7 +84,7 @@ class User(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
-class Category(SQLModel, table=True):
+class Category(Table, table=True):
     __tablename__ = "categories"
     __table_args__ = (CheckConstraint("price_cents >= 0", name="ck_categories_price"),)
 
@@ -85,7 +94,7 @@ class Category(SQLModel, table=True):
     active: bool = True
 
 
-class CalendarWeek(SQLModel, table=True):
+class CalendarWeek(Table, table=True):
     """One row per (user, week): availability per day, and the stamp. This row is the lock."""
 
     __tablename__ = "calendar_weeks"
@@ -104,7 +113,7 @@ class CalendarWeek(SQLModel, table=True):
     stamp: int = 0
 
 
-class BookingSession(SQLModel, table=True):
+class BookingSession(Table, table=True):
     __tablename__ = "booking_sessions"
     __table_args__ = (
         Index("ix_booking_sessions_status_touched", "status", "touched_at"),
@@ -122,7 +131,7 @@ class BookingSession(SQLModel, table=True):
     closed_at: datetime | None = _instant(nullable=True)
 
 
-class Reservation(SQLModel, table=True):
+class Reservation(Table, table=True):
     """A lesson. ``starts_at``/``ends_at`` are the UTC instants of its wall-clock slots."""
 
     __tablename__ = "reservations"
@@ -153,7 +162,7 @@ class Reservation(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
-class Operation(SQLModel, table=True):
+class Operation(Table, table=True):
     __tablename__ = "operations"
     __table_args__ = (
         Index("ix_operations_session", "session_id"),
@@ -169,7 +178,7 @@ class Operation(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
-class IdempotencyKey(SQLModel, table=True):
+class IdempotencyKey(Table, table=True):
     __tablename__ = "idempotency_keys"
 
     key: str = Field(primary_key=True, max_length=200)
@@ -178,7 +187,7 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
-class Account(SQLModel, table=True):
+class Account(Table, table=True):
     __tablename__ = "accounts"
     __table_args__ = (CheckConstraint("balance_cents >= 0", name="ck_accounts_balance"),)
 
@@ -187,7 +196,7 @@ class Account(SQLModel, table=True):
     balance_cents: int = 0
 
 
-class Payment(SQLModel, table=True):
+class Payment(Table, table=True):
     __tablename__ = "payments"
     __table_args__ = (Index("ix_payments_session", "session_id", "status"),)
 
@@ -201,7 +210,7 @@ class Payment(SQLModel, table=True):
     settled_at: datetime | None = _instant(nullable=True)
 
 
-class LedgerEntry(SQLModel, table=True):
+class LedgerEntry(Table, table=True):
     """Immutable: every balance change. Balance = Σ amount_cents of an account."""
 
     __tablename__ = "ledger"
@@ -222,7 +231,7 @@ class LedgerEntry(SQLModel, table=True):
     at: datetime = _instant()
 
 
-class Purchase(SQLModel, table=True):
+class Purchase(Table, table=True):
     """A package of hours, in minutes. Remaining = bought − consumed; owed = bought − paid."""
 
     __tablename__ = "purchases"
@@ -249,7 +258,7 @@ class Purchase(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
-class Funding(SQLModel, table=True):
+class Funding(Table, table=True):
     """Where a lesson's price came from: purchase minutes, balance money or a payment."""
 
     __tablename__ = "fundings"
@@ -268,7 +277,7 @@ class Funding(SQLModel, table=True):
     amount_cents: int = 0
 
 
-class History(SQLModel, table=True):
+class History(Table, table=True):
     """Append-only audit: one row per mutation (at least)."""
 
     __tablename__ = "history"
