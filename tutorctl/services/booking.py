@@ -325,7 +325,7 @@ def reserve(
     """Hold a lesson (or the same weekday and time for ``repeat`` weeks, all or nothing).
 
     The hottest path of the product: it runs on Core statements built once (no ORM objects),
-    about a dozen statements in all, locks included.
+    about ten statements in all, locks included.
     """
     if not 1 <= repeat <= MAX_REPEAT:
         raise InputError(f"bad --repeat {repeat}: use 1..{MAX_REPEAT} weeks")
