@@ -173,26 +173,18 @@ class LockedWeeks:
         return len(self.ids)
 
     def __getitem__(self, key: WeekKey) -> CalendarWeek:
-        """The ORM row (loaded on first use), for a service that changes it."""
+        """The ORM row (loaded on first use, fresh from the database), for a service that
+        changes it."""
         row = self._rows.get(key)
         if row is None:
-            self.preload([key])
-            row = self._rows[key]
+            params = {"ids": [self.ids[key]]}
+            row = self._rows[key] = self._session().exec(WEEK_ROWS_BY_ID, params=params).one()
         return row
 
     def availability(self, key: WeekKey, day: int) -> str:
         """One day's availability string of a locked week (as changed in this transaction)."""
         row = self._rows.get(key)
         return getattr(row, f"d{day}") if row is not None else self._days[key][day]
-
-    def preload(self, keys: Iterable[WeekKey]) -> None:
-        wanted = [self.ids[k] for k in keys if k not in self._rows]
-        for start in range(0, len(wanted), CHUNK):
-            rows = self._session().exec(
-                WEEK_ROWS_BY_ID, params={"ids": wanted[start : start + CHUNK]}
-            )
-            for row in rows:
-                self._rows[(row.user_id, row.week)] = row
 
     def take(self, rows: Iterable[Any]) -> None:
         """Take ``(id, user_id, week, d0 … d6)`` rows read by the lock itself."""

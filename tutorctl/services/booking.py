@@ -217,8 +217,6 @@ def _operation(
     kind: str,
     target: int | None,
     new: int | None,
-    *,
-    flush: bool = True,
 ) -> Operation:
     operation = Operation(
         session_id=session.id or 0,
@@ -231,8 +229,7 @@ def _operation(
     tx.session.add(operation)
     session.touched_at = tx.now
     tx.session.add(session)
-    if flush:
-        tx.session.flush()
+    tx.session.flush()
     return operation
 
 

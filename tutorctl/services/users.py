@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
@@ -54,11 +55,20 @@ def find_user(tx: Tx, ref: str | int, role: str | None = None) -> User:
         user = tx.session.get(User, int(text))
     else:
         user = tx.session.exec(USER_BY_HANDLE, params={"handle": text}).first()
+    return _checked(text, user, role)
+
+
+def _checked(ref: str, user: U | None, role: str | None) -> U:
+    """The user found for ``ref`` (ORM or Core), or the error every lookup gives."""
     if user is None:
-        raise NotFoundError(f"no user {text!r}: see `tutorctl user list`")
+        raise NotFoundError(f"no user {ref!r}: see `tutorctl user list`")
     if role is not None and user.role != role:
         raise RuleError(f"user {user.handle!r} is a {user.role}, not a {role}")
     return user
+
+
+def _no_category(ref: str) -> NotFoundError:
+    return NotFoundError(f"no category {ref!r}: see `tutorctl category list`")
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class Person:
     handle: str
     role: str
     active: bool
+
+
+U = TypeVar("U", User, Person)
 
 
 @dataclass(frozen=True)
@@ -104,15 +117,11 @@ def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[P
     for row in tx.execute(PAIR_BY_REF, params):
         person = Person(*row)
         found[person.handle] = found[person.id] = person
-    people = []
-    for ref, role in zip(refs, ("teacher", "student"), strict=True):
-        match = found.get(int(ref) if ref.isdigit() else ref)
-        if match is None:
-            raise NotFoundError(f"no user {ref!r}: see `tutorctl user list`")
-        if match.role != role:
-            raise RuleError(f"user {match.handle!r} is a {match.role}, not a {role}")
-        people.append(match)
-    return people[0], people[1]
+    teacher, student = (
+        _checked(ref, found.get(int(ref) if ref.isdigit() else ref), role)
+        for ref, role in zip(refs, ("teacher", "student"), strict=True)
+    )
+    return teacher, student
 
 
 def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
@@ -121,7 +130,7 @@ def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
     rows = tx.execute(CATEGORY_BY_REF, {"name": text, "id": int(text) if text.isdigit() else None})
     found = [CategoryRef(*row) for row in rows]
     if not found:
-        raise NotFoundError(f"no category {text!r}: see `tutorctl category list`")
+        raise _no_category(text)
     by_id = [c for c in found if text.isdigit() and c.id == int(text)]
     return (by_id or found)[0]
 
@@ -200,7 +209,7 @@ def find_category(tx: Tx, ref: str | int) -> Category:
     if category is None:
         category = tx.session.exec(CATEGORY_BY_NAME, params={"name": text}).first()
     if category is None:
-        raise NotFoundError(f"no category {text!r}: see `tutorctl category list`")
+        raise _no_category(text)
     return category
 
 
