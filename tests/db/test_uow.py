@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, insert, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import func, select
 
@@ -17,7 +18,7 @@ from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import dispose_engines, get_engine
 from tutorctl.db.schema import CalendarWeek, History, User
-from tutorctl.db.uow import Database, Tx
+from tutorctl.db.uow import Database, Prepared, Tx, run
 
 WEEK = date(2026, 11, 23)
 NOW = parse_now("2026-11-24T09:00:00+01:00")
@@ -281,3 +282,71 @@ def test_the_database_allows_one_open_session_per_student(cli: Cli) -> None:
         with pytest.raises(IntegrityError, match=r"(?i)unique"):
             conn.execute(insert, {"status": "open"})
         conn.rollback()
+
+
+# -- prepared statements: the hot path's statements, run on the driver's cursor ------------
+
+_U = User.__table__  # type: ignore[attr-defined]
+_USER_BY_HANDLE = Prepared(
+    sa_select(_U.c.id, _U.c.active, _U.c.created_at).where(_U.c.handle == bindparam("handle"))
+)
+_NEW_HISTORY = Prepared(
+    insert(History.__table__).returning(History.__table__.c.id),  # type: ignore[attr-defined]
+    keys=("at", "actor", "command", "subject", "session_id", "details"),  # user_ids: its default
+)
+
+
+def test_prepared_statements_convert_types_as_sqlalchemy_does(cli: Cli) -> None:
+    cli.ok("user", "add", "s1", "--name", "S1", "--role", "student")
+    db = _db(cli.url)
+    at = datetime(2026, 11, 24, 7, 30, 15, 250, tzinfo=UTC)
+    row = {"at": at, "actor": "me", "command": "probe", "subject": "x", "session_id": None}
+
+    def write(tx: Tx) -> tuple[Any, int]:
+        (user,) = tx.run(_USER_BY_HANDLE, {"handle": "s1"})
+        ((history_id,),) = tx.run(_NEW_HISTORY, {**row, "details": "{}"})
+        return user, history_id
+
+    user, history_id = db.write("probe", write)
+    # read by a prepared statement: a bool and an aware UTC datetime, as the ORM gives them
+    assert user.active is True and user.created_at == NOW and user.created_at.tzinfo is not None
+    assert db.read(lambda tx: tx.run(_USER_BY_HANDLE, {"handle": "nobody"})) == []
+    # written by a prepared statement: the ORM reads the same values back, defaults applied
+    stored = db.read(lambda tx: tx.session.get(History, history_id))
+    assert stored is not None and (stored.at, stored.user_ids, stored.subject) == (at, ",", "x")
+    # and SQLAlchemy's own comparison finds it (the same stored format, SQLite's text included)
+    same = db.read(lambda tx: tx.session.exec(select(History.id).where(History.at == at)).all())
+    assert same == [history_id]
+
+
+def test_prepared_statement_errors_roll_back_and_are_translated(cli: Cli) -> None:
+    _two_users(cli)
+    db = _db(cli.url)
+    broken = Prepared(
+        insert(_U),
+        keys=("handle", "name", "role", "active"),  # no created_at: NOT NULL
+    )
+
+    def write(tx: Tx) -> None:
+        tx.lock(weeks=[(1, WEEK)])
+        tx.run(broken, {"handle": "x", "name": "X", "role": "student", "active": True})
+
+    with pytest.raises(ConfigError, match=r"database error on .*(?i:not null|null value)"):
+        db.write("broken", write)
+    with get_engine(cli.url).connect() as conn:  # nothing of that transaction is left
+        assert conn.execute(text("SELECT count(*) FROM calendar_weeks")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 2
+        conn.rollback()
+        with pytest.raises(IntegrityError), conn.begin():  # a driver error as SQLAlchemy's
+            run(conn, broken, {"handle": "x", "name": "X", "role": "student", "active": True})
+
+
+def test_prepared_refuses_what_it_cannot_run(cli: Cli) -> None:
+    dialect = get_engine(cli.url).dialect
+    expanding = sa_select(_U.c.id).where(_U.c.id.in_(bindparam("ids", expanding=True)))
+    with pytest.raises(ValueError, match="plain bound parameters"):
+        Prepared(expanding).compiled(dialect)
+    table = Table("probe", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("n", Integer, default=lambda: 1))  # fmt: skip
+    with pytest.raises(ValueError, match="needs a value for n"):
+        Prepared(insert(table), keys=("id",)).compiled(dialect)

@@ -210,21 +210,26 @@ def crash_worker(url: str, kill_at: int, args: list[str]) -> None:
     from sqlalchemy import event
 
     from tutorctl.db import engine as engines
+    from tutorctl.db import uow
 
     seen = {"n": 0}
-    original = engines._create
+    original, original_run = engines._create, uow.run
+
+    def count(*_args: Any) -> None:
+        seen["n"] += 1
+        if seen["n"] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def create(url: str) -> Any:
         engine = original(url)
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def count(*_args: Any) -> None:
-            seen["n"] += 1
-            if seen["n"] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-
+        event.listen(engine, "before_cursor_execute", count)
         return engine
 
+    def run(*args: Any, **kwargs: Any) -> Any:  # prepared statements go around the events
+        count()
+        return original_run(*args, **kwargs)
+
     engines._create = create  # type: ignore[assignment]
+    uow.run = run  # type: ignore[assignment]
     code, _out, _err = _call(*args)
     os._exit(100 + code)  # finished before the kill point

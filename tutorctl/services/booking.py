@@ -41,7 +41,7 @@ from tutorctl.db.schema import (
     Reservation,
     User,
 )
-from tutorctl.db.uow import Tx, WeekKey
+from tutorctl.db.uow import Prepared, Tx, WeekKey
 from tutorctl.services.lessons import describe, lesson_query, lesson_view, overlapping
 from tutorctl.services.users import (
     Person,
@@ -281,7 +281,7 @@ _R = Reservation.__table__  # type: ignore[attr-defined]
 _OP = Operation.__table__  # type: ignore[attr-defined]
 # The same SQL on SQLite and PostgreSQL: an upsert on the partial unique index "one open
 # session per student" finds and touches the open session, or creates it.
-OPEN_SESSION_UPSERT = (
+OPEN_SESSION_UPSERT = Prepared(
     text(
         "INSERT INTO booking_sessions (student_id, status, created_at, touched_at)"
         " VALUES (:student, 'open', :now, :now)"
@@ -291,8 +291,16 @@ OPEN_SESSION_UPSERT = (
     .bindparams(bindparam("now", type_=_BS.c.touched_at.type))
     .columns(_BS.c.id)
 )
-NEW_LESSONS = insert(_R).returning(_R.c.id, sort_by_parameter_order=True)
-NEW_OPERATIONS = insert(_OP).returning(_OP.c.id, sort_by_parameter_order=True)
+_LESSON_KEYS = (
+    "teacher_id", "student_id", "category_id", "week", "day", "start_slot", "end_slot",
+    "starts_at", "ends_at", "status", "price_cents", "session_id", "unfunded", "late_cancel",
+    "created_at",
+)  # fmt: skip
+NEW_LESSON = Prepared(insert(_R).returning(_R.c.id), keys=_LESSON_KEYS)
+NEW_OPERATION = Prepared(
+    insert(_OP).returning(_OP.c.id),
+    keys=("session_id", "kind", "status", "target_id", "new_id", "created_at"),
+)
 
 
 def _open_session_id(tx: Tx, student: Person, session_id: int | None) -> int:
@@ -302,7 +310,8 @@ def _open_session_id(tx: Tx, student: Person, session_id: int | None) -> int:
         session.touched_at = tx.now
         tx.session.add(session)
         return session.id or 0
-    return int(tx.execute(OPEN_SESSION_UPSERT, {"student": student.id, "now": tx.now}).scalar_one())
+    ((opened,),) = tx.run(OPEN_SESSION_UPSERT, {"student": student.id, "now": tx.now})
+    return int(opened)
 
 
 def reserve(
@@ -381,23 +390,20 @@ def reserve(
             }
             for w in weeks
         ]
-        lesson_ids = [row[0] for row in tx.execute(NEW_LESSONS, rows)]
+        lesson_ids = [tx.run(NEW_LESSON, row)[0].id for row in rows]
         operation_ids = [
-            row[0]
-            for row in tx.execute(
-                NEW_OPERATIONS,
-                [
-                    {
-                        "session_id": session,
-                        "kind": "reserve",
-                        "status": "pending",
-                        "target_id": None,
-                        "new_id": lesson_id,
-                        "created_at": tx.now,
-                    }
-                    for lesson_id in lesson_ids
-                ],
-            )
+            tx.run(
+                NEW_OPERATION,
+                {
+                    "session_id": session,
+                    "kind": "reserve",
+                    "status": "pending",
+                    "target_id": None,
+                    "new_id": lesson_id,
+                    "created_at": tx.now,
+                },
+            )[0].id
+            for lesson_id in lesson_ids
         ]
         names = {"teacher": teacher.handle, "student": student.handle, "category": category.name}
         lessons = [

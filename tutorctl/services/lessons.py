@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, literal_column, or_, select, union_all
 from tutorctl.core.timegrid import format_week
 from tutorctl.core.views import LessonView
 from tutorctl.db.schema import Category, Operation, Reservation, User
-from tutorctl.db.uow import Tx
+from tutorctl.db.uow import Prepared, Tx
 
 LIVE = ("held", "booked")  # statuses that occupy a slot
 VISIBLE = ("held", "booked", "done")
@@ -107,7 +107,7 @@ def overlapping(
     params: dict[str, Any] = {"p0": p0, "p1": p1, "x0": x0, "x1": x1, "week": week}
     params.update(day=day, start=start, end=end)
     query = _OVERLAP_AS_TEACHER if as_teacher_only else _OVERLAP
-    return [lesson_view(tx, row) for row in tx.execute(query, params)]
+    return [lesson_view(tx, row) for row in tx.run(query, params)]
 
 
 _LIVE_INLINE: list[Any] = [
@@ -141,8 +141,8 @@ def _overlap_query(as_teacher_only: bool) -> Any:
     )
 
 
-_OVERLAP = _overlap_query(as_teacher_only=False)
-_OVERLAP_AS_TEACHER = _overlap_query(as_teacher_only=True)
+_OVERLAP = Prepared(_overlap_query(as_teacher_only=False))
+_OVERLAP_AS_TEACHER = Prepared(_overlap_query(as_teacher_only=True))
 _WEEK_IDS: Any = bindparam("ids", expanding=True)
 _WEEK = (
     lesson_query()

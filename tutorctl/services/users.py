@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.schema import Account, Category, User
-from tutorctl.db.uow import Tx
+from tutorctl.db.uow import Prepared, Tx
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ROLES = ("teacher", "student")
@@ -96,14 +96,18 @@ class CategoryRef:
 
 _U = User.__table__  # type: ignore[attr-defined]
 _C = Category.__table__  # type: ignore[attr-defined]
-PAIR_BY_REF = sa_select(_U.c.id, _U.c.handle, _U.c.role, _U.c.active).where(
-    or_(
-        _U.c.handle.in_((bindparam("h0"), bindparam("h1"))),
-        _U.c.id.in_((bindparam("i0"), bindparam("i1"))),
+PAIR_BY_REF = Prepared(
+    sa_select(_U.c.id, _U.c.handle, _U.c.role, _U.c.active).where(
+        or_(
+            _U.c.handle.in_((bindparam("h0"), bindparam("h1"))),
+            _U.c.id.in_((bindparam("i0"), bindparam("i1"))),
+        )
     )
 )
-CATEGORY_BY_REF = sa_select(_C.c.id, _C.c.name, _C.c.price_cents, _C.c.active).where(
-    or_(_C.c.name == bindparam("name"), _C.c.id == bindparam("id"))
+CATEGORY_BY_REF = Prepared(
+    sa_select(_C.c.id, _C.c.name, _C.c.price_cents, _C.c.active).where(
+        or_(_C.c.name == bindparam("name"), _C.c.id == bindparam("id"))
+    )
 )
 
 
@@ -114,7 +118,7 @@ def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[P
     ids = [int(r) if r.isdigit() else None for r in refs]
     params = {"h0": handles[0], "h1": handles[1], "i0": ids[0], "i1": ids[1]}
     found: dict[str | int, Person] = {}
-    for row in tx.execute(PAIR_BY_REF, params):
+    for row in tx.run(PAIR_BY_REF, params):
         person = Person(*row)
         found[person.handle] = found[person.id] = person
     teacher, student = (
@@ -127,7 +131,7 @@ def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[P
 def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
     """A category by id or name, as find_category, read with Core."""
     text = str(ref).strip()
-    rows = tx.execute(CATEGORY_BY_REF, {"name": text, "id": int(text) if text.isdigit() else None})
+    rows = tx.run(CATEGORY_BY_REF, {"name": text, "id": int(text) if text.isdigit() else None})
     found = [CategoryRef(*row) for row in rows]
     if not found:
         raise _no_category(text)
