@@ -350,3 +350,6 @@ def test_prepared_refuses_what_it_cannot_run(cli: Cli) -> None:
                   Column("n", Integer, default=lambda: 1))  # fmt: skip
     with pytest.raises(ValueError, match="needs a value for n"):
         Prepared(insert(table), keys=("id",)).compiled(dialect)
+    untyped = Prepared(text("SELECT id FROM users"))  # rows, but no declared columns
+    with pytest.raises(ValueError, match="must declare its columns"):
+        _db(cli.url).read(lambda tx: tx.run(untyped))

@@ -69,20 +69,21 @@ class Prepared:
         self._compiled: dict[str, _Compiled] = {}
 
     def compiled(self, dialect: Any) -> _Compiled:
-        found = self._compiled.get(dialect.name)
+        key = f"{dialect.name}+{dialect.driver}"
+        found = self._compiled.get(key)
         if found is None:
-            found = self._compiled[dialect.name] = _Compiled.of(self, dialect)
+            found = self._compiled[key] = _Compiled.of(self, dialect)
         return found
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]  # bound parameters, in the order of a positional paramstyle
     positional: bool
+    names: tuple[str, ...]  # the bound parameters, in the order of a positional paramstyle
     fixed: dict[str, Any]  # constants: literal binds and scalar column defaults
-    binders: tuple[tuple[str, Callable[[Any], Any]], ...]
-    row: Callable[..., Any] | None  # a named tuple of the returned columns
+    plan: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each parameter, its converter
+    row: type[tuple[Any, ...]] | None  # a named tuple of the returned columns
     readers: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     @classmethod
@@ -100,29 +101,34 @@ class _Compiled:
             if column.default is None or not column.default.is_scalar:
                 raise ValueError(f"a prepared insert needs a value for {column.key}")
             fixed[column.key], types[column.key] = column.default.arg, column.type
-        names = tuple(c.positiontup) if c.positional else tuple(types)
-        binders = tuple(
-            (name, fn)
-            for name in dict.fromkeys(names)
-            if (fn := types[name].dialect_impl(dialect).bind_processor(dialect)) is not None
+        names = tuple(c.positiontup if c.positional else types)
+        plan = tuple(
+            (name, types[name].dialect_impl(dialect).bind_processor(dialect)) for name in names
         )
-        columns = list(statement.exported_columns)  # a SELECT's columns or an INSERT's RETURNING
+        # what comes back: a DML statement's RETURNING (the dialect may add the primary key on
+        # its own), a SELECT's columns, or the columns a text() statement declares
+        columns = list(
+            c.effective_returning
+            if c.isinsert or c.isupdate or c.isdelete
+            else getattr(statement, "exported_columns", ())
+        )
         readers = tuple(
             (i, fn)
             for i, column in enumerate(columns)
             if (fn := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         )
         row = namedtuple("Row", [col.key for col in columns], rename=True) if columns else None
-        return cls(c.string, names, c.positional, fixed, binders, row, readers)
+        return cls(c.string, c.positional, names, fixed, plan, row, readers)
 
     def parameters(self, params: dict[str, Any]) -> Any:
-        values = {**self.fixed, **params}
-        for name, fn in self.binders:
-            values[name] = fn(values[name])
-        return tuple(values[name] for name in self.names) if self.positional else values
+        values = {**self.fixed, **params} if self.fixed else params
+        converted = [values[name] if fn is None else fn(values[name]) for name, fn in self.plan]
+        return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
     def rows(self, cursor: Any) -> list[Any]:
         if self.row is None:
+            if cursor.description is not None:  # a text() statement that names no columns
+                raise ValueError("a prepared statement returning rows must declare its columns")
             return []
         rows = cursor.fetchall()
         if self.readers:
@@ -130,7 +136,8 @@ class _Compiled:
             for r in rows:
                 for i, fn in self.readers:
                     r[i] = fn(r[i])
-        return [self.row._make(r) for r in rows]  # type: ignore[attr-defined]
+        new = tuple.__new__  # a named tuple built in C (its _make is Python)
+        return [new(self.row, r) for r in rows]
 
 
 def run(conn: Connection, prepared: Prepared, params: dict[str, Any] | None = None) -> list[Any]:
@@ -176,11 +183,33 @@ SQLITE_LOCK_WEEKS = _SQLITE_UPSERT_WEEK.on_conflict_do_update(
 ).returning(*(_WEEKS.c[name] for name in ("id", "user_id", "week", *_DAYS)))
 
 
-# A few keys (a reserve: one account, two weeks) go one prepared row at a time: SQLite holds
-# the one write lock since BEGIN IMMEDIATE, so the order is kept and nothing can interleave.
+# A few keys (a reserve: one account, two weeks) go as prepared statements: the account one
+# row at a time (SQLite holds the one write lock since BEGIN IMMEDIATE, nothing can
+# interleave), the weeks in one statement with a row of parameters per key.
 FEW = 8
 SQLITE_LOCK_ACCOUNT = Prepared(SQLITE_LOCK_ACCOUNTS, keys=("student_id", "balance_cents"))
-SQLITE_LOCK_WEEK = Prepared(SQLITE_LOCK_WEEKS, keys=("user_id", "week", "stamp", *_DAYS))
+
+
+@cache
+def sqlite_lock_weeks(count: int) -> Prepared:
+    """SQLITE_LOCK_WEEKS for ``count`` rows as one prepared statement (parameters ``u0, w0,
+    b0, u1, …`` and ``empty``)."""
+    rows = [
+        {
+            "user_id": bindparam(f"u{i}", type_=Integer),
+            "week": bindparam(f"w{i}", type_=Date),
+            "stamp": bindparam(f"b{i}", type_=Integer),
+            **{day: bindparam("empty", type_=String) for day in _DAYS},
+        }
+        for i in range(count)
+    ]
+    upsert = sqlite_insert(_WEEKS).values(rows)
+    return Prepared(
+        upsert.on_conflict_do_update(
+            index_elements=["user_id", "week"],
+            set_={"stamp": _WEEKS.c.stamp + upsert.excluded.stamp},
+        ).returning(*(_WEEKS.c[name] for name in ("id", "user_id", "week", *_DAYS)))
+    )
 
 
 @cache
@@ -446,9 +475,10 @@ class Tx:
             return
         days = dict.fromkeys(_DAYS, empty)
         if len(keys) <= FEW:
-            for u, w in keys:
-                row = {"user_id": u, "week": w, "stamp": int((u, w) in touched), **days}
-                self.locked_weeks.take(run(self.conn, SQLITE_LOCK_WEEK, row))
+            params: dict[str, Any] = {"empty": empty}
+            for i, (u, w) in enumerate(keys):
+                params.update({f"u{i}": u, f"w{i}": w, f"b{i}": int((u, w) in touched)})
+            self.locked_weeks.take(run(self.conn, sqlite_lock_weeks(len(keys)), params))
             return
         for start in range(0, len(keys), CHUNK):
             values = [
