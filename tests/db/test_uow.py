@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import sqlite3
 import time
 from datetime import UTC, date, datetime
 from typing import Any
@@ -353,3 +354,29 @@ def test_prepared_refuses_what_it_cannot_run(cli: Cli) -> None:
     untyped = Prepared(text("SELECT id FROM users"))  # rows, but no declared columns
     with pytest.raises(ValueError, match="must declare its columns"):
         _db(cli.url).read(lambda tx: tx.run(untyped))
+
+
+def test_reads_and_writes_get_their_own_transaction_kind(cli: Cli) -> None:
+    db = _db(cli.url)
+    sneaky = text("INSERT INTO categories (name, price_cents, active) VALUES ('x', 1, true)")
+    if cli.url.startswith("postgresql"):
+        show = text("SHOW transaction_isolation")
+        assert db.read(lambda tx: tx.conn.execute(show).scalar_one()) == "repeatable read"
+        assert db.write("probe", lambda tx: tx.conn.execute(show).scalar_one()) == "read committed"
+        with pytest.raises(ConfigError, match="read-only transaction"):
+            db.read(lambda tx: tx.conn.execute(sneaky))
+        assert db.read(lambda tx: tx.conn.execute(show).scalar_one()) == "repeatable read"
+    else:  # a read begins a plain BEGIN: another connection can still take the write lock
+        path = cli.url.removeprefix("sqlite:///")
+        holder = sqlite3.connect(path, timeout=0, isolation_level=None)  # no waiting
+
+        def other_writer_can_begin(tx: Tx) -> bool:
+            holder.execute("BEGIN IMMEDIATE")
+            holder.execute("ROLLBACK")
+            return True
+
+        assert db.read(other_writer_can_begin)
+        holder.close()
+    db.write("probe", lambda tx: tx.conn.execute(sneaky))  # writes do write
+    with get_engine(cli.url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM categories")).scalar_one() == 1

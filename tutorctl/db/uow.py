@@ -67,12 +67,17 @@ class Prepared:
         self.statement = statement
         self.keys = list(keys)  # an INSERT's columns (the statement names no values)
         self._compiled: dict[str, _Compiled] = {}
+        self._last: tuple[Any, _Compiled | None] = (None, None)
 
     def compiled(self, dialect: Any) -> _Compiled:
+        last_dialect, found = self._last
+        if dialect is last_dialect and found is not None:  # the usual case: one engine
+            return found
         key = f"{dialect.name}+{dialect.driver}"
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = _Compiled.of(self, dialect)
+        self._last = (dialect, found)
         return found
 
 
@@ -140,14 +145,18 @@ class _Compiled:
         return [new(self.row, r) for r in rows]
 
 
-def run(conn: Connection, prepared: Prepared, params: dict[str, Any] | None = None) -> list[Any]:
-    """Run a prepared statement on ``conn``'s driver connection, in its transaction; its rows,
-    as named tuples. Driver errors come out as SQLAlchemy's ``DBAPIError`` (the retry and the
-    translation of errors see them as for any statement)."""
+def run(
+    conn: Connection, prepared: Prepared, params: dict[str, Any] | None = None, driver: Any = None
+) -> list[Any]:
+    """Run a prepared statement on ``conn``'s driver connection (``driver``, if the caller
+    already has it), in its transaction; its rows, as named tuples. Driver errors come out as
+    SQLAlchemy's ``DBAPIError`` (the retry and the translation of errors see them as for any
+    statement)."""
     dialect = conn.dialect
     compiled = prepared.compiled(dialect)
     values = compiled.parameters(params or {})
-    driver: Any = conn.connection.driver_connection
+    if driver is None:
+        driver = conn.connection.driver_connection
     try:
         return compiled.rows(driver.execute(compiled.sql, values))
     except dialect.loaded_dbapi.Error as exc:
@@ -374,6 +383,11 @@ class Tx:
         self.locked_weeks = LockedWeeks(lambda: self.session)
 
     @cached_property
+    def _driver(self) -> Any:
+        """The driver's connection under ``conn`` (prepared statements run on it)."""
+        return self.conn.connection.driver_connection
+
+    @cached_property
     def session(self) -> Session:
         return Session(bind=self.conn, autoflush=True, expire_on_commit=False)
 
@@ -551,8 +565,9 @@ class Tx:
 
     def run(self, prepared: Prepared, params: dict[str, Any] | None = None) -> list[Any]:
         """Run a prepared statement in this transaction, after any pending ORM writes."""
-        self.flush()
-        return run(self.conn, prepared, params)
+        if "session" in self.__dict__:
+            self.session.flush()
+        return run(self.conn, prepared, params, self._driver)
 
     def flush(self) -> None:
         """Send pending ORM writes, if an ORM session was used (before Core statements)."""
@@ -567,6 +582,7 @@ class Database:
         self.url = url
         self.clock = clock or Clock()
         self.actor = actor
+        self._engines: dict[bool, tuple[Any, Any]] = {}  # writable → (engine, with options)
 
     @property
     def engine(self) -> Any:
@@ -617,14 +633,8 @@ class Database:
         last: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with self._connect() as conn:
-                    options: dict[str, Any] = {WRITE_OPTION: writable}
-                    if self.dialect == "postgresql" and not writable:
-                        options["isolation_level"] = "REPEATABLE READ"
-                        options["postgresql_readonly"] = True
-                    conn = conn.execution_options(**options)
-                    with conn.begin():
-                        return body(conn)
+                with self._connect(writable) as conn, conn.begin():
+                    return body(conn)
             except DBAPIError as exc:
                 if not self._retryable(exc):
                     raise self._translate(exc) from None
@@ -636,14 +646,28 @@ class Database:
             f"could not get the lock after {MAX_ATTEMPTS} attempts ({detail}); try again"
         )
 
-    def _connect(self) -> Connection:
+    def _connect(self, writable: bool) -> Connection:
         try:
-            return self.engine.connect()  # type: ignore[no-any-return]
+            return self._engine_for(writable).connect()  # type: ignore[no-any-return]
         except DBAPIError as exc:
             reason = scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else "", self.url)
             raise ConfigError(
                 f"cannot connect to the database {mask_url(self.url)}: {reason}"
             ) from None
+
+    def _engine_for(self, writable: bool) -> Any:
+        """The engine with this kind of transaction's options (writes: BEGIN IMMEDIATE on
+        SQLite; reads on PostgreSQL: a read-only REPEATABLE READ snapshot), made once per
+        engine — not branched off every connection."""
+        base = self.engine
+        made = self._engines.get(writable)
+        if made is None or made[0] is not base:  # first use, or a new engine after a fork
+            options: dict[str, Any] = {WRITE_OPTION: writable}
+            if base.dialect.name == "postgresql" and not writable:
+                options["isolation_level"] = "REPEATABLE READ"
+                options["postgresql_readonly"] = True
+            made = self._engines[writable] = (base, base.execution_options(**options))
+        return made[1]
 
     def _tx(self, conn: Connection, command: str, *, writable: bool, check: bool) -> Tx:
         return Tx(
