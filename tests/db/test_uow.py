@@ -380,3 +380,33 @@ def test_reads_and_writes_get_their_own_transaction_kind(cli: Cli) -> None:
     db.write("probe", lambda tx: tx.conn.execute(sneaky))  # writes do write
     with get_engine(cli.url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM categories")).scalar_one() == 1
+
+
+def test_run_many_converts_each_row_as_sqlalchemy_does(cli: Cli) -> None:
+    from zoneinfo import ZoneInfo
+
+    db = _db(cli.url)
+    paris = ZoneInfo("Europe/Paris")
+    same_instant = [datetime(2026, 11, 24, 8, tzinfo=UTC), datetime(2026, 11, 24, 9, tzinfo=paris)]
+    times = [*same_instant, datetime(2026, 11, 24, 8, 0, 1, tzinfo=UTC), same_instant[0]]
+    people = Prepared(insert(_U).inline(), keys=("handle", "name", "role", "active", "created_at"))
+    rows = [
+        {"handle": f"u{i}", "name": "U", "role": "student", "active": i % 2 == 0, "created_at": at}
+        for i, at in enumerate(times)
+    ]
+    db.write("bulk", lambda tx: tx.run_many(people, rows))
+    stored = db.read(
+        lambda tx: tx.run(
+            Prepared(
+                sa_select(_U.c.handle, _U.c.active, _U.c.created_at).where(
+                    _U.c.handle.like(bindparam("pattern"))
+                )
+            ),
+            {"pattern": "u%"},
+        )
+    )
+    assert sorted(stored) == [
+        (f"u{i}", i % 2 == 0, at.astimezone(UTC)) for i, at in enumerate(times)
+    ]
+    with pytest.raises(ValueError, match="returns no rows"):
+        db.write("bulk", lambda tx: tx.run_many(_NEW_HISTORY, []))

@@ -49,6 +49,7 @@ from tutorctl.db.schema import Account, CalendarWeek, History
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 12
+_MISSING = object()
 CHUNK = 400  # keys per statement where SQLite reads in chunks (it holds the write lock anyway)
 
 
@@ -59,8 +60,10 @@ class Prepared:
     ~7 µs (execution context, events, result metadata); a reserve runs about ten. A prepared
     statement keeps what matters of it — the SQL as SQLAlchemy compiles it for the dialect,
     each type's own bind and result processors, errors wrapped as ``DBAPIError`` — and skips
-    the rest. For single-row statements only: no expanding IN lists, no executemany, no
-    Python-side column defaults other than constants (checked when compiled).
+    the rest. No expanding IN lists and no Python-side column defaults other than constants
+    (checked when compiled). An INSERT whose ids are not wanted back is written ``.inline()``:
+    PostgreSQL would otherwise add ``RETURNING id`` (and ``run_many`` refuses statements that
+    return rows).
     """
 
     def __init__(self, statement: Any, keys: Iterable[str] = ()) -> None:
@@ -130,6 +133,30 @@ class _Compiled:
         converted = [values[name] if fn is None else fn(values[name]) for name, fn in self.plan]
         return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
+    def parameters_many(self, rows: Iterable[dict[str, Any]]) -> list[Any]:
+        """``parameters`` of many rows, each distinct value converted once: a bulk insert
+        repeats its dates and times (and the transaction's ``now``) across rows. A value is
+        the same if it is equal, of the same type and (datetimes) in the same zone."""
+        memo: dict[tuple[Any, ...], Any] = {}
+        converted = []
+        for params in rows:
+            values = {**self.fixed, **params} if self.fixed else params
+            out = []
+            for name, fn in self.plan:
+                value = values[name]
+                if fn is not None:
+                    try:
+                        key = (name, value, type(value), getattr(value, "tzinfo", None))
+                        done = memo.get(key, _MISSING)
+                        if done is _MISSING:
+                            done = memo[key] = fn(value)
+                    except TypeError:  # unhashable (an array)
+                        done = fn(value)
+                    value = done
+                out.append(value)
+            converted.append(out if self.positional else dict(zip(self.names, out, strict=True)))
+        return converted
+
     def rows(self, cursor: Any) -> list[Any]:
         if self.row is None:
             if cursor.description is not None:  # a text() statement that names no columns
@@ -152,25 +179,42 @@ def run(
     already has it), in its transaction; its rows, as named tuples. Driver errors come out as
     SQLAlchemy's ``DBAPIError`` (the retry and the translation of errors see them as for any
     statement)."""
-    dialect = conn.dialect
-    compiled = prepared.compiled(dialect)
+    compiled = prepared.compiled(conn.dialect)
     values = compiled.parameters(params or {})
     if driver is None:
         driver = conn.connection.driver_connection
     try:
         return compiled.rows(driver.execute(compiled.sql, values))
-    except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(exc, driver, None)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            compiled.sql,
-            values,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        ) from exc
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+
+
+def run_many(
+    conn: Connection, prepared: Prepared, rows: Iterable[dict[str, Any]], driver: Any = None
+) -> None:
+    """Run a prepared statement that returns nothing once per row of parameters, in one
+    ``executemany`` of the driver (bulk inserts)."""
+    compiled = prepared.compiled(conn.dialect)
+    if compiled.row is not None:
+        raise ValueError("run_many takes a statement that returns no rows")
+    values = compiled.parameters_many(rows)
+    if driver is None:
+        driver = conn.connection.driver_connection
+    try:
+        driver.cursor().executemany(compiled.sql, values)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+
+
+def _wrapped(conn: Connection, driver: Any, sql: str, values: Any, exc: Any) -> Any:
+    """A driver error as SQLAlchemy's ``DBAPIError`` (the connection invalidated if lost)."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(exc, driver, None)
+    if lost:
+        conn.invalidate(exc)
+    return DBAPIError.instance(
+        sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
 
 
 _DAYS = ("d0", "d1", "d2", "d3", "d4", "d5", "d6")
@@ -266,7 +310,7 @@ PG_NEXT_IDS = text(
 ACCOUNTS_BY_ID = select(Account).where(col(Account.id).in_(bindparam("ids", expanding=True)))
 INSERT_HISTORY = History.__table__.insert()  # type: ignore[attr-defined]
 _HISTORY_KEYS = ("at", "actor", "command", "subject", "user_ids", "session_id", "details")
-INSERT_ONE_HISTORY = Prepared(INSERT_HISTORY, keys=_HISTORY_KEYS)
+INSERT_ONE_HISTORY = Prepared(INSERT_HISTORY.inline(), keys=_HISTORY_KEYS)  # no RETURNING id
 SETTINGS_QUERY = Prepared(
     text(
         "SELECT (SELECT max(version) FROM tutorctl_schema) AS version, s.timezone, s.slot_minutes, "
@@ -568,6 +612,12 @@ class Tx:
         if "session" in self.__dict__:
             self.session.flush()
         return run(self.conn, prepared, params, self._driver)
+
+    def run_many(self, prepared: Prepared, rows: Iterable[dict[str, Any]]) -> None:
+        """Run a prepared statement once per row of parameters (one ``executemany``), after
+        any pending ORM writes."""
+        self.flush()
+        run_many(self.conn, prepared, rows, self._driver)
 
     def flush(self) -> None:
         """Send pending ORM writes, if an ORM session was used (before Core statements)."""

@@ -37,7 +37,7 @@ from tutorctl.db.schema import (
     Reservation,
     User,
 )
-from tutorctl.db.uow import Tx
+from tutorctl.db.uow import Prepared, Tx
 from tutorctl.services.users import HANDLE, ROLES, check_name
 
 KINDS = ("users", "categories", "availability", "purchases", "credits", "reservations")
@@ -57,6 +57,13 @@ A = Account.__table__  # type: ignore[attr-defined]
 P = Purchase.__table__  # type: ignore[attr-defined]
 F = Funding.__table__  # type: ignore[attr-defined]
 L = LedgerEntry.__table__  # type: ignore[attr-defined]
+# the bulk insert of lessons: one executemany on the driver (ids allocated up front)
+NEW_RESERVATION = Prepared(
+    insert(R).inline(),
+    keys=("id", "teacher_id", "student_id", "category_id", "week", "day", "start_slot",
+          "end_slot", "starts_at", "ends_at", "status", "price_cents", "unfunded",
+          "late_cancel", "created_at"),
+)  # fmt: skip
 
 Row = tuple[int, dict[str, str]]
 Progress = Callable[[int], None]
@@ -649,7 +656,7 @@ def _write_reservations(
     ids = tx.allocate_ids(Reservation, len(rows))
     for row, lesson_id in zip(rows, ids, strict=True):
         row["id"] = lesson_id
-    tx.session.execute(insert(R), rows)
+    tx.run_many(NEW_RESERVATION, rows)
     line_of = dict(zip(ids, (p.line for p in good), strict=True))
     _overlaps(tx, ids, line_of, problems)
     _fund_from_purchases(tx, good, ids, minutes, rows, problems, details)
