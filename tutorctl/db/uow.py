@@ -370,6 +370,7 @@ class LockedWeeks:
         self._session = session
         self.ids: dict[WeekKey, int] = {}
         self._days: dict[WeekKey, tuple[str, ...]] = {}
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._rows: dict[WeekKey, CalendarWeek] = {}
 
     def __contains__(self, key: object) -> bool:
@@ -394,10 +395,14 @@ class LockedWeeks:
 
     def take(self, rows: Iterable[Any]) -> None:
         """Take ``(id, user_id, week, d0 … d6)`` rows read by the lock itself."""
+        shared = self._shared
         for row in rows:
             key = (row[1], row[2])
             self.ids[key] = row[0]
-            self._days[key] = tuple(row[3:10])
+            # one object per distinct week of availability (most repeat: a big import locks
+            # tens of thousands of weeks, mostly empty or alike)
+            days = tuple(row[3:10])
+            self._days[key] = shared.setdefault(days, days)
 
 
 @dataclass
