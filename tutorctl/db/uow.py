@@ -26,7 +26,7 @@ import json
 import random
 import time
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache, cached_property
@@ -157,12 +157,13 @@ class _Compiled:
             converted.append(out if self.positional else dict(zip(self.names, out, strict=True)))
         return converted
 
-    def rows(self, cursor: Any) -> list[Any]:
+    def rows(self, cursor: Any, fetched: list[Any] | None = None) -> list[Any]:
+        """The cursor's rows (or the ``fetched`` part of them), converted, as named tuples."""
         if self.row is None:
             if cursor.description is not None:  # a text() statement that names no columns
                 raise ValueError("a prepared statement returning rows must declare its columns")
             return []
-        rows = cursor.fetchall()
+        rows = cursor.fetchall() if fetched is None else fetched
         if self.readers:
             rows = [list(r) for r in rows]
             for r in rows:
@@ -185,6 +186,21 @@ def run(
         driver = conn.connection.driver_connection
     try:
         return compiled.rows(driver.execute(compiled.sql, values))
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+
+
+def stream(
+    conn: Connection, prepared: Prepared, params: dict[str, Any], driver: Any, size: int = 1000
+) -> Iterator[list[Any]]:
+    """``run``, its rows fetched and converted ``size`` at a time: a statement returning tens of
+    thousands of rows (a big import's lock) never holds them all as Python objects."""
+    compiled = prepared.compiled(conn.dialect)
+    values = compiled.parameters(params)
+    try:
+        cursor = driver.execute(compiled.sql, values)
+        while fetched := cursor.fetchmany(size):
+            yield compiled.rows(cursor, fetched)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
 
@@ -534,7 +550,8 @@ class Tx:
                 "bumps": [int(key in touched) for key in keys],
                 "empty": empty,
             }
-            self.locked_weeks.take(run(self.conn, pg_statements()["lock_weeks"], arrays))
+            for rows in stream(self.conn, pg_statements()["lock_weeks"], arrays, self._driver):
+                self.locked_weeks.take(rows)
             return
         days = dict.fromkeys(_DAYS, empty)
         if len(keys) <= FEW:
