@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class SettingsView:
+    """The school settings (shown by `db init` and `db info`)."""
+
     timezone: str
     slot_minutes: int
     currency: str
@@ -22,6 +24,8 @@ class SettingsView:
 
 @dataclass(frozen=True)
 class DbInfoView:
+    """The database a command uses: masked URL, dialect, schema version, settings."""
+
     url: str
     dialect: str
     schema_version: int
@@ -30,6 +34,8 @@ class DbInfoView:
 
 @dataclass(frozen=True)
 class DbInitView:
+    """What `db init` did: the schema version before (None: new) and after."""
+
     url: str
     schema_version_before: int | None
     schema_version: int
@@ -38,6 +44,8 @@ class DbInitView:
 
 @dataclass(frozen=True)
 class UserView:
+    """A teacher, student or staff member (a student's balance when asked)."""
+
     id: int
     handle: str
     name: str
@@ -49,11 +57,15 @@ class UserView:
 
 @dataclass(frozen=True)
 class UserListView:
+    """`user list`."""
+
     users: list[UserView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class CategoryView:
+    """A lesson category and its hourly price."""
+
     id: int
     name: str
     price_cents: int
@@ -63,11 +75,15 @@ class CategoryView:
 
 @dataclass(frozen=True)
 class CategoryListView:
+    """`category list`."""
+
     categories: list[CategoryView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class PersonRef:
+    """A user named inside another view."""
+
     id: int
     handle: str
     name: str
@@ -100,6 +116,8 @@ class LessonView:
 
 @dataclass(frozen=True)
 class SlotView:
+    """One slot of a day in a week grid: open or not, and the lessons in it."""
+
     time: str
     exists: bool  # False for a wall-clock time skipped by a DST change
     open: bool
@@ -109,6 +127,8 @@ class SlotView:
 
 @dataclass(frozen=True)
 class DayView:
+    """One day of a week grid."""
+
     date: str
     name: str
     slots: list[SlotView]
@@ -116,6 +136,8 @@ class DayView:
 
 @dataclass(frozen=True)
 class ScheduleView:
+    """`schedule show`: a person's week (optionally overlaid with a second person's)."""
+
     week: str
     week_start: str
     timezone: str
@@ -130,6 +152,8 @@ class ScheduleView:
 
 @dataclass(frozen=True)
 class ScheduleChangeView:
+    """What `schedule set` / `schedule copy` changed, week stamps included."""
+
     user: str
     action: str  # "open", "close" or "copy"
     weeks: list[str]
@@ -156,6 +180,8 @@ class BookingResultView:
 
 @dataclass(frozen=True)
 class OperationView:
+    """One planned change of a booking session: reserve, cancel or move."""
+
     id: int
     kind: str
     status: str
@@ -165,6 +191,8 @@ class OperationView:
 
 @dataclass(frozen=True)
 class SessionView:
+    """A booking session and its operations (`session show`)."""
+
     id: int
     student: str
     student_id: int
@@ -177,6 +205,8 @@ class SessionView:
 
 @dataclass(frozen=True)
 class SessionSummaryView:
+    """One line of `session list`."""
+
     id: int
     student: str
     status: str
@@ -187,11 +217,15 @@ class SessionSummaryView:
 
 @dataclass(frozen=True)
 class SessionListView:
+    """`session list`."""
+
     sessions: list[SessionSummaryView]
 
 
 @dataclass(frozen=True)
 class HistoryEntryView:
+    """One append-only history row: who changed what, when."""
+
     id: int
     at: str
     actor: str
@@ -204,11 +238,15 @@ class HistoryEntryView:
 
 @dataclass(frozen=True)
 class HistoryView:
+    """`history`."""
+
     entries: list[HistoryEntryView]
 
 
 @dataclass(frozen=True)
 class PurchaseLine:
+    """A prepaid hour package: bought, paid, consumed, remaining and owed minutes."""
+
     id: int
     student: str
     teacher: str
@@ -224,12 +262,16 @@ class PurchaseLine:
 
 @dataclass(frozen=True)
 class PurchaseListView:
+    """`purchase list`."""
+
     currency: str
     purchases: list[PurchaseLine]
 
 
 @dataclass(frozen=True)
 class CancelGroupView:
+    """The resume's cancelled lessons of one teacher and category, and their refunds."""
+
     teacher: str
     category: str
     lessons: int
@@ -242,6 +284,8 @@ class CancelGroupView:
 
 @dataclass(frozen=True)
 class NewGroupView:
+    """The resume's new lessons of one teacher and category, and how they are paid."""
+
     teacher: str
     category: str
     lessons: int
@@ -255,6 +299,8 @@ class NewGroupView:
 
 @dataclass(frozen=True)
 class ResumeView:
+    """The payment resume of a session: balance and packages before, between, after."""
+
     session_id: int
     student: str
     status: str
@@ -272,6 +318,8 @@ class ResumeView:
 
 @dataclass(frozen=True)
 class PayResultView:
+    """What `session pay` / `session confirm` ended with."""
+
     session_id: int
     status: str
     payment_id: int | None
@@ -284,6 +332,8 @@ class PayResultView:
 
 @dataclass(frozen=True)
 class AccountView:
+    """A student's balance and prepaid packages (`account show`, `account credit`)."""
+
     student: str
     student_id: int
     balance_cents: int
@@ -293,6 +343,8 @@ class AccountView:
 
 @dataclass(frozen=True)
 class LedgerLineView:
+    """One balance movement of a student's account."""
+
     id: int
     at: str
     amount_cents: int
@@ -305,6 +357,8 @@ class LedgerLineView:
 
 @dataclass(frozen=True)
 class LedgerView:
+    """A student's account ledger (`account history`)."""
+
     student: str
     currency: str
     balance_cents: int
@@ -313,6 +367,8 @@ class LedgerView:
 
 @dataclass(frozen=True)
 class CheckView:
+    """`check`: the invariants, each violation in words, and what was counted."""
+
     ok: bool
     violations: list[str]
     checked: dict[str, int]
@@ -320,6 +376,8 @@ class CheckView:
 
 @dataclass(frozen=True)
 class ExpireView:
+    """What one `expire` run released and settled."""
+
     expired_sessions: int
     failed_payments: int
     released_holds: int
@@ -329,6 +387,8 @@ class ExpireView:
 
 @dataclass(frozen=True)
 class ImportView:
+    """What an import read and wrote (nothing written when any row is bad)."""
+
     kind: str
     file: str
     rows: int

@@ -12,8 +12,10 @@
    locks them in key order, bumps the week stamps and returns what the transaction reads;
 4. ``fn`` checks and writes, never commits; history rows are appended; commit.
 
-Services get ``tx.conn`` for Core statements (the hot paths: reserve, reads) and
-``tx.session``, an ORM session on the same connection created on first use.
+Services get ``tx.run`` / ``tx.run_many`` for prepared statements (the hot paths: reserve,
+the locks, the import's bulk insert — Core statements compiled once, run on the driver's
+cursor), ``tx.execute`` for other Core statements, and ``tx.session``, an ORM session on the
+same connection created on first use.
 
 A deadlock, serialization failure, unique violation or busy database re-runs the whole
 function (bounded, with jitter) and is reported as exit 5 when retries are exhausted; an
