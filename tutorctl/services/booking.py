@@ -330,8 +330,8 @@ def reserve(
 ) -> BookingResultView:
     """Hold a lesson (or the same weekday and time for ``repeat`` weeks, all or nothing).
 
-    The hottest path of the product: it runs on Core statements built once (no ORM objects),
-    about ten statements in all, locks included.
+    The hottest path of the product: about ten prepared Core statements, locks included
+    (compiled once, run on the driver's cursor; no ORM objects).
     """
     if not 1 <= repeat <= MAX_REPEAT:
         raise InputError(f"bad --repeat {repeat}: use 1..{MAX_REPEAT} weeks")
