@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import sqlite3
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -410,3 +410,25 @@ def test_run_many_converts_each_row_as_sqlalchemy_does(cli: Cli) -> None:
     ]
     with pytest.raises(ValueError, match="returns no rows"):
         db.write("bulk", lambda tx: tx.run_many(_NEW_HISTORY, []))
+
+
+@pytest.mark.parametrize("count", [1, 8, 9, 450])  # one prepared statement, or chunks
+def test_week_lock_of_any_size_ensures_bumps_and_reads(cli: Cli, count: int) -> None:
+    _two_users(cli)
+    cli.ok("schedule", "set", "t1", "--week", "2026-W48", "--days", "mon", "--hours", "09:00-10:00",
+           "--open")  # fmt: skip
+    db = _db(cli.url)
+    weeks = [WEEK + timedelta(weeks=i) for i in range(count)]
+    touched = [(2, w) for w in weeks]
+
+    def lock(tx: Tx) -> tuple[str, list[int], int]:
+        tx.lock(weeks=touched, read_weeks=[(1, WEEK)])
+        stamps = [tx.locked_weeks[key].stamp for key in touched]
+        return tx.locked_weeks.availability((1, WEEK), 0), stamps, len(tx.locked_weeks)
+
+    monday, stamps, locked = db.write("lock", lock)
+    assert monday == "0" * 9 + "1" + "0" * 14 and locked == count + 1
+    assert stamps == [1] * count
+    assert db.write("lock", lock)[1:] == ([2] * count, count + 1)
+    assert db.read(lambda tx: tx.session.exec(select(CalendarWeek.stamp).where(
+        CalendarWeek.user_id == 1)).all()) == [1]  # fmt: skip
