@@ -412,7 +412,7 @@ def test_run_many_converts_each_row_as_sqlalchemy_does(cli: Cli) -> None:
         db.write("bulk", lambda tx: tx.run_many(_NEW_HISTORY, []))
 
 
-@pytest.mark.parametrize("count", [1, 8, 9, 450])  # one prepared statement, or chunks
+@pytest.mark.parametrize("count", [1, 7, 8, 450])  # + 1 read week: ≤ 8 keys prepared, else chunks
 def test_week_lock_of_any_size_ensures_bumps_and_reads(cli: Cli, count: int) -> None:
     _two_users(cli)
     cli.ok("schedule", "set", "t1", "--week", "2026-W48", "--days", "mon", "--hours", "09:00-10:00",
