@@ -218,10 +218,13 @@ def run_many(
     values = compiled.parameters_many(rows)
     if driver is None:
         driver = conn.connection.driver_connection
+    cursor = driver.cursor()
     try:
-        driver.cursor().executemany(compiled.sql, values)
+        cursor.executemany(compiled.sql, values)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+    finally:
+        cursor.close()
 
 
 def _wrapped(conn: Connection, driver: Any, sql: str, values: Any, exc: Any) -> Any:
