@@ -522,14 +522,12 @@ class Tx:
         """
         rows: Iterable[Any]
         if self.dialect == "postgresql":
-            rows = run(self.conn, pg_statements()["lock_accounts"], {"students": students})
+            rows = self.run(pg_statements()["lock_accounts"], {"students": students})
         elif len(students) <= FEW:
             rows = [
                 row
                 for s in students
-                for row in run(
-                    self.conn, SQLITE_LOCK_ACCOUNT, {"student_id": s, "balance_cents": 0}
-                )
+                for row in self.run(SQLITE_LOCK_ACCOUNT, {"student_id": s, "balance_cents": 0})
             ]
         else:
             values = [{"student_id": s, "balance_cents": 0} for s in students]
@@ -558,13 +556,13 @@ class Tx:
             for rows in stream(self.conn, pg_statements()["lock_weeks"], arrays, self._driver):
                 self.locked_weeks.take(rows)
             return
-        days = dict.fromkeys(_DAYS, empty)
         if len(keys) <= FEW:
             params: dict[str, Any] = {"empty": empty}
             for i, (u, w) in enumerate(keys):
                 params.update({f"u{i}": u, f"w{i}": w, f"b{i}": int((u, w) in touched)})
-            self.locked_weeks.take(run(self.conn, sqlite_lock_weeks(len(keys)), params))
+            self.locked_weeks.take(self.run(sqlite_lock_weeks(len(keys)), params))
             return
+        days = dict.fromkeys(_DAYS, empty)
         for start in range(0, len(keys), CHUNK):
             values = [
                 {"user_id": u, "week": w, "stamp": int((u, w) in touched), **days}
@@ -614,7 +612,7 @@ class Tx:
             self.audit(self.command)
         self.flush()
         if len(self._audits) == 1:
-            run(self.conn, INSERT_ONE_HISTORY, self._audits[0])
+            self.run(INSERT_ONE_HISTORY, self._audits[0])
         else:
             self.conn.execute(INSERT_HISTORY, self._audits)
 
@@ -636,8 +634,7 @@ class Tx:
 
     def run(self, prepared: Prepared, params: dict[str, Any] | None = None) -> list[Any]:
         """Run a prepared statement in this transaction, after any pending ORM writes."""
-        if "session" in self.__dict__:
-            self.session.flush()
+        self.flush()
         return run(self.conn, prepared, params, self._driver)
 
     def run_many(self, prepared: Prepared, rows: Iterable[dict[str, Any]]) -> None:

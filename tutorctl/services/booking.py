@@ -42,7 +42,13 @@ from tutorctl.db.schema import (
     User,
 )
 from tutorctl.db.uow import Prepared, Tx, WeekKey
-from tutorctl.services.lessons import describe, lesson_query, lesson_view, overlapping
+from tutorctl.services.lessons import (
+    NEW_LESSON_COLUMNS,
+    describe,
+    lesson_query,
+    lesson_view,
+    overlapping,
+)
 from tutorctl.services.users import (
     Person,
     find_category_ref,
@@ -291,12 +297,7 @@ OPEN_SESSION_UPSERT = Prepared(
     .bindparams(bindparam("now", type_=_BS.c.touched_at.type))
     .columns(_BS.c.id)
 )
-_LESSON_KEYS = (
-    "teacher_id", "student_id", "category_id", "week", "day", "start_slot", "end_slot",
-    "starts_at", "ends_at", "status", "price_cents", "session_id", "unfunded", "late_cancel",
-    "created_at",
-)  # fmt: skip
-NEW_LESSON = Prepared(insert(_R).returning(_R.c.id), keys=_LESSON_KEYS)
+NEW_LESSON = Prepared(insert(_R).returning(_R.c.id), keys=NEW_LESSON_COLUMNS)
 NEW_OPERATION = Prepared(
     insert(_OP).returning(_OP.c.id),
     keys=("session_id", "kind", "status", "target_id", "new_id", "created_at"),

@@ -38,6 +38,7 @@ from tutorctl.db.schema import (
     User,
 )
 from tutorctl.db.uow import Prepared, Tx
+from tutorctl.services.lessons import NEW_LESSON_COLUMNS
 from tutorctl.services.users import HANDLE, ROLES, check_name
 
 KINDS = ("users", "categories", "availability", "purchases", "credits", "reservations")
@@ -58,12 +59,7 @@ P = Purchase.__table__  # type: ignore[attr-defined]
 F = Funding.__table__  # type: ignore[attr-defined]
 L = LedgerEntry.__table__  # type: ignore[attr-defined]
 # the bulk insert of lessons: one executemany on the driver (ids allocated up front)
-NEW_RESERVATION = Prepared(
-    insert(R).inline(),
-    keys=("id", "teacher_id", "student_id", "category_id", "week", "day", "start_slot",
-          "end_slot", "starts_at", "ends_at", "status", "price_cents", "unfunded",
-          "late_cancel", "created_at"),
-)  # fmt: skip
+NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS))
 
 Row = tuple[int, dict[str, str]]
 Progress = Callable[[int], None]
@@ -647,6 +643,7 @@ def _write_reservations(
             "ends_at": p.values["ends_at"],
             "status": p.values["status"],
             "price_cents": prorate(prices[categories[p.values["category"]]], minutes[id(p)]),
+            "session_id": None,  # imported lessons belong to no booking session
             "unfunded": p.values["purchase"] is None,
             "late_cancel": False,
             "created_at": tx.now,

@@ -14,6 +14,12 @@ from tutorctl.db.schema import Category, Operation, Reservation, User
 from tutorctl.db.uow import Prepared, Tx
 
 LIVE = ("held", "booked")  # statuses that occupy a slot
+# what a new lesson's insert names (its id comes back, or an import allocates it)
+NEW_LESSON_COLUMNS = (
+    "teacher_id", "student_id", "category_id", "week", "day", "start_slot", "end_slot",
+    "starts_at", "ends_at", "status", "price_cents", "session_id", "unfunded", "late_cancel",
+    "created_at",
+)  # fmt: skip
 VISIBLE = ("held", "booked", "done")
 
 R = Reservation.__table__  # type: ignore[attr-defined]
