@@ -220,8 +220,8 @@ def crash_worker(url: str, kill_at: int, args: list[str]) -> None:
         if seen["n"] == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def create(url: str) -> Any:
-        engine = original(url)
+    def create(url: str, *args: Any) -> Any:
+        engine = original(url, *args)
         event.listen(engine, "before_cursor_execute", count)
         return engine
 

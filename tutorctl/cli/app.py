@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from tutorctl.cli import booking, db_cmd, money, schedule, transfer, users
-from tutorctl.cli.state import configure
+from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
 
@@ -53,8 +53,19 @@ def root(
             help="Who is acting (history); default: OS user.",
         ),
     ] = None,
+    lock_timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--lock-timeout",
+            envvar=ENV_LOCK_TIMEOUT,
+            show_envvar=True,
+            metavar="SECONDS",
+            help="How long one attempt waits for a lock before the command retries; "
+            "when retries run out (after about twice this) it exits 5. Default 10.",
+        ),
+    ] = None,
 ) -> None:
-    configure(db, now, actor)
+    configure(db, now, actor, lock_timeout)
 
 
 app.add_typer(db_cmd.app, name="db")

@@ -1,7 +1,10 @@
-"""Root options (--db, --now, --actor) and the lazily built database of this command."""
+"""Root options (--db, --now, --actor, --lock-timeout) and the lazily built database of this
+command."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -10,6 +13,7 @@ import typer
 
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.config import default_actor, mask_url, resolve_db_url
+from tutorctl.core.errors import InputError
 
 if TYPE_CHECKING:
     from tutorctl.db.uow import Database, Tx
@@ -18,6 +22,25 @@ T = TypeVar("T")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 MAX_ID = 2**31 - 1  # ids are 32-bit on every backend: anything larger names nothing
+ENV_LOCK_TIMEOUT = "TUTORCTL_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 10.0  # = tutorctl.db.engine.DEFAULT_LOCK_TIMEOUT (not imported: start-up)
+MAX_LOCK_TIMEOUT = 3600.0
+_SECONDS = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?|\.[0-9]{1,6}", re.ASCII)
+
+
+def parse_lock_timeout(text: str | None) -> float:
+    """``--lock-timeout`` / ``TUTORCTL_LOCK_TIMEOUT``: seconds, 0 … 3600 (decimals allowed);
+    anything else is bad input (exit 2) before the database is touched."""
+    if text is None:  # (an empty TUTORCTL_LOCK_TIMEOUT counts as unset)
+        return DEFAULT_LOCK_TIMEOUT
+    value = text.strip()
+    seconds = float(value) if _SECONDS.fullmatch(value) else math.nan
+    if not 0 <= seconds <= MAX_LOCK_TIMEOUT:
+        raise InputError(
+            f"bad --lock-timeout {text!r}: give seconds between 0 and {MAX_LOCK_TIMEOUT:g} "
+            f"(e.g. 10 or 0.5)"
+        )
+    return seconds
 
 
 def id_argument(metavar: str, help: str) -> Any:
@@ -34,6 +57,7 @@ class State:
     db_option: str | None = None
     now_text: str | None = None
     actor: str | None = None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
 
     @property
     def url(self) -> str:
@@ -47,17 +71,25 @@ class State:
         from tutorctl.db.uow import Database
 
         clock = Clock(parse_now(self.now_text) if self.now_text else None)
-        return Database(self.url, clock=clock, actor=self.actor or default_actor())
+        return Database(
+            self.url,
+            clock=clock,
+            actor=self.actor or default_actor(),
+            lock_timeout=self.lock_timeout,
+        )
 
 
 _state = State()
 
 
-def configure(db: str | None, now: str | None, actor: str | None) -> None:
+def configure(
+    db: str | None, now: str | None, actor: str | None, lock_timeout: str | None = None
+) -> None:
     global _state
     if now:
         parse_now(now)  # fail early, exit 2, before touching the database
-    _state = State(db_option=db, now_text=now, actor=actor)
+    seconds = parse_lock_timeout(lock_timeout)
+    _state = State(db_option=db, now_text=now, actor=actor, lock_timeout=seconds)
 
 
 def state() -> State:

@@ -5,32 +5,43 @@ for writes, plain ``BEGIN`` for reads) rather than by the driver. The file and i
 are created mode 0600. PostgreSQL (psycopg 3): READ COMMITTED; row locks do the serialising.
 Connections are pooled per process (a library caller running many transactions does not pay a
 connect each time); a forked child forgets the parent's pool.
+
+Lock waits: an engine is made per (URL, lock timeout). One statement waits at most that long
+for a lock — SQLite's busy timeout, PostgreSQL's ``lock_timeout`` given as a connection
+parameter (no statement per transaction) — then fails with an error the unit of work retries.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
 
-BUSY_TIMEOUT_SECONDS = 30
+DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, float], Engine] = {}
 
 
-def get_engine(url: str) -> Engine:
-    engine = _engines.get(url)
+def get_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
+    key = (url, lock_timeout)
+    engine = _engines.get(key)
     if engine is None:
-        engine = _engines[url] = _create(url)
+        engine = _engines[key] = _create(url, lock_timeout)
     return engine
+
+
+def lock_timeout_ms(seconds: float) -> int:
+    """A lock timeout in whole milliseconds, at least 1: PostgreSQL reads 0 as "wait forever"."""
+    return max(1, round(seconds * 1000))
 
 
 def dispose_engines() -> None:
@@ -49,22 +60,32 @@ def _forget_engines_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_engines_after_fork)
 
 
-def _create(url: str) -> Engine:
+def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"bad database URL {mask_url(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, lock_timeout)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, isolation_level="READ COMMITTED", pool_size=2, max_overflow=8)
+        # lock_timeout as a start-up parameter of every connection: set once, no round trip
+        options = parsed.query.get("options", "")
+        options = " ".join(options) if isinstance(options, tuple) else options
+        setting = f"-c lock_timeout={lock_timeout_ms(lock_timeout)}"
+        return create_engine(
+            parsed,
+            isolation_level="READ COMMITTED",
+            pool_size=2,
+            max_overflow=8,
+            connect_args={"options": f"{options} {setting}".strip()},
+        )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
+def _sqlite_engine(url: str, database: str | None, lock_timeout: float) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         path = Path(database)
         try:
@@ -73,7 +94,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
                 os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         except OSError as exc:
             raise ConfigError(f"cannot create the database file {path}: {exc.strerror}") from None
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    busy_ms = round(lock_timeout * 1000)  # 0: never wait (SQLite's 0 means no busy handler)
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -82,13 +104,20 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000:d}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
-        # straight to the driver: this runs before every transaction
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        try:  # straight to the driver: this runs before every transaction
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.Error as exc:
+            # SQLAlchemy does not wrap errors raised in a begin event: do it here, so a busy
+            # database ("database is locked" after the busy timeout) reaches the retry loop
+            raise DBAPIError.instance(
+                begin, (), exc, sqlite3.Error, dialect=connection.dialect
+            ) from exc
 
     return engine

@@ -45,12 +45,13 @@ from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError, RuleError
 from tutorctl.core.timegrid import SlotGrid, load_zone
 from tutorctl.db import migrations
-from tutorctl.db.engine import WRITE_OPTION, get_engine
+from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, WRITE_OPTION, get_engine
 from tutorctl.db.schema import Account, CalendarWeek, History
 
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 12
+MIN_LOCK_BUDGET = 1.0  # seconds: even --lock-timeout 0 retries a deadlock for a moment
 _MISSING = object()
 CHUNK = 400  # keys per statement where SQLite reads in chunks (it holds the write lock anyway)
 
@@ -652,15 +653,22 @@ class Tx:
 class Database:
     """A database URL plus the clock and actor of the running command."""
 
-    def __init__(self, url: str, clock: Clock | None = None, actor: str = "unknown") -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock | None = None,
+        actor: str = "unknown",
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> None:
         self.url = url
         self.clock = clock or Clock()
         self.actor = actor
+        self.lock_timeout = lock_timeout  # seconds one attempt waits for a lock
         self._engines: dict[bool, tuple[Any, Any]] = {}  # writable → (engine, with options)
 
     @property
     def engine(self) -> Any:
-        return get_engine(self.url)
+        return get_engine(self.url, self.lock_timeout)
 
     @property
     def dialect(self) -> str:
@@ -704,8 +712,21 @@ class Database:
             return cast(T, discarded.result)
 
     def _attempt(self, body: Callable[[Connection], T], *, writable: bool) -> T:
+        """Run ``body`` in one transaction; re-run all of it after a deadlock, serialization
+        failure, unique violation or lock wait that timed out, with jitter.
+
+        Each attempt waits at most ``lock_timeout`` for any one lock (the engine's setting).
+        Retries stop after MAX_ATTEMPTS or when the time budget — twice the lock timeout, at
+        least a second — would be overrun: a new attempt starts only while half a timeout of
+        the budget is left. So a lock held for good costs about 2 × lock_timeout (20 s by
+        default, ~1 s with ``--lock-timeout 0.2``) and ends in exit 5, never an endless wait.
+        """
+        wait = self.lock_timeout
+        deadline = time.monotonic() + max(2 * wait, MIN_LOCK_BUDGET)
         last: Exception | None = None
-        for attempt in range(MAX_ATTEMPTS):
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 with self._connect(writable) as conn, conn.begin():
                     return body(conn)
@@ -713,17 +734,23 @@ class Database:
                 if not self._retryable(exc):
                     raise self._translate(exc) from None
                 last = exc
-                STATS["retries"] += 1
-                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
-        detail = scrub(str(getattr(last, "orig", last)).splitlines()[0], self.url)
+            pause = random.uniform(0, min(0.5, 0.005 * 2 ** (attempts - 1)))
+            if attempts >= MAX_ATTEMPTS or time.monotonic() + pause + wait / 2 >= deadline:
+                break
+            STATS["retries"] += 1
+            time.sleep(pause)
+        detail = scrub(str(getattr(last, "orig", last)).strip().splitlines()[0], self.url)
         raise LockError(
-            f"could not get the lock after {MAX_ATTEMPTS} attempts ({detail}); try again"
+            f"the database is busy: could not get the lock after {attempts} attempt(s) "
+            f"with --lock-timeout {wait:g} ({detail}); try again"
         )
 
     def _connect(self, writable: bool) -> Connection:
         try:
             return self._engine_for(writable).connect()  # type: ignore[no-any-return]
         except DBAPIError as exc:
+            if self._retryable(exc):  # SQLite: a PRAGMA of a new connection met a busy file
+                raise
             reason = scrub(str(exc.orig).strip().splitlines()[0] if exc.orig else "", self.url)
             raise ConfigError(
                 f"cannot connect to the database {mask_url(self.url)}: {reason}"
