@@ -35,7 +35,7 @@ HOSTILE: list[tuple[int, list[str]]] = [
     (2, ["account", "credit", "bob", "0.001"]),
     (2, ["account", "credit", "bob", "99999999999999999999"]),
     (3, ["account", "credit", "nobody", "5"]),
-    (2, ["cancel", "99999999999999999999"]),
+    (3, ["cancel", "99999999999999999999"]),  # SPEC §6: an id over 2**31-1 is not found
     (2, ["cancel", "-1"]),
     (3, ["cancel", "424242"]),
     (2, ["session", "show", "0"]),

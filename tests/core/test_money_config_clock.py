@@ -25,7 +25,7 @@ def test_parse_amount_refuses(text: str) -> None:
         parse_amount(text)
 
 
-@given(st.integers(min_value=1, max_value=10**12))
+@given(st.integers(min_value=1, max_value=10_000_000_00))  # SPEC §6: ≤ 10,000,000.00
 def test_amount_round_trip(cents: int) -> None:
     shown = format_amount(cents, "EUR").removesuffix(" EUR").replace(",", "")
     assert parse_amount(shown) == cents

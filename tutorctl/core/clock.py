@@ -5,19 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tutorctl.core.errors import InputError
+from tutorctl.core.limits import check_year
 
 
 def parse_now(text: str) -> datetime:
-    """An ISO 8601 instant. A naive value is read as UTC."""
+    """An ISO 8601 instant in the years 1900-2999 (SPEC §6). A naive value is read as UTC."""
+    bad = f"bad --now {text!r}: use an ISO 8601 datetime such as 2026-11-24T09:00:00+01:00"
+    value_text = text.strip().replace("Z", "+00:00")
+    if not value_text.isascii():  # only ASCII digits are digits
+        raise InputError(bad)
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        value = datetime.fromisoformat(value_text)
     except ValueError:
-        raise InputError(
-            f"bad --now {text!r}: use an ISO 8601 datetime such as 2026-11-24T09:00:00+01:00"
-        ) from None
+        raise InputError(bad) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    check_year(value, text, "--now")
+    instant = value.astimezone(UTC)
+    check_year(instant, text, "--now")  # in UTC too: every stored instant is UTC
+    return instant
 
 
 class Clock:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 
 from tutorctl.core.errors import InputError
+from tutorctl.core.limits import MAX_CENTS, MAX_HOURS
 
-_AMOUNT = re.compile(r"^(\d{1,12})(?:\.(\d{1,2}))?$")
-MAX_CENTS = 10**14
+_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?")  # ASCII digits only
 
 
-def parse_amount(text: str, *, allow_zero: bool = False, what: str = "amount") -> int:
-    """``"45.50"`` → ``4550``. Refuses negatives, floats with more than two decimals, junk."""
+def parse_amount(
+    text: str, *, allow_zero: bool = False, what: str = "amount", limit: int = MAX_CENTS
+) -> int:
+    """``"45.50"`` → ``4550``. Refuses negatives, floats with more than two decimals, junk,
+    and more than ``limit`` hundredths (10,000,000.00: the same on every database)."""
     value = text.strip()
-    match = _AMOUNT.match(value)
+    match = _AMOUNT.fullmatch(value)
     if not match:
         raise InputError(
             f"bad {what} {text!r}: use a positive decimal with at most 2 decimals, e.g. 45.50"
@@ -22,9 +25,18 @@ def parse_amount(text: str, *, allow_zero: bool = False, what: str = "amount") -
     cents = int(whole) * 100 + int(frac)
     if cents == 0 and not allow_zero:
         raise InputError(f"bad {what} {text!r}: it must be more than zero")
-    if cents > MAX_CENTS:
-        raise InputError(f"bad {what} {text!r}: too large")
+    if cents > limit:
+        largest = f"{limit // 100:,}.{limit % 100:02d}".replace(".00", "")
+        raise InputError(f"bad {what} {text!r}: too large (at most {largest})")
     return cents
+
+
+def parse_hours(text: str, what: str = "hours") -> int:
+    """``"10"`` or ``"1.5"`` hours (at most 10,000) → whole minutes."""
+    hundredths = parse_amount(text, allow_zero=True, what=what, limit=MAX_HOURS * 100)
+    if (hundredths * 60) % 100:
+        raise InputError(f"bad {what} {text!r}: it must be a whole number of minutes")
+    return hundredths * 60 // 100
 
 
 def format_amount(cents: int, currency: str) -> str:

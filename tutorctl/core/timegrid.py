@@ -14,6 +14,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from tutorctl.core.errors import InputError
+from tutorctl.core.limits import check_year
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALLOWED_SLOT_MINUTES = tuple(m for m in range(5, 1441) if 1440 % m == 0)
@@ -21,10 +22,11 @@ ALLOWED_SLOT_MINUTES = tuple(m for m in range(5, 1441) if 1440 % m == 0)
 WEEK_FORMS = "an ISO week (2026-W48), a date (2026-11-25), this, next, last, +N or -N"
 DAY_FORMS = "mon..sun or 1..7, a range mon-fri, or a list mon,wed,fri"
 
-_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
-_REL_WEEK = re.compile(r"^[+-]\d{1,4}$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+# re.ASCII: \d is 0-9 only (SPEC §6: only ASCII digits are digits; '٣' is not a 3)
+_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})\Z", re.IGNORECASE | re.ASCII)
+_REL_WEEK = re.compile(r"^[+-]\d{1,4}\Z", re.ASCII)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})\Z", re.ASCII)
 
 
 def monday_of(day: date) -> date:
@@ -41,7 +43,15 @@ def week_dates(monday: date) -> list[date]:
 
 
 def parse_week(text: str, today: date) -> date:
-    """Parse a week designation into its Monday. ``today`` anchors this/next/last/±N."""
+    """Parse a week designation into its Monday. ``today`` anchors this/next/last/±N.
+    The week must lie in the years 1900-2999 (SPEC §6 input limits)."""
+    monday = _parse_week(text, today)
+    check_year(monday, text, "week")
+    check_year(monday + timedelta(days=6), text, "week")
+    return monday
+
+
+def _parse_week(text: str, today: date) -> date:
     value = text.strip().lower()
     this_monday = monday_of(today)
     if value == "this":
@@ -51,7 +61,10 @@ def parse_week(text: str, today: date) -> date:
     if value == "last":
         return this_monday - timedelta(weeks=1)
     if _REL_WEEK.match(value):
-        return this_monday + timedelta(weeks=int(value))
+        try:
+            return this_monday + timedelta(weeks=int(value))
+        except OverflowError:
+            raise InputError(f"bad week {text!r}: use {WEEK_FORMS}") from None
     match = _ISO_WEEK.match(value)
     if match:
         year, week = int(match.group(1)), int(match.group(2))
@@ -66,7 +79,15 @@ def parse_week(text: str, today: date) -> date:
 
 @lru_cache(maxsize=16384)
 def _parse_date(text: str, forms: str, what: str) -> date:
+    day = _parse_any_date(text, forms, what)
+    check_year(day, text, what)
+    return day
+
+
+def _parse_any_date(text: str, forms: str, what: str) -> date:
     value = text.strip()
+    if not value.isascii():  # dateutil reads other scripts' digits; SPEC §6 does not
+        raise InputError(f"bad {what} {text!r}: use {forms}")
     if _ISO_DATE.match(value):
         try:
             return date.fromisoformat(value)
@@ -106,7 +127,7 @@ def _parse_one_day(text: str, original: str) -> int:
     value = text.strip().lower()
     if value in DAY_NAMES:
         return DAY_NAMES.index(value)
-    if value.isdigit() and 1 <= int(value) <= 7:
+    if value in ("1", "2", "3", "4", "5", "6", "7"):
         return int(value) - 1
     raise InputError(f"bad day {original!r}: use {DAY_FORMS}")
 

@@ -42,7 +42,14 @@ from tutorctl.render.grid import render_week
 
 
 def make_console(file: Any = None) -> Console:
-    return Console(file=file or sys.stdout, highlight=False, soft_wrap=False)
+    """The console every view is printed on. Markup, emoji codes and highlighting are off:
+    every string printed (titles, headers, cells, lines) is shown literally, so names,
+    reasons, references and actors a user typed (``Jo [/b]``, ``piano [beginner]``,
+    ``:smile:``) can never be read as rich markup (SPEC §6). Style with ``Text``/``Style``
+    objects, never with markup."""
+    return Console(
+        file=file or sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False
+    )
 
 
 @singledispatch

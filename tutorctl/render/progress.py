@@ -16,11 +16,11 @@ def progress_reporter(label: str) -> Iterator[Callable[[int], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a label is shown literally
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(file=sys.stderr),
+        console=Console(file=sys.stderr, markup=False, emoji=False, highlight=False),
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=None)

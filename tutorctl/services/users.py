@@ -11,17 +11,18 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.schema import Account, Category, User
 from tutorctl.db.uow import Prepared, Tx
 
-HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # \Z: no trailing newline slips by
 ROLES = ("teacher", "student")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_handle(handle: str) -> str:
-    if not HANDLE.match(handle) or handle.isdigit():
+    """A new handle: never all digits, or it would read as an id (SPEC §6)."""
+    if not HANDLE.match(handle) or is_digits(handle):
         raise InputError(
             f"bad handle {handle!r}: use 1-64 characters of a-z, 0-9, '.', '_', '-', "
             "starting with a letter or digit, not all digits"
@@ -29,11 +30,8 @@ def check_handle(handle: str) -> str:
     return handle
 
 
-def check_name(name: str, what: str = "name", limit: int = 200) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > limit or _CONTROL.search(cleaned):
-        raise InputError(f"bad {what} {name!r}: use 1-{limit} printable characters")
-    return cleaned
+def check_name(name: str, what: str = "name", limit: int = MAX_TEXT) -> str:
+    return check_text(name, what, limit)
 
 
 def check_role(role: str) -> str:
@@ -51,8 +49,9 @@ CATEGORY_BY_NAME = select(Category).where(Category.name == bindparam("name"))
 def find_user(tx: Tx, ref: str | int, role: str | None = None) -> User:
     """A user by handle or numeric id; NotFoundError (exit 3) when absent."""
     text = str(ref).strip()
-    if text.isdigit():
-        user = tx.session.get(User, int(text))
+    number = as_id(text)  # ASCII digits only; over 2**31-1: -1, which names nothing
+    if number is not None:
+        user = tx.session.get(User, number)
     else:
         user = tx.session.exec(USER_BY_HANDLE, params={"handle": text}).first()
     return _checked(text, user, role)
@@ -114,16 +113,16 @@ CATEGORY_BY_REF = Prepared(
 def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[Person, Person]:
     """A teacher and a student by handle or id, in one statement; errors as ``find_user``."""
     refs = [str(teacher_ref).strip(), str(student_ref).strip()]
-    handles = [None if r.isdigit() else r for r in refs]
-    ids = [int(r) if r.isdigit() else None for r in refs]
+    ids = [as_id(r) for r in refs]
+    handles = [r if i is None else None for r, i in zip(refs, ids, strict=True)]
     params = {"h0": handles[0], "h1": handles[1], "i0": ids[0], "i1": ids[1]}
     found: dict[str | int, Person] = {}
     for row in tx.run(PAIR_BY_REF, params):
         person = Person(*row)
         found[person.handle] = found[person.id] = person
     teacher, student = (
-        _checked(ref, found.get(int(ref) if ref.isdigit() else ref), role)
-        for ref, role in zip(refs, ("teacher", "student"), strict=True)
+        _checked(ref, found.get(ref if i is None else i), role)
+        for ref, i, role in zip(refs, ids, ("teacher", "student"), strict=True)
     )
     return teacher, student
 
@@ -131,11 +130,12 @@ def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[P
 def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
     """A category by id or name, as find_category, read with Core."""
     text = str(ref).strip()
-    rows = tx.run(CATEGORY_BY_REF, {"name": text, "id": int(text) if text.isdigit() else None})
+    number = as_id(text)
+    rows = tx.run(CATEGORY_BY_REF, {"name": text, "id": number})
     found = [CategoryRef(*row) for row in rows]
     if not found:
         raise _no_category(text)
-    by_id = [c for c in found if text.isdigit() and c.id == int(text)]
+    by_id = [c for c in found if c.id == number]
     return (by_id or found)[0]
 
 
@@ -208,8 +208,9 @@ def category_view(tx: Tx, category: Category) -> CategoryView:
 def find_category(tx: Tx, ref: str | int) -> Category:
     text = str(ref).strip()
     category = None
-    if text.isdigit():
-        category = tx.session.get(Category, int(text))
+    number = as_id(text)
+    if number is not None:
+        category = tx.session.get(Category, number)
     if category is None:
         category = tx.session.exec(CATEGORY_BY_NAME, params={"name": text}).first()
     if category is None:
@@ -219,7 +220,7 @@ def find_category(tx: Tx, ref: str | int) -> Category:
 
 def add_category(tx: Tx, name: str, price_cents: int) -> CategoryView:
     name = check_name(name, "category name", 100)
-    if name.isdigit():
+    if is_digits(name):
         raise InputError(f"bad category name {name!r}: it must not be all digits")
     existing = tx.session.exec(select(Category).where(Category.name == name)).first()
     if existing is not None:
