@@ -15,7 +15,7 @@ sessions = typer.Typer(
 
 SessionOpt = Annotated[
     int | None,
-    typer.Option("--session", help="Use this open session (default: the student's open one)."),
+    id_option("--session", help="Use this open session (default: the student's open one)."),
 ]
 KeyOpt = Annotated[
     str | None,

@@ -39,9 +39,11 @@ def account_credit(
     json: Json = False,
 ) -> None:
     """Top up a student's balance."""
+    from tutorctl.core.limits import check_text
     from tutorctl.services import payments
 
     cents = parse_amount(amount)
+    reason = check_text(reason, "--reason") if reason is not None else None
     emit(write("account credit", lambda tx: payments.credit(tx, student, cents, reason)), json)
 
 
@@ -124,8 +126,10 @@ def session_pay(
     json: Json = False,
 ) -> None:
     """Take the payment the resume asks for; success applies the session at once."""
+    from tutorctl.core.limits import check_text
     from tutorctl.services import payments
 
+    reference = check_text(reference, "--reference") if reference is not None else None
     expected = (
         parse_amount(expect_total, allow_zero=True, what="--expect-total") if expect_total else None
     )

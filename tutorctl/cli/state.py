@@ -43,13 +43,23 @@ def parse_lock_timeout(text: str | None) -> float:
     return seconds
 
 
+def _id_parser(what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        from tutorctl.core.limits import parse_id
+
+        return parse_id(text, what)
+
+    return parse
+
+
 def id_argument(metavar: str, help: str) -> Any:
-    """A positional id: 1 … 2**31-1, else exit 2 before the database is touched."""
-    return typer.Argument(metavar=metavar, help=help, min=1, max=MAX_ID)
+    """A positional id in ASCII digits, checked before the database is touched (SPEC §6):
+    junk or 0 is exit 2; over 2**31-1 it names nothing, exit 3, on every database."""
+    return typer.Argument(metavar=metavar, help=help, parser=_id_parser(metavar.lower()))
 
 
 def id_option(*names: str, help: str) -> Any:
-    return typer.Option(*names, help=help, min=1, max=MAX_ID)
+    return typer.Option(*names, help=help, parser=_id_parser(names[0].lstrip("-")))
 
 
 @dataclass
@@ -88,6 +98,10 @@ def configure(
     global _state
     if now:
         parse_now(now)  # fail early, exit 2, before touching the database
+    if actor:
+        from tutorctl.core.limits import check_text
+
+        actor = check_text(actor, "--actor")  # ≤ 200 characters on every database (SPEC §6)
     seconds = parse_lock_timeout(lock_timeout)
     _state = State(db_option=db, now_text=now, actor=actor, lock_timeout=seconds)
 

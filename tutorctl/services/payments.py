@@ -135,13 +135,10 @@ def account_history(tx: Tx, student_ref: str) -> LedgerView:
 
 
 def parse_hours(text: str, what: str = "hours") -> int:
-    """``"10"`` or ``"1.5"`` hours → whole minutes."""
-    from tutorctl.core.money import parse_amount
+    """``"10"`` or ``"1.5"`` hours (at most 10,000, SPEC §6 input limits) → whole minutes."""
+    from tutorctl.core import money
 
-    hundredths = parse_amount(text, allow_zero=True, what=what)
-    if (hundredths * 60) % 100:
-        raise InputError(f"bad {what} {text!r}: it must be a whole number of minutes")
-    return hundredths * 60 // 100
+    return money.parse_hours(text, what)
 
 
 def add_purchase(
