@@ -66,10 +66,21 @@ def reserve(
     emit(write("reserve", run), json)
 
 
+WaiveOpt = Annotated[
+    bool,
+    typer.Option(
+        "--waive-notice",
+        help="Staff waive the cancellation notice (e.g. the teacher is ill): a late cancel is "
+        "refunded in full, a late move is allowed. Recorded in history with the actor.",
+    ),
+]
+
+
 def cancel(
     reservation: Annotated[int, id_argument("RESERVATION", "The booked lesson's id.")],
     session: SessionOpt = None,
     idempotency_key: KeyOpt = None,
+    waive_notice: WaiveOpt = False,
     json: Json = False,
 ) -> None:
     """Plan the cancellation of a booked lesson (applied when the session is)."""
@@ -78,7 +89,9 @@ def cancel(
     emit(
         write(
             "cancel",
-            lambda tx: booking.cancel(tx, reservation, session_id=session, key=idempotency_key),
+            lambda tx: booking.cancel(
+                tx, reservation, session_id=session, key=idempotency_key, waive_notice=waive_notice
+            ),
         ),
         json,
     )
@@ -91,6 +104,7 @@ def move(
     time: TimeOpt,
     session: SessionOpt = None,
     idempotency_key: KeyOpt = None,
+    waive_notice: WaiveOpt = False,
     json: Json = False,
 ) -> None:
     """Plan a move to another week, day, time or length; the new place is held at once."""
@@ -109,6 +123,7 @@ def move(
             end,
             session_id=session,
             key=idempotency_key,
+            waive_notice=waive_notice,
         )
 
     emit(write("move", run), json)
@@ -171,9 +186,16 @@ def history(
     since: Annotated[
         str | None, typer.Option(help="Only entries from this date (YYYY-MM-DD) on.")
     ] = None,
+    limit: Annotated[
+        int, typer.Option(help="At most this many entries (the newest).", min=1, max=100_000)
+    ] = 1000,
+    before: Annotated[
+        int | None,
+        id_option("--before", help="Only entries older than this entry id (paging back)."),
+    ] = None,
     json: Json = False,
 ) -> None:
-    """The audit trail: every mutation, with its actor."""
+    """The audit trail: every mutation, with its actor (newest last)."""
     from tutorctl.core.timegrid import to_utc
     from tutorctl.services import booking
 
@@ -183,6 +205,6 @@ def history(
         start = (
             to_utc(datetime.combine(parse_date(since), time()), tx.settings.zone) if since else None
         )
-        return booking.history(tx, user, session, start)
+        return booking.history(tx, user, session, start, limit=limit, before=before)
 
     emit(read(run), json)

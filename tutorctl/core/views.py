@@ -187,6 +187,8 @@ class OperationView:
     status: str
     lesson: LessonView | None  # the new (held) lesson of a reserve or move
     target: LessonView | None  # the booked lesson a cancel or move acts on
+    waive_notice: bool = False  # staff waived the cancellation notice
+    note: str | None = None  # why it was abandoned, when time overtook it
 
 
 @dataclass(frozen=True)
@@ -337,6 +339,7 @@ class AccountView:
     student: str
     student_id: int
     balance_cents: int
+    reserved_cents: int  # held by a session awaiting its payment (SPEC §4)
     currency: str
     purchases: list[PurchaseLine]
 

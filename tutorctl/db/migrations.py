@@ -12,7 +12,7 @@ from sqlmodel import SQLModel, col
 from tutorctl.core.errors import ConfigError
 from tutorctl.db.schema import SchemaVersion
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
 # no person may be occupied twice at once, whatever code wrote the rows. Person and time are
@@ -180,11 +180,29 @@ def _backstop_set_based(conn: Connection) -> None:
             conn.exec_driver_sql(statement)
 
 
+# Version 5: time passes between choosing and paying (SPEC §5) — an operation records when it
+# was applied or abandoned and why, and whether staff waived the notice; a session awaiting its
+# payment reserves the balance money its plan takes (SPEC §4).
+V5_COLUMNS = (
+    "ALTER TABLE operations ADD COLUMN waive_notice BOOLEAN NOT NULL DEFAULT false",
+    "ALTER TABLE operations ADD COLUMN applied_at {timestamp}",
+    "ALTER TABLE operations ADD COLUMN note VARCHAR(200)",
+    "ALTER TABLE booking_sessions ADD COLUMN reserved_cents INTEGER NOT NULL DEFAULT 0",
+)
+
+
+def _time_passes(conn: Connection) -> None:
+    timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    for statement in V5_COLUMNS:
+        conn.exec_driver_sql(statement.format(timestamp=timestamp))
+
+
 # version → function upgrading a database at version-1 to version (run in the init transaction)
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: _backstop,
     3: _backstop_live,
     4: _backstop_set_based,
+    5: _time_passes,
 }
 # what a fresh database needs beyond the tables of the models, in version order
 FRESH: tuple[Callable[[Connection], None], ...] = (

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -129,6 +129,9 @@ class BookingSession(Table, table=True):
     touched_at: datetime = _instant()
     payment_started_at: datetime | None = _instant(nullable=True)
     closed_at: datetime | None = _instant(nullable=True)
+    # while awaiting its payment: the balance money its plan takes (SPEC §4 reserved balance);
+    # it counts only while the status is awaiting_payment
+    reserved_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Reservation(Table, table=True):
@@ -176,6 +179,11 @@ class Operation(Table, table=True):
     target_id: int | None = Field(default=None, foreign_key="reservations.id")
     new_id: int | None = Field(default=None, foreign_key="reservations.id")
     created_at: datetime = _instant()
+    # staff waived the cancellation notice (cancel: full refund; move: allowed when late)
+    waive_notice: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # when it was applied or abandoned, and (abandoned by time passing) why
+    applied_at: datetime | None = _instant(nullable=True)
+    note: str | None = Field(default=None, max_length=200)
 
 
 class IdempotencyKey(Table, table=True):

@@ -35,7 +35,7 @@ from functools import cache, cached_property
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Date, Integer, String, any_, bindparam, text
+from sqlalchemy import Connection, Date, Integer, String, any_, bindparam, literal, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlmodel import Session, col, func, select
@@ -448,6 +448,8 @@ class Tx:
     _accounts_locked: bool = False
     _weeks_locked: bool = False
     _audits: list[dict[str, Any]] = field(default_factory=list)
+    _audited_in_sql: bool = False  # history rows written set-based (audit_from)
+    _unchanged: bool = False  # the mutation changed nothing: no history row
     _discard: bool = False
 
     def __post_init__(self) -> None:
@@ -607,9 +609,31 @@ class Tx:
             }
         )
 
+    def audit_from(self, rows: Any) -> None:
+        """Record one history row per row of ``rows``, set-based: a Core SELECT of
+        ``subject, user_ids, session_id, details`` (as ``audit`` would build them; this
+        transaction's time, actor and command are added)."""
+        columns = [
+            literal(self.now, History.__table__.c.at.type).label("at"),  # type: ignore[attr-defined]
+            literal(self.actor[:200]).label("actor"),
+            literal(self.command).label("command"),
+            *rows.selected_columns,
+        ]
+        self.execute(
+            INSERT_HISTORY.from_select(list(_HISTORY_KEYS), rows.with_only_columns(*columns))
+        )
+        self._audited_in_sql = True
+
+    def unchanged(self) -> None:
+        """This mutation changed nothing: it leaves no history row (cron's empty runs)."""
+        self._unchanged = True
+
     def finish(self) -> None:
         """Flush the service's ORM writes, then append the history rows (called by the unit of work)."""
         if not self._audits:
+            if self._audited_in_sql or self._unchanged:
+                self.flush()
+                return
             self.audit(self.command)
         self.flush()
         if len(self._audits) == 1:

@@ -209,8 +209,8 @@ def _(view: SessionView) -> RenderableType:
     for op in view.operations:
         table.add_row(
             str(op.id),
-            op.kind,
-            op.status,
+            op.kind + (" (notice waived)" if op.waive_notice else ""),
+            op.status + (f": {op.note}" if op.note else ""),
             lesson_line(op.lesson) if op.lesson else "",
             lesson_line(op.target) if op.target else "",
         )
@@ -368,7 +368,13 @@ def _(view: PayResultView) -> RenderableType:
 def _(view: AccountView) -> RenderableType:
     return Group(
         Text(
-            f"{view.student}: balance {format_amount(view.balance_cents, view.currency)}",
+            f"{view.student}: balance {format_amount(view.balance_cents, view.currency)}"
+            + (
+                f" ({format_amount(view.reserved_cents, view.currency)} reserved for a "
+                "payment in progress)"
+                if view.reserved_cents
+                else ""
+            ),
             style="bold",
         ),
         _packages(view.purchases, view.currency),

@@ -157,6 +157,14 @@ def check_place(
             f"{label}: {grid.format_slot(missing[0])} does not exist in {tx.settings.timezone} "
             "that day (the clocks spring forward)"
         )
+    real = grid.instant(zone, week, day, end) - grid.instant(zone, week, day, start)
+    billed = grid.minutes(start, end)
+    if real != timedelta(minutes=billed):
+        return (
+            f"{label} spans a change of the clocks in {tx.settings.timezone}: it would last "
+            f"{int(real.total_seconds()) // 60} real minutes but be billed {billed}; "
+            "book the part before and the part after the change separately"
+        )
     if not history:
         starts_at = grid.instant(zone, week, day, start)
         if starts_at < tx.now:
@@ -223,6 +231,7 @@ def _operation(
     kind: str,
     target: int | None,
     new: int | None,
+    waive_notice: bool = False,
 ) -> Operation:
     operation = Operation(
         session_id=session.id or 0,
@@ -231,6 +240,7 @@ def _operation(
         target_id=target,
         new_id=new,
         created_at=tx.now,
+        waive_notice=waive_notice,
     )
     tx.session.add(operation)
     session.touched_at = tx.now
@@ -251,9 +261,19 @@ def lessons_by_id(tx: Tx, ids: Iterable[int]) -> dict[int, LessonView]:
 
 
 def idempotent(
-    tx: Tx, key: str | None, request: dict[str, Any], action: Callable[[], BookingResultView]
+    tx: Tx,
+    key: str | None,
+    request: dict[str, Any],
+    student_id: int,
+    action: Callable[[], BookingResultView],
 ) -> BookingResultView:
-    """Run ``action`` once per key: a retry returns the first result; another request is refused."""
+    """Run ``action`` once per key: a retry returns the first result; another request is refused.
+
+    The key is read after the student's account is locked (the lock that serialises their
+    sessions), so concurrent retries of one call queue there and the later ones find the key
+    the first one stored; a key reused for another student's request collides on the key's
+    primary key, the transaction is retried and then finds the key.
+    """
     if key is None:
         return action()
     if not _KEY.match(key):
@@ -261,6 +281,7 @@ def idempotent(
             f"bad idempotency key {key!r}: use 1-200 printable characters without spaces"
         )
     canonical = json.dumps(request, sort_keys=True, default=str)
+    tx.lock(accounts=[student_id])
     row = tx.session.get(IdempotencyKey, key)
     if row is not None:
         if row.request != canonical:
@@ -433,7 +454,7 @@ def reserve(
             lessons=lessons,
         )
 
-    return idempotent(tx, key, request, action)
+    return idempotent(tx, key, request, student.id, action)
 
 
 def _booked_target(
@@ -465,22 +486,50 @@ def _booked_target(
     return lesson, teacher, student
 
 
+def _lesson_or_missing(tx: Tx, reservation_id: int) -> Reservation:
+    lesson = tx.session.get(Reservation, reservation_id)
+    if lesson is None:
+        raise NotFoundError(f"no lesson {reservation_id}")
+    return lesson
+
+
+def late_by_notice(tx: Tx, starts_at: Any) -> bool:
+    """Whether a cancel or move applied now is inside the cancellation notice (SPEC §5)."""
+    return bool(starts_at - tx.now < timedelta(hours=tx.settings.cancel_notice_hours))
+
+
 def cancel(
-    tx: Tx, reservation_id: int, *, session_id: int | None = None, key: str | None = None
+    tx: Tx,
+    reservation_id: int,
+    *,
+    session_id: int | None = None,
+    key: str | None = None,
+    waive_notice: bool = False,
 ) -> BookingResultView:
-    """Plan the cancellation of a booked lesson in the student's open session."""
-    request = {"kind": "cancel", "reservation": reservation_id, "session": session_id}
+    """Plan the cancellation of a booked lesson in the student's open session.
+
+    Inside the cancellation notice it is a late cancel (not refunded) unless staff waive the
+    notice (``waive_notice``: a full refund, e.g. the teacher is ill; recorded in history).
+    """
+    request = {
+        "kind": "cancel",
+        "reservation": reservation_id,
+        "session": session_id,
+        "waive_notice": waive_notice,
+    }
+    student_id = _lesson_or_missing(tx, reservation_id).student_id
 
     def action() -> BookingResultView:
         lesson, teacher, student = _booked_target(tx, reservation_id)
         session = session_for(tx, student, session_id)
-        operation = _operation(tx, session, "cancel", lesson.id, None)
+        operation = _operation(tx, session, "cancel", lesson.id, None, waive_notice)
         tx.audit(
             f"cancel lesson {lesson.id}",
             users=[teacher.id or 0, student.id or 0],
             session_id=session.id,
             reservation=lesson.id,
             operation=operation.id,
+            **({"waive_notice": True} if waive_notice else {}),
         )
         views = lessons_by_id(tx, [reservation_id])
         return BookingResultView(
@@ -494,7 +543,7 @@ def cancel(
             lessons=list(views.values()),
         )
 
-    return idempotent(tx, key, request, action)
+    return idempotent(tx, key, request, student_id, action)
 
 
 def move(
@@ -507,8 +556,11 @@ def move(
     *,
     session_id: int | None = None,
     key: str | None = None,
+    waive_notice: bool = False,
 ) -> BookingResultView:
-    """Plan a move (any week, day, time or length): holds the new place at once."""
+    """Plan a move (any week, day, time or length): holds the new place at once.
+
+    Inside the cancellation notice a move is refused unless staff waive the notice."""
     request = {
         "kind": "move",
         "reservation": reservation_id,
@@ -517,16 +569,20 @@ def move(
         "start": start,
         "end": end,
         "session": session_id,
+        "waive_notice": waive_notice,
     }
+    original = _lesson_or_missing(tx, reservation_id)
 
     def action() -> BookingResultView:
-        original = tx.session.get(Reservation, reservation_id)
-        if original is None:
-            raise NotFoundError(f"no lesson {reservation_id}")
         extra = [(original.teacher_id, week), (original.student_id, week)]
         lesson, teacher, student = _booked_target(tx, reservation_id, extra)
         if (lesson.week, lesson.day, lesson.start_slot, lesson.end_slot) == (week, day, start, end):
             raise RuleError(f"lesson {lesson.id} is already at that place")
+        if late_by_notice(tx, lesson.starts_at) and not waive_notice:
+            raise RuleError(
+                f"lesson {lesson.id} starts in less than the {tx.settings.cancel_notice_hours} h "
+                "cancellation notice: a late move is refused (staff may give --waive-notice)"
+            )
         category = tx.session.get(Category, lesson.category_id)
         assert category is not None
         _require_active(teacher, student, category)
@@ -538,7 +594,7 @@ def move(
         price = (lesson.price_cents * (end - start) * 2 + old_minutes) // (2 * old_minutes)
         new = _new_lesson(tx, session, teacher, student, category, week, day, start, end, price)
         tx.session.flush()
-        operation = _operation(tx, session, "move", lesson.id, new.id)
+        operation = _operation(tx, session, "move", lesson.id, new.id, waive_notice)
         tx.audit(
             f"move lesson {lesson.id}",
             users=[teacher.id or 0, student.id or 0],
@@ -547,6 +603,7 @@ def move(
             new_reservation=new.id,
             operation=operation.id,
             to=_place_label(tx, week, day, start, end),
+            **({"waive_notice": True} if waive_notice else {}),
         )
         views = lessons_by_id(tx, [new.id or 0, lesson.id or 0])
         return BookingResultView(
@@ -560,7 +617,7 @@ def move(
             lessons=[views[new.id or 0], views[lesson.id or 0]],
         )
 
-    return idempotent(tx, key, request, action)
+    return idempotent(tx, key, request, original.student_id, action)
 
 
 # -- drop and abandon ----------------------------------------------------------------------------
@@ -593,6 +650,7 @@ def release(
 ) -> None:
     """Abandon a pending operation and release the hold it made, if any."""
     operation.status = status
+    operation.applied_at = tx.now
     tx.session.add(operation)
     if operation.new_id is not None:
         held = lessons[operation.new_id]
@@ -704,6 +762,8 @@ def show_session(tx: Tx, session_id: int) -> SessionView:
                 status=op.status,
                 lesson=lessons.get(op.new_id) if op.new_id else None,
                 target=lessons.get(op.target_id) if op.target_id else None,
+                waive_notice=op.waive_notice,
+                note=op.note,
             )
             for op in operations
         ],
@@ -766,8 +826,12 @@ def history(
     session_id: int | None = None,
     since: Any = None,
     limit: int = 1000,
+    before: int | None = None,
 ) -> HistoryView:
+    """The newest ``limit`` entries matching (older than entry ``before``), oldest first."""
     query = select(History)
+    if before is not None:
+        query = query.where(col(History.id) < before)
     if user_ref is not None:
         user = find_user(tx, user_ref)
         query = query.where(col(History.user_ids).contains(f",{user.id},"))

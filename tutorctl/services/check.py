@@ -233,6 +233,56 @@ def check(tx: Tx) -> CheckView:
     ):
         violations.append(f"status: session {session} is {status} but still has pending operations")
 
+    # 1b. a lesson is billed for the time it really lasts (no lesson across a change of clocks)
+    if tx.dialect == "postgresql":
+        seconds: Any = func.extract("epoch", R.c.ends_at - R.c.starts_at)
+    else:
+        seconds = func.round((func.julianday(R.c.ends_at) - func.julianday(R.c.starts_at)) * 86400)
+    for lesson, real, billed in _rows(
+        tx,
+        select(R.c.id, seconds / 60, length).where(
+            R.c.status.in_(("held", "booked", "done")), seconds != length * 60
+        ),
+    ):
+        violations.append(
+            f"time: lesson {lesson} lasts {real:.0f} real minutes but is billed {billed}"
+        )
+
+    # 8. an operation never cancelled, moved or booked a lesson that had started
+    touched = R.alias("touched")
+    for operation, kind, lesson in _rows(
+        tx,
+        select(O.c.id, O.c.kind, touched.c.id)
+        .select_from(
+            O.join(touched, or_(touched.c.id == O.c.new_id, touched.c.id == O.c.target_id))
+        )
+        .where(
+            O.c.status == "applied",
+            O.c.applied_at.is_not(None),
+            touched.c.starts_at <= O.c.applied_at,
+        ),
+    ):
+        violations.append(
+            f"started: operation {operation} ({kind}) was applied after lesson {lesson} had started"
+        )
+
+    # 9. no account's reserved balance exceeds its balance
+    reserved = (
+        select(S.c.student_id, func.sum(S.c.reserved_cents).label("reserved"))
+        .where(S.c.status == "awaiting_payment")
+        .group_by(S.c.student_id)
+        .subquery()
+    )
+    for student, balance, held_back in _rows(
+        tx,
+        select(A.c.student_id, A.c.balance_cents, reserved.c.reserved)
+        .select_from(A.join(reserved, reserved.c.student_id == A.c.student_id))
+        .where(reserved.c.reserved > A.c.balance_cents),
+    ):
+        violations.append(
+            f"reserved: student {student} has {held_back} reserved for payments but a balance of {balance}"
+        )
+
     # 7. every mutation is in history (every session and every ledger entry's session is there)
     for (session,) in _rows(
         tx,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import String, and_, cast, literal, or_, select, update
 
 from tutorctl.core.views import ExpireView
 from tutorctl.db.schema import BookingSession, Operation, Payment, Reservation
@@ -76,6 +76,18 @@ def _release(tx: Tx, session_ids: list[int], reserve_only: bool) -> int:
     return released
 
 
+def _audit_sessions(tx: Tx, session_ids: list[int], status: str) -> None:
+    """One history row per settled session, with its session and student (set-based)."""
+    tx.audit_from(
+        select(
+            (literal(f"{status} session ") + cast(S.c.id, String)).label("subject"),
+            (literal(",") + cast(S.c.student_id, String) + literal(",")).label("user_ids"),
+            S.c.id.label("session_id"),
+            literal(f'{{"status": "{status}"}}').label("details"),
+        ).where(tx.one_of(S.c.id, session_ids))
+    )
+
+
 def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
     cutoff = tx.now - timedelta(minutes=tx.settings.hold_minutes)
     stale = and_(S.c.status == "open", S.c.touched_at < cutoff)
@@ -84,6 +96,7 @@ def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
         for row in tx.session.execute(select(S.c.id).where(stale).order_by(S.c.id).limit(batch))
     ]
     if not ids:
+        tx.unchanged()
         return BatchResult()
     _lock_sessions(tx, ids)
     expired = [
@@ -95,9 +108,11 @@ def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
             .returning(S.c.id)
         )
     ]
-    released = _release(tx, expired, reserve_only=False) if expired else 0
-    if expired:
-        tx.audit("expire sessions", sessions=expired, released_holds=released)
+    if not expired:
+        tx.unchanged()
+        return BatchResult(candidates=len(ids))
+    released = _release(tx, expired, reserve_only=False)
+    _audit_sessions(tx, expired, "expired")
     return BatchResult(sessions=len(expired), released=released, candidates=len(ids))
 
 
@@ -109,6 +124,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
         for row in tx.session.execute(select(S.c.id).where(stale).order_by(S.c.id).limit(batch))
     ]
     if not ids:
+        tx.unchanged()
         return BatchResult()
     _lock_sessions(tx, ids)
     failed = [
@@ -121,6 +137,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
         )
     ]
     if not failed:
+        tx.unchanged()
         return BatchResult(candidates=len(ids))
     tx.session.execute(
         update(PAY)
@@ -128,7 +145,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
         .values(status="failed", settled_at=tx.now)
     )
     released = _release(tx, failed, reserve_only=True)
-    tx.audit("expire payments", sessions=failed, released_holds=released)
+    _audit_sessions(tx, failed, "payment_failed")
     return BatchResult(payments=len(failed), released=released, candidates=len(ids))
 
 
@@ -143,18 +160,38 @@ def mark_done(tx: Tx, batch: int) -> BatchResult:
         )
     )
     if not rows:
+        tx.unchanged()
         return BatchResult()
     tx.lock(weeks={key for _i, t, s, w in rows for key in ((t, w), (s, w))})
-    done = len(
-        tx.session.execute(
+    done = [
+        row[0]
+        for row in tx.session.execute(
             update(R)
             .where(tx.one_of(R.c.id, [r[0] for r in rows]), ended)
             .values(status="done")
             .returning(R.c.id)
-        ).all()
+        )
+    ]
+    if not done:
+        tx.unchanged()
+        return BatchResult(candidates=len(rows))
+    # one history row per lesson, with both people and the session that booked it
+    lesson_id = cast(R.c.id, String)
+    tx.audit_from(
+        select(
+            (literal("lesson ") + lesson_id + literal(" done")).label("subject"),
+            (
+                literal(",")
+                + cast(R.c.teacher_id, String)
+                + literal(",")
+                + cast(R.c.student_id, String)
+                + literal(",")
+            ).label("user_ids"),
+            R.c.session_id.label("session_id"),
+            (literal('{"reservation": ') + lesson_id + literal("}")).label("details"),
+        ).where(tx.one_of(R.c.id, done))
     )
-    tx.audit("lessons done", lessons=done)
-    return BatchResult(done=done, candidates=len(rows))
+    return BatchResult(done=len(done), candidates=len(rows))
 
 
 def expire_all(db: Database, batch: int = DEFAULT_BATCH) -> ExpireView:

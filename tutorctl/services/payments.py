@@ -8,9 +8,10 @@ applies exactly that plan.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from tutorctl.core import resume as rs
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
@@ -39,7 +40,13 @@ from tutorctl.db.schema import (
     User,
 )
 from tutorctl.db.uow import Tx
-from tutorctl.services.booking import check_place, get_session, pending_operations, require_status
+from tutorctl.services.booking import (
+    check_place,
+    get_session,
+    late_by_notice,
+    pending_operations,
+    require_status,
+)
 from tutorctl.services.users import find_category, find_user
 
 METHODS = ("card", "wechat", "cash", "transfer")
@@ -100,9 +107,21 @@ def show_account(tx: Tx, student_ref: str) -> AccountView:
         student=student.handle,
         student_id=student.id or 0,
         balance_cents=account.balance_cents,
+        reserved_cents=reserved_cents(tx, student.id or 0),
         currency=tx.settings.currency,
         purchases=[line for line in purchase_lines(tx, student.id) if line.remaining_minutes > 0],
     )
+
+
+def reserved_cents(tx: Tx, student_id: int, excluding: int | None = None) -> int:
+    """Balance money reserved by the student's sessions awaiting their payment (SPEC §4): no
+    other session may spend it until that payment is settled."""
+    query = select(func.coalesce(func.sum(BookingSession.reserved_cents), 0)).where(
+        BookingSession.student_id == student_id, BookingSession.status == "awaiting_payment"
+    )
+    if excluding is not None:
+        query = query.where(BookingSession.id != excluding)
+    return int(tx.session.exec(query).one())
 
 
 def account_history(tx: Tx, student_ref: str) -> LedgerView:
@@ -302,11 +321,10 @@ def _inputs(
         if ids
         else {}
     )
-    notice = timedelta(hours=tx.settings.cancel_notice_hours)
     cancels, moves, news = [], [], []
     for op in operations:
         if op.kind == "cancel" and op.target_id:
-            late = starts[op.target_id] - tx.now < notice
+            late = late_by_notice(tx, starts[op.target_id]) and not op.waive_notice
             cancels.append(rs.Cancel(op.id or 0, facts[op.target_id], late))
         elif op.kind == "move" and op.target_id and op.new_id:
             moves.append(rs.Move(op.id or 0, facts[op.target_id], facts[op.new_id]))
@@ -322,7 +340,9 @@ def compute_plan(
     student = tx.session.get(User, session.student_id)
     assert student is not None
     cancels, moves, news = _inputs(tx, session, ops)
-    balance = account_of(tx, student).balance_cents
+    balance = account_of(tx, student).balance_cents - reserved_cents(
+        tx, session.student_id, excluding=session.id
+    )
     return rs.plan(balance, _purchases_for_plan(tx, session.student_id), cancels, moves, news)
 
 
@@ -414,7 +434,77 @@ def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
 
 def show_resume(tx: Tx, session_id: int) -> ResumeView:
     session = get_session(tx, session_id)
-    return resume_view(tx, session, compute_plan(tx, session))
+    operations = pending_operations(tx, session_id)
+    if session.status not in ("open", "awaiting_payment"):
+        return resume_view(tx, session, compute_plan(tx, session, operations))
+    viable, stale = partition_stale(tx, operations)
+    view = resume_view(tx, session, compute_plan(tx, session, viable))
+    notes = [f"operation {op.id} ({op.kind}) will be abandoned: {why}" for op, why in stale]
+    return replace(view, notes=notes + view.notes) if notes else view
+
+
+# -- time passes between choosing and paying (SPEC §5) ----------------------------------------
+
+
+def stale_reason(tx: Tx, operation: Operation) -> str | None:
+    """Why a pending operation no longer makes sense now, or None: a held lesson only while it
+    has not started; a cancel or move only while its target is booked and has not started (a
+    move inside the cancellation notice only if staff waived it)."""
+    now = tx.now
+    new = tx.session.get(Reservation, operation.new_id) if operation.new_id else None
+    if new is not None and new.starts_at <= now:
+        return f"lesson {new.id} had already started"
+    if operation.target_id is None:
+        return None
+    target = tx.session.get(Reservation, operation.target_id)
+    assert target is not None
+    if target.status != "booked":
+        return f"lesson {target.id} is {target.status}, no longer booked"
+    if target.starts_at <= now:
+        return f"lesson {target.id} had already started"
+    if operation.kind == "move" and late_by_notice(tx, target.starts_at):
+        if not operation.waive_notice:
+            return (
+                f"lesson {target.id} now starts in less than the "
+                f"{tx.settings.cancel_notice_hours} h notice: a late move (not waived)"
+            )
+    return None
+
+
+def partition_stale(
+    tx: Tx, operations: list[Operation]
+) -> tuple[list[Operation], list[tuple[Operation, str]]]:
+    viable, stale = [], []
+    for operation in operations:
+        why = stale_reason(tx, operation)
+        if why is None:
+            viable.append(operation)
+        else:
+            stale.append((operation, why))
+    return viable, stale
+
+
+def abandon_stale(tx: Tx, session: BookingSession, operations: list[Operation]) -> list[Operation]:
+    """Abandon (with the reason, holds released) the operations time has overtaken; the rest,
+    which go on. Called under the session's locks by whatever applies operations."""
+    viable, stale = partition_stale(tx, operations)
+    for operation, why in stale:
+        operation.status = "abandoned"
+        operation.note = why[:200]
+        operation.applied_at = tx.now
+        tx.session.add(operation)
+        held = tx.session.get(Reservation, operation.new_id) if operation.new_id else None
+        if held is not None and held.status == "held":
+            held.status = "released"
+            tx.session.add(held)
+    if stale:
+        tx.audit(
+            f"abandon {len(stale)} operation(s) of session {session.id}: time passed",
+            users=[session.student_id],
+            session_id=session.id,
+            operations={str(op.id): why for op, why in stale},
+        )
+    return viable
 
 
 # -- applying a plan -------------------------------------------------------------------------------
@@ -505,6 +595,7 @@ def apply_plan(
         for row in tx.session.exec(select(Funding).where(Funding.reservation_id == old.id)):
             tx.session.delete(row)
         old.status, new.status = "cancelled", "booked"
+        new.unfunded = old.unfunded  # an unfunded imported lesson stays unfunded (SPEC §4)
         tx.session.add_all([old, new])
         tx.session.flush()
         for part in carry.parts:
@@ -542,6 +633,7 @@ def apply_plan(
         _fund(tx, lesson.id or 0, charge.parts, account, sid, payment_id)
     for operation in operations:
         operation.status = "applied"
+        operation.applied_at = tx.now
         tx.session.add(operation)
 
 
@@ -592,7 +684,7 @@ def start_payment(
             _expect(tx, pending.amount_cents, expect_total)
             return _pay_view(tx, session, pending, "a payment is already pending for this session")
     require_status(session, "open", doing="be paid")
-    plan = compute_plan(tx, session)
+    plan = compute_plan(tx, session, abandon_stale(tx, session, pending_operations(tx, session_id)))
     _expect(tx, plan.to_pay_cents, expect_total)
     if plan.to_pay_cents == 0:
         raise RuleError(
@@ -608,6 +700,7 @@ def start_payment(
     )
     tx.session.add(payment)
     session.status = "awaiting_payment"
+    session.reserved_cents = max(0, plan.balance_before_cents - plan.balance_after_cents)
     session.payment_started_at = session.touched_at = tx.now
     tx.session.add(session)
     tx.session.flush()
@@ -678,6 +771,7 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
         )
     payment.status = "succeeded"
     tx.session.add(payment)
+    operations = abandon_stale(tx, session, operations)
     plan = compute_plan(tx, session, operations)
     if plan.to_pay_cents > payment.amount_cents:
         post(
@@ -753,6 +847,7 @@ def confirm(
         tx.audit(f"confirm session {session_id}", users=[student.id or 0], session_id=session_id)
         return _pay_view(tx, session, _succeeded(tx, session_id), "confirmed")
     if session.status == "open":
+        operations = abandon_stale(tx, session, operations)
         plan = compute_plan(tx, session, operations)
         if plan.to_pay_cents:
             raise RuleError(
@@ -762,11 +857,15 @@ def confirm(
         apply_plan(tx, session, student, plan, operations)
         message = "applied (nothing to pay)"
     elif session.status == "payment_failed":
-        chosen = [
-            op
-            for op in operations
-            if (op.kind == "cancel" and cancels) or (op.kind == "move" and moves)
-        ]
+        chosen = abandon_stale(
+            tx,
+            session,
+            [
+                op
+                for op in operations
+                if (op.kind == "cancel" and cancels) or (op.kind == "move" and moves)
+            ],
+        )
         for op in chosen:
             if op.kind == "move":
                 _rehold(tx, op)
@@ -779,8 +878,9 @@ def confirm(
             )
         apply_plan(tx, session, student, plan, chosen)
         for op in operations:
-            if op not in chosen:
+            if op not in chosen and op.status == "pending":
                 op.status = "abandoned"
+                op.applied_at = tx.now
                 tx.session.add(op)
         message = (
             f"applied {len(chosen)} of {len(operations)} waiting operation(s); the rest abandoned"

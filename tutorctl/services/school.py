@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, replace
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import select
 
 from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.timegrid import SlotGrid, load_zone
@@ -42,11 +42,18 @@ def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
     row = tx.session.get(Settings, 1)
     current = tx.settings if row is not None else DEFAULT_SETTINGS
     wanted = validate(replace(current, **{k: v for k, v in changes.items() if v is not None}))
-    if row is not None and wanted.slot_minutes != current.slot_minutes and _has_calendar(tx):
-        raise RuleError(
-            f"cannot change the slot length from {current.slot_minutes} to "
-            f"{wanted.slot_minutes} minutes: availability or lessons already exist"
-        )
+    if row is not None and _has_calendar(tx):
+        # every stored wall-clock time must keep meaning what it meant when it was written
+        if wanted.slot_minutes != current.slot_minutes:
+            raise RuleError(
+                f"cannot change the slot length from {current.slot_minutes} to "
+                f"{wanted.slot_minutes} minutes: availability or lessons already exist"
+            )
+        if wanted.timezone != current.timezone:
+            raise RuleError(
+                f"cannot change the timezone from {current.timezone} to {wanted.timezone}: "
+                "availability or lessons already exist (their wall-clock times would shift)"
+            )
     if row is None:
         row = Settings(id=1, **asdict(wanted))
     else:
@@ -58,6 +65,7 @@ def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
 
 
 def _has_calendar(tx: Tx) -> bool:
-    weeks = tx.session.exec(select(func.count()).select_from(CalendarWeek)).one()
-    lessons = tx.session.exec(select(func.count()).select_from(Reservation)).one()
-    return bool(weeks or lessons)
+    """Whether any calendar week or lesson exists (two index probes, not counts)."""
+    weeks = tx.session.exec(select(CalendarWeek.id).limit(1)).first()
+    lessons = tx.session.exec(select(Reservation.id).limit(1)).first()
+    return weeks is not None or lessons is not None
