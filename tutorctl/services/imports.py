@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,7 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, insert, literal, select, union_all, update
 
 from tutorctl.core.errors import InputError
-from tutorctl.core.money import parse_amount, prorate
+from tutorctl.core.limits import MAX_ID, as_id, is_digits
+from tutorctl.core.money import parse_amount, parse_hours, prorate
 from tutorctl.core.timegrid import SlotGrid, parse_date, parse_days, parse_week
 from tutorctl.core.views import ImportView
 from tutorctl.db.schema import (
@@ -84,9 +84,13 @@ def detect_format(path: str, given: str | None) -> str:
 
 
 def read_rows(path: Path, fmt: str) -> Iterator[Row]:
-    """Stream (line number, row) from a CSV file (header line 1) or a JSON Lines file."""
+    """Stream (line number, row) from a CSV file (header line 1) or a JSON Lines file.
+
+    A UTF-8 byte order mark (what spreadsheets write as "CSV UTF-8") is skipped. In JSON, money
+    (``price``, ``amount``) is a string such as ``"45.50"`` or an integer, never a float.
+    """
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
@@ -115,8 +119,15 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
                     except json.JSONDecodeError as exc:
                         yield line, {"__error__": f"not JSON ({exc.msg})"}
                         continue
+                    except (ValueError, RecursionError):  # a 5000-digit number, deep nesting
+                        yield line, {"__error__": "not JSON this tool reads"}
+                        continue
                     if not isinstance(value, dict):
                         yield line, {"__error__": "not a JSON object"}
+                        continue
+                    floats = [k for k in MONEY_COLUMNS if isinstance(value.get(k), float)]
+                    if floats:
+                        yield line, _json_float(floats[0], value[floats[0]])
                         continue
                     yield (
                         line,
@@ -124,6 +135,19 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
                     )
         except UnicodeDecodeError:
             raise InputError(f"{path} is not UTF-8 text") from None
+        except csv.Error as exc:  # a field over csv.field_size_limit(), a broken quote
+            raise InputError(f"{path.name}: line {reader.line_num}: bad CSV ({exc})") from None
+
+
+MONEY_COLUMNS = ("price", "amount")
+
+
+def _json_float(column: str, value: float) -> dict[str, str]:
+    return {
+        "__error__": f"{value!r} is a JSON float: write money as a string such as "
+        '"45.50" (or a whole number)',
+        "__column__": column,
+    }
 
 
 # -- row validation -----------------------------------------------------------------------------------
@@ -170,6 +194,8 @@ def _handle(row: dict[str, str], column: str) -> str:
     value = _need(row, column)
     if not HANDLE.match(value):
         raise RowError(column, f"bad handle {value!r}")
+    if is_digits(value):
+        raise RowError(column, f"bad handle {value!r}: never all digits (it would read as an id)")
     return value
 
 
@@ -209,7 +235,7 @@ class Plan:
 
 def _parse(tx: Tx, kind: str, row: dict[str, str], plan: Plan, seen: set[str]) -> dict[str, Any]:
     if "__error__" in row:
-        raise RowError("", row["__error__"])
+        raise RowError(row.get("__column__", ""), row["__error__"])
     grid = tx.settings.grid
     if kind == "users":
         handle = _handle(row, "handle")
@@ -280,7 +306,7 @@ def _parse(tx: Tx, kind: str, row: dict[str, str], plan: Plan, seen: set[str]) -
         return {
             "student": student,
             "amount": _wrap("amount", lambda: parse_amount(_need(row, "amount"))),
-            "reason": (row.get("reason") or "import")[:200],
+            "reason": _wrap("reason", lambda: check_name(row.get("reason") or "import", "reason")),
         }
     return _parse_reservation(tx, row, plan)
 
@@ -300,8 +326,10 @@ def _parse_reservation(tx: Tx, row: dict[str, str], plan: Plan) -> dict[str, Any
     if status not in ("booked", "done"):
         raise RowError("status", f"bad status {status!r}: use booked or done")
     purchase = row.get("purchase", "")
-    if purchase and not purchase.isdigit():
+    if purchase and (not is_digits(purchase) or int(purchase) == 0):
         raise RowError("purchase", f"bad purchase id {purchase!r}")
+    if purchase and int(purchase) > MAX_ID:
+        raise RowError("purchase", f"no purchase {purchase} (ids go up to {MAX_ID})")
     history = _bool(row, "history", status == "done" or starts_at < tx.now)
     if status == "done" and not history:
         raise RowError("history", "a done lesson is history")
@@ -350,16 +378,9 @@ def _when(
     return monday, weekday, start, end, starts_at, grid.instant(zone, monday, weekday, end)
 
 
-_HOURS = re.compile(r"^\d{1,6}(\.\d{1,2})?$")
-
-
 def _minutes(text: str) -> int:
-    if not _HOURS.match(text):
-        raise InputError(f"bad hours {text!r}: use a number like 10 or 7.5")
-    hundredths = parse_amount(text, allow_zero=True, what="hours")
-    if (hundredths * 60) % 100:
-        raise InputError(f"bad hours {text!r}: not a whole number of minutes")
-    return hundredths * 60 // 100
+    """Hours (``10``, ``7.5``; at most 10,000) → whole minutes."""
+    return parse_hours(text)
 
 
 # -- the import ---------------------------------------------------------------------------------------
@@ -530,8 +551,9 @@ def _category_ids(tx: Tx, names: set[str]) -> dict[str, int]:
         for i, n in tx.session.execute(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))
     }
     for name in names:
-        if name.isdigit() and name not in ids:
-            row = tx.session.execute(select(C.c.id).where(C.c.id == int(name))).first()
+        number = as_id(name)  # ASCII digits; over 2**31-1 it names nothing (-1)
+        if number is not None and name not in ids:
+            row = tx.session.execute(select(C.c.id).where(C.c.id == number)).first()
             if row:
                 ids[name] = row[0]
     return ids
@@ -662,7 +684,10 @@ def _write_reservations(
 
 
 def _overlaps(tx: Tx, ids: list[int], line_of: dict[int, int], problems: Problems) -> None:
-    live = R.c.status.in_(("held", "booked"))
+    # done rows are checked too (SPEC §6): a lesson that took place occupied its teacher and
+    # its student, so imported rows (booked or done) may overlap neither each other nor any
+    # held, booked or done lesson of the same person
+    live = R.c.status.in_(("held", "booked", "done"))
     occupancy = union_all(
         select(
             R.c.id, R.c.teacher_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
