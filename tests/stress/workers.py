@@ -233,3 +233,77 @@ def crash_worker(url: str, kill_at: int, args: list[str]) -> None:
     uow.run = run  # type: ignore[assignment]
     code, _out, _err = _call(*args)
     os._exit(100 + code)  # finished before the kill point
+
+
+# -- imports and the desk on one package (tests/stress/test_import_race.py) ------------------
+
+RACE_FIRST_MONDAY = "2026-11-30"  # week +1 of NOW
+
+
+def race_slot(index: int) -> tuple[str, str, str]:
+    """The ``index``-th distinct hour from RACE_FIRST_MONDAY on: (date, start, end)."""
+    from datetime import date, timedelta
+
+    day = date.fromisoformat(RACE_FIRST_MONDAY) + timedelta(days=index // 24)
+    hour = index % 24
+    return day.isoformat(), f"{hour:02d}:00", f"{hour + 1:02d}:00"
+
+
+def race_importer(url: str, worker: int, workers: int, rounds: int, folder: str, out: Any) -> None:
+    """Import ``rounds`` files of one lesson of bob's, funded by package 1, each at its own hour
+    of the first week (the desk books the next one: no week lock in common)."""
+    _env(url, f"importer{worker}")
+    codes: Counter[str] = Counter()
+    unexpected: list[str] = []
+    for i in range(rounds):
+        day, start, end = race_slot(i * workers + worker)
+        path = os.path.join(folder, f"import{worker}_{i}.csv")
+        with open(path, "w") as f:
+            f.write("teacher,student,category,date,start,end,status,purchase\n")
+            f.write(f"alice,bob,maths,{day},{start},{end},booked,1\n")
+        code, _out, err = _call("import", "reservations", path)
+        codes[f"import:{code}"] += 1
+        if code != 0 or "Traceback" in err:
+            unexpected.append(f"import {day} {start} → {code}: {err.strip()[:300]}")
+    out.put({"worker": f"importer{worker}", "codes": dict(codes), "unexpected": unexpected})
+
+
+def race_desk(url: str, rounds: int, out: Any) -> None:
+    """The desk books bob in the second week (paid from package 1: nothing to pay, confirm)
+    and cancels every third lesson it booked (its hour goes back to the package)."""
+    _env(url, "desk")
+    codes: Counter[str] = Counter()
+    unexpected: list[str] = []
+    booked: list[str] = []
+
+    def call(kind: str, *args: str) -> tuple[int, str]:
+        code, output, err = _call(*args)
+        codes[f"{kind}:{code}"] += 1
+        if code != 0 or "Traceback" in err:
+            unexpected.append(f"{args} → {code}: {err.strip()[:300]}")
+        return code, output
+
+    for i in range(rounds):
+        day, start, end = race_slot(7 * 24 + i)
+        code, output = call(
+            "reserve",
+            "reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+            "--week", day, "--day", str(date_weekday(day)), "--time", f"{start}-{end}", "--json",
+        )  # fmt: skip
+        if code != 0:
+            continue
+        made = json.loads(output)
+        call("confirm", "session", "confirm", str(made["session_id"]))
+        booked.append(str(made["reservation_id"]))
+        if i % 3 == 2:
+            code, output = call("cancel", "cancel", booked.pop(0), "--json")
+            if code == 0:
+                call("confirm", "session", "confirm", str(json.loads(output)["session_id"]))
+    out.put({"worker": "desk", "codes": dict(codes), "unexpected": unexpected})
+
+
+def date_weekday(day: str) -> int:
+    """1 (Monday) … 7 (Sunday), as ``--day`` takes it."""
+    from datetime import date
+
+    return date.fromisoformat(day).isoweekday()

@@ -230,7 +230,7 @@ class Plan:
     rows: int = 0
     handles: set[str] = field(default_factory=set)
     week_keys: set[tuple[str, date]] = field(default_factory=set)  # (handle, monday)
-    students: set[str] = field(default_factory=set)
+    students: set[str] = field(default_factory=set)  # accounts locked: money or packages change
 
 
 def _parse(tx: Tx, kind: str, row: dict[str, str], plan: Plan, seen: set[str]) -> dict[str, Any]:
@@ -337,6 +337,8 @@ def _parse_reservation(tx: Tx, row: dict[str, str], plan: Plan) -> dict[str, Any
     plan.handles.add(student)
     plan.week_keys.add((teacher, monday))
     plan.week_keys.add((student, monday))
+    if purchase:  # it consumes the student's package: lock their account, as the desk does
+        plan.students.add(student)
     return {
         "teacher": teacher,
         "student": student,
