@@ -549,3 +549,17 @@ def test_expire_marks_done_with_its_people(cli: Cli, when: str) -> None:
         if e["subject"] == f"lesson {lesson} done"
     ]
     assert len(entries) == done
+
+
+def test_an_imported_lesson_across_the_repeated_hour_is_a_bad_row(cli: Cli, tmp_path: Any) -> None:
+    school(cli)
+    lessons = tmp_path / "lessons.csv"
+    lessons.write_text(
+        "teacher,student,category,date,start,end,status,history,purchase\n"
+        "alice,bob,maths,2026-10-25,01:00,02:00,done,true,\n"
+        "alice,bob,maths,2026-10-25,02:00,03:00,done,true,\n"
+    )
+    result = cli("import", "reservations", str(lessons))
+    assert result.code == 2
+    assert "line 3, column end: spans a change of the clocks" in result.err
+    assert "line 2" not in result.err

@@ -377,7 +377,15 @@ def _when(
     if missing:
         raise RowError("start", f"{grid.format_slot(missing[0])} does not exist on {day} (DST)")
     starts_at = grid.instant(zone, monday, weekday, start)
-    return monday, weekday, start, end, starts_at, grid.instant(zone, monday, weekday, end)
+    ends_at = grid.instant(zone, monday, weekday, end)
+    if ends_at - starts_at != timedelta(minutes=grid.minutes(start, end)):
+        raise RowError(
+            "end",
+            f"spans a change of the clocks on {day}: it would last "
+            f"{int((ends_at - starts_at).total_seconds()) // 60} real minutes but be billed "
+            f"{grid.minutes(start, end)}",
+        )
+    return monday, weekday, start, end, starts_at, ends_at
 
 
 def _minutes(text: str) -> int:
