@@ -2,6 +2,14 @@
 
 Streams rows from the database (``yield_per``) straight to the output: memory does not grow
 with the number of lessons.
+
+A round trip (export, then ``import reservations`` into a fresh database holding the same
+users, categories and packages) loses nothing: every booked or done lesson comes back with its
+status and the package that funded its hours (column ``purchase``). Rows are exported with
+``history=true``, past and future alike: each is the record of a booking already made and
+checked, so the import does not apply the booking-time rules (availability, notice, active
+people) again, and a fresh database without availability takes it; the overlap rule still
+applies.
 """
 
 from __future__ import annotations
@@ -12,23 +20,39 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import TextIO
 
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.views import LessonView
-from tutorctl.db.schema import Reservation
+from tutorctl.db.schema import Funding, Reservation
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import lesson_query, lesson_view
 from tutorctl.services.users import find_user
 
 FORMATS = ("csv", "jsonl", "ics")
-COLUMNS = ["teacher", "student", "category", "date", "start", "end", "status", "history"]
+COLUMNS = [
+    "teacher", "student", "category", "date", "start", "end", "status", "history", "purchase",
+]  # fmt: skip
+_F = Funding.__table__  # type: ignore[attr-defined]
+# the package whose hours fund the lesson (the import names one; the first if two did)
+FUNDING_PURCHASE = (
+    select(func.min(_F.c.purchase_id))
+    .where(_F.c.reservation_id == Reservation.id, _F.c.source == "purchase")
+    .scalar_subquery()
+    .label("funding_purchase")
+)
 
 
 def lessons(
     tx: Tx, user_ref: str | None, first: date | None, last: date | None
-) -> Iterator[LessonView]:
-    query = lesson_query().where(col(Reservation.status).in_(("booked", "done")))
+) -> Iterator[tuple[LessonView, int | None]]:
+    """(lesson, id of the package funding its hours or None), in time order."""
+    query = (
+        lesson_query()
+        .add_columns(FUNDING_PURCHASE)
+        .where(col(Reservation.status).in_(("booked", "done")))
+    )
     if user_ref is not None:
         user = find_user(tx, user_ref)
         query = query.where(
@@ -45,10 +69,10 @@ def lessons(
         col(Reservation.id),
     ).execution_options(yield_per=1000)
     for row in tx.session.execute(query):
-        yield lesson_view(tx, row)
+        yield lesson_view(tx, row), row.funding_purchase
 
 
-def _record(lesson: LessonView) -> dict[str, str]:
+def _record(lesson: LessonView, purchase: int | None) -> dict[str, str | int | None]:
     end = "24:00" if lesson.end == "00:00" else lesson.end
     return {
         "teacher": lesson.teacher,
@@ -58,7 +82,8 @@ def _record(lesson: LessonView) -> dict[str, str]:
         "start": lesson.start,
         "end": end,
         "status": lesson.status,
-        "history": "true",
+        "history": "true",  # a booking already made: see the module docstring
+        "purchase": purchase,  # CSV: empty when unfunded by a package; JSON: null
     }
 
 
@@ -76,15 +101,15 @@ def export_reservations(
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for lesson in lessons(tx, user_ref, first, last):
-            writer.writerow(_record(lesson))
+        for lesson, purchase in lessons(tx, user_ref, first, last):
+            writer.writerow(_record(lesson, purchase))
             count += 1
     elif fmt == "jsonl":
-        for lesson in lessons(tx, user_ref, first, last):
-            out.write(json.dumps(_record(lesson), ensure_ascii=False) + "\n")
+        for lesson, purchase in lessons(tx, user_ref, first, last):
+            out.write(json.dumps(_record(lesson, purchase), ensure_ascii=False) + "\n")
             count += 1
     else:
-        count = _ics(tx, out, lessons(tx, user_ref, first, last))
+        count = _ics(tx, out, (lesson for lesson, _purchase in lessons(tx, user_ref, first, last)))
     return count
 
 
