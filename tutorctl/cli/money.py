@@ -47,6 +47,24 @@ def account_credit(
     emit(write("account credit", lambda tx: payments.credit(tx, student, cents, reason)), json)
 
 
+@accounts.command("debit")
+def account_debit(
+    student: StudentArg,
+    amount: Annotated[str, typer.Argument(help="A decimal such as 25.00.")],
+    reason: Annotated[
+        str, typer.Option(help="Why the money goes out (a refund to the family, a correction).")
+    ],
+    json: Json = False,
+) -> None:
+    """Pay money out of a student's balance: never below zero, never reserved money."""
+    from tutorctl.core.limits import check_text
+    from tutorctl.services import payments
+
+    cents = parse_amount(amount)
+    why = check_text(reason, "--reason")
+    emit(write("account debit", lambda tx: payments.debit(tx, student, cents, why)), json)
+
+
 @accounts.command("show")
 def account_show(student: StudentArg, json: Json = False) -> None:
     """Balance and packages with hours left."""
@@ -73,18 +91,60 @@ def purchase_add(
     paid_hours: Annotated[
         str | None, typer.Option(help="Hours paid; the rest is owed (default: all).")
     ] = None,
+    method: Annotated[
+        Method, typer.Option(help="How the paid hours were paid: card, wechat, cash, transfer.")
+    ] = Method.cash,
+    reference: Annotated[str | None, typer.Option(help="The payment's reference.")] = None,
     json: Json = False,
 ) -> None:
-    """Record a package of hours bought by a student for one teacher and category."""
+    """Record a package of hours bought by a student for one teacher and category, and the
+    payment of its paid hours."""
+    from tutorctl.core.limits import check_text
     from tutorctl.services import payments
 
     bought = payments.parse_hours(hours)
     paid = payments.parse_hours(paid_hours, "paid hours") if paid_hours is not None else None
     cents = parse_amount(price, allow_zero=True, what="price")
+    ref = check_text(reference, "--reference") if reference is not None else None
     emit(
         write(
             "purchase add",
-            lambda tx: payments.add_purchase(tx, student, teacher, category, bought, cents, paid),
+            lambda tx: payments.add_purchase(
+                tx,
+                student,
+                teacher,
+                category,
+                bought,
+                cents,
+                paid,
+                method=method.value,
+                reference=ref,
+            ),
+        ),
+        json,
+    )
+
+
+@purchases.command("settle")
+def purchase_settle(
+    purchase: Annotated[int, id_argument("PURCHASE", "The package's id.")],
+    method: Annotated[Method, typer.Option(help="card, wechat, cash or transfer.")],
+    hours: Annotated[
+        str | None, typer.Option(help="Owed hours paid now (default: all owed hours).")
+    ] = None,
+    reference: Annotated[str | None, typer.Option(help="The payment's reference.")] = None,
+    json: Json = False,
+) -> None:
+    """Record a later payment of a package's owed hours (pro rata of its price, to the cent)."""
+    from tutorctl.core.limits import check_text
+    from tutorctl.services import payments
+
+    minutes = payments.parse_hours(hours) if hours is not None else None
+    ref = check_text(reference, "--reference") if reference is not None else None
+    emit(
+        write(
+            "purchase settle",
+            lambda tx: payments.settle_purchase(tx, purchase, minutes, method.value, ref),
         ),
         json,
     )

@@ -48,3 +48,11 @@ def format_amount(cents: int, currency: str) -> str:
 def prorate(price_per_hour_cents: int, minutes: int) -> int:
     """Price of ``minutes`` at an hourly price, rounded half up to the cent (integers only)."""
     return (price_per_hour_cents * minutes * 2 + 60) // 120
+
+
+METHODS = ("card", "wechat", "cash", "transfer")  # how money reaches the school
+
+
+def paid_price(price_cents: int, paid_minutes: int, bought_minutes: int) -> int:
+    """What the paid hours of a package cost: its price pro rata, rounded half up to the cent."""
+    return (price_cents * paid_minutes * 2 + bought_minutes) // (2 * bought_minutes)

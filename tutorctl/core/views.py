@@ -260,6 +260,7 @@ class PurchaseLine:
     consumed_minutes: int
     remaining_minutes: int
     owed_minutes: int
+    owed_cents: int = 0  # the price of the owed hours, pro rata (what settling them costs)
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,7 @@ class NewGroupView:
     from_balance_cents: int
     external_cents: int
     lesson_ids: list[int]
+    on_credit_minutes: int = 0  # of the package minutes, those of hours not paid yet (owed)
 
 
 @dataclass(frozen=True)

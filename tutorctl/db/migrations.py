@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, inspect, select
 from sqlmodel import SQLModel, col
 
 from tutorctl.core.errors import ConfigError
-from tutorctl.db.schema import SchemaVersion
+from tutorctl.db.schema import PackagePayment, SchemaVersion
 
 SCHEMA_VERSION = 5
 
@@ -191,10 +191,23 @@ V5_COLUMNS = (
 )
 
 
+# … and a package's price is money: its payments are recorded (a database written before
+# gets one payment per package for its paid hours, pro rata to the cent, as cash)
+V5_BACKFILL_PACKAGE_PAYMENTS = (
+    "INSERT INTO package_payments (purchase_id, method, minutes, amount_cents, actor, at)"
+    " SELECT id, 'cash', paid_minutes,"
+    " (price_cents * paid_minutes * 2 + bought_minutes) / (2 * bought_minutes),"
+    " 'db init (recorded before package payments)', created_at"
+    " FROM purchases WHERE paid_minutes > 0"
+)
+
+
 def _time_passes(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V5_COLUMNS:
         conn.exec_driver_sql(statement.format(timestamp=timestamp))
+    PackagePayment.__table__.create(conn)  # type: ignore[attr-defined]
+    conn.exec_driver_sql(V5_BACKFILL_PACKAGE_PAYMENTS)
 
 
 # version → function upgrading a database at version-1 to version (run in the init transaction)

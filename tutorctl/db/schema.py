@@ -266,6 +266,24 @@ class Purchase(Table, table=True):
     created_at: datetime = _instant()
 
 
+class PackagePayment(Table, table=True):
+    """Money received for a package's paid hours: at ``purchase add`` (its paid hours) and at
+    each ``purchase settle`` (owed hours paid later). The amounts of a package add up to the
+    price of its paid hours, pro rata to the cent (SPEC §7 invariant 9)."""
+
+    __tablename__ = "package_payments"
+    __table_args__ = (Index("ix_package_payments_purchase", "purchase_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    purchase_id: int = Field(foreign_key="purchases.id")
+    method: str = Field(max_length=16)
+    minutes: int
+    amount_cents: int
+    reference: str | None = Field(default=None, max_length=200)
+    actor: str = Field(max_length=200)
+    at: datetime = _instant()
+
+
 class Funding(Table, table=True):
     """Where a lesson's price came from: purchase minutes, balance money or a payment."""
 

@@ -336,7 +336,8 @@ def _(view: ResumeView) -> RenderableType:
     for n in view.new_lessons:
         how = []
         if n.from_purchases_minutes:
-            how.append(f"{hours(n.from_purchases_minutes)} from packages")
+            credit = f" ({hours(n.on_credit_minutes)} on credit)" if n.on_credit_minutes else ""
+            how.append(f"{hours(n.from_purchases_minutes)} from packages{credit}")
         if n.from_balance_cents:
             how.append(f"{format_amount(n.from_balance_cents, c)} from the account")
         if n.external_cents:

@@ -14,6 +14,7 @@ from tutorctl.db.schema import (
     History,
     LedgerEntry,
     Operation,
+    PackagePayment,
     Payment,
     Purchase,
     Reservation,
@@ -32,6 +33,7 @@ O = Operation.__table__  # type: ignore[attr-defined]  # noqa: E741
 S = BookingSession.__table__  # type: ignore[attr-defined]
 PAY = Payment.__table__  # type: ignore[attr-defined]
 H = History.__table__  # type: ignore[attr-defined]
+PP = PackagePayment.__table__  # type: ignore[attr-defined]
 
 
 def _rows(tx: Tx, query: object) -> list[tuple[object, ...]]:
@@ -190,6 +192,9 @@ def check(tx: Tx) -> CheckView:
     credits = tx.session.execute(
         select(func.coalesce(func.sum(L.c.amount_cents), 0)).where(L.c.kind == "credit")
     ).scalar_one()
+    paid_out = -tx.session.execute(
+        select(func.coalesce(func.sum(L.c.amount_cents), 0)).where(L.c.kind == "debit")
+    ).scalar_one()
     balances = tx.session.execute(
         select(func.coalesce(func.sum(A.c.balance_cents), 0))
     ).scalar_one()
@@ -198,9 +203,10 @@ def check(tx: Tx) -> CheckView:
         .select_from(F.join(R, R.c.id == F.c.reservation_id))
         .where(F.c.source != "purchase", _money_kept())  # type: ignore[arg-type]
     ).scalar_one()
-    if int(paid) + int(credits) != int(balances) + int(held):
+    if int(paid) + int(credits) != int(balances) + int(held) + int(paid_out):
         violations.append(
-            f"money: payments {paid} + credits {credits} ≠ balances {balances} + held in lessons {held}"
+            f"money: payments {paid} + credits {credits} ≠ balances {balances} + held in lessons "
+            f"{held} + paid out {paid_out}"
         )
 
     # 6. statuses agree
@@ -281,6 +287,36 @@ def check(tx: Tx) -> CheckView:
     ):
         violations.append(
             f"reserved: student {student} has {held_back} reserved for payments but a balance of {balance}"
+        )
+
+    # 9b. a package's recorded payments are the price of its paid hours, pro rata to the cent
+    received = (
+        select(
+            PP.c.purchase_id,
+            func.sum(PP.c.amount_cents).label("cents"),
+            func.sum(PP.c.minutes).label("minutes"),
+        )
+        .group_by(PP.c.purchase_id)
+        .subquery()
+    )
+    due = (P.c.price_cents * P.c.paid_minutes * 2 + P.c.bought_minutes) // (2 * P.c.bought_minutes)
+    cents, minutes = func.coalesce(received.c.cents, 0), func.coalesce(received.c.minutes, 0)
+    for purchase, paid_minutes, price_due, got, got_minutes in _rows(
+        tx,
+        select(P.c.id, P.c.paid_minutes, due, cents, minutes)
+        .select_from(P.outerjoin(received, received.c.purchase_id == P.c.id))
+        .where(
+            or_(
+                cents != due,
+                minutes != P.c.paid_minutes,
+                P.c.paid_minutes < 0,
+                P.c.paid_minutes > P.c.bought_minutes,
+            )
+        ),
+    ):
+        violations.append(
+            f"package {purchase}: {paid_minutes} paid min cost {price_due} but payments of "
+            f"{got} for {got_minutes} min are recorded"
         )
 
     # 7. every mutation is in history (every session and every ledger entry's session is there)

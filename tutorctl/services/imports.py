@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, insert, literal, select, union_all, update
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_ID, as_id, is_digits
-from tutorctl.core.money import parse_amount, parse_hours, prorate
+from tutorctl.core.money import METHODS, paid_price, parse_amount, parse_hours, prorate
 from tutorctl.core.timegrid import SlotGrid, parse_date, parse_days, parse_week
 from tutorctl.core.views import ImportView
 from tutorctl.db.schema import (
@@ -33,6 +33,7 @@ from tutorctl.db.schema import (
     Category,
     Funding,
     LedgerEntry,
+    PackagePayment,
     Purchase,
     Reservation,
     User,
@@ -296,6 +297,9 @@ def _parse(tx: Tx, kind: str, row: dict[str, str], plan: Plan, seen: set[str]) -
             raise RowError("paid_hours", "between 0 and the hours bought, and hours > 0")
         on = row.get("date", "")
         values["date"] = _wrap("date", lambda: parse_date(on)) if on else tx.today
+        values["method"] = (row.get("method") or "cash").strip().lower()
+        if values["method"] not in METHODS:
+            raise RowError("method", f"use one of {', '.join(METHODS)} (default cash)")
         plan.handles.update((values["student"], values["teacher"]))
         plan.students.add(values["student"])
         return values
@@ -573,7 +577,7 @@ def _write_purchases(
     tx: Tx, batch: list[Parsed], people: Any, problems: Problems, details: dict[str, int]
 ) -> int:
     categories = _category_ids(tx, {p.values["category"] for p in batch})
-    rows = []
+    rows, methods = [], []
     for p in batch:
         v = p.values
         if v["category"] not in categories:
@@ -595,8 +599,30 @@ def _write_purchases(
                 "created_at": tx.now,
             }
         )
+        methods.append(v["method"])
     if rows:
+        ids = tx.allocate_ids(Purchase, len(rows))
+        for purchase_id, row in zip(ids, rows, strict=True):
+            row["id"] = purchase_id
         tx.session.execute(insert(P), rows)
+        # each package's paid hours are money received: one payment each, pro rata to the cent
+        paid = [
+            {
+                "purchase_id": row["id"],
+                "method": method,
+                "minutes": row["paid_minutes"],
+                "amount_cents": paid_price(
+                    row["price_cents"], row["paid_minutes"], row["bought_minutes"]
+                ),
+                "reference": None,
+                "actor": tx.actor,
+                "at": tx.now,
+            }
+            for row, method in zip(rows, methods, strict=True)
+            if row["paid_minutes"]
+        ]
+        if paid:
+            tx.session.execute(insert(PackagePayment.__table__), paid)  # type: ignore[attr-defined]
     return len(rows)
 
 

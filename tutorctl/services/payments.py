@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 
 from tutorctl.core import resume as rs
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
-from tutorctl.core.money import format_amount
+from tutorctl.core.money import METHODS, format_amount, paid_price
 from tutorctl.core.views import (
     AccountView,
     CancelGroupView,
@@ -34,6 +34,7 @@ from tutorctl.db.schema import (
     Funding,
     LedgerEntry,
     Operation,
+    PackagePayment,
     Payment,
     Purchase,
     Reservation,
@@ -48,9 +49,6 @@ from tutorctl.services.booking import (
     require_status,
 )
 from tutorctl.services.users import find_category, find_user
-
-METHODS = ("card", "wechat", "cash", "transfer")
-
 
 # -- accounts and purchases --------------------------------------------------------------------
 
@@ -96,6 +94,28 @@ def credit(tx: Tx, student_ref: str, amount_cents: int, reason: str | None = Non
         users=[student.id or 0],
         amount_cents=amount_cents,
         reason=reason or "credit",
+    )
+    return show_account(tx, student_ref)
+
+
+def debit(tx: Tx, student_ref: str, amount_cents: int, reason: str) -> AccountView:
+    """Pay money out of a student's balance (back to the family, or a correction): never below
+    zero, never money a pending payment has reserved."""
+    student = find_user(tx, student_ref, role="student")
+    tx.lock(accounts=[student.id or 0])
+    account = account_of(tx, student)
+    reserved = reserved_cents(tx, student.id or 0)
+    available = account.balance_cents - reserved
+    if amount_cents > available:
+        currency = tx.settings.currency
+        held = f" ({format_amount(reserved, currency)} reserved for a payment in progress)"
+        raise RuleError(
+            f"insufficient funds: {student.handle} has {format_amount(available, currency)} "
+            f"available{held if reserved else ''}, not {format_amount(amount_cents, currency)}"
+        )
+    post(tx, account, -amount_cents, "debit", reason)
+    tx.audit(
+        f"debit {student.handle}", users=[student.id or 0], amount_cents=amount_cents, reason=reason
     )
     return show_account(tx, student_ref)
 
@@ -169,7 +189,11 @@ def add_purchase(
     price_cents: int,
     paid_minutes: int | None = None,
     purchased_on: date | None = None,
+    method: str = "cash",
+    reference: str | None = None,
 ) -> PurchaseLine:
+    """Record a package; the payment of its paid hours is recorded with it (``method``)."""
+    _check_method(method)
     student = find_user(tx, student_ref, role="student")
     teacher = find_user(tx, teacher_ref, role="teacher")
     category = find_category(tx, category_ref)
@@ -192,6 +216,7 @@ def add_purchase(
     )
     tx.session.add(purchase)
     tx.session.flush()
+    amount = _pay_package(tx, purchase, 0, paid, method, reference)
     tx.audit(
         f"purchase {student.handle}",
         users=[student.id or 0, teacher.id or 0],
@@ -199,9 +224,80 @@ def add_purchase(
         bought_minutes=bought_minutes,
         paid_minutes=paid,
         price_cents=price_cents,
+        paid_cents=amount,
+        method=method,
         category=category.name,
     )
     return purchase_lines(tx, student.id, [purchase.id or 0])[0]
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise InputError(f"bad --method {method!r}: use {', '.join(METHODS)}")
+
+
+def _pay_package(
+    tx: Tx, purchase: Purchase, paid_before: int, paid_after: int, method: str, ref: str | None
+) -> int:
+    """Record the payment that takes a package from ``paid_before`` to ``paid_after`` paid
+    minutes: the difference of their prices, so its payments always add up to the price of its
+    paid hours, to the cent. Returns the amount."""
+    minutes = paid_after - paid_before
+    if minutes == 0:
+        return 0
+    amount = paid_price(purchase.price_cents, paid_after, purchase.bought_minutes) - paid_price(
+        purchase.price_cents, paid_before, purchase.bought_minutes
+    )
+    tx.session.add(
+        PackagePayment(
+            purchase_id=purchase.id or 0,
+            method=method,
+            minutes=minutes,
+            amount_cents=amount,
+            reference=ref,
+            actor=tx.actor,
+            at=tx.now,
+        )
+    )
+    return amount
+
+
+def settle_purchase(
+    tx: Tx, purchase_id: int, minutes: int | None, method: str, reference: str | None = None
+) -> PurchaseLine:
+    """Record a later payment of a package's owed hours (all of them unless ``minutes``): the
+    price of those hours pro rata, to the cent."""
+    _check_method(method)
+    found = tx.session.get(Purchase, purchase_id)
+    if found is None:
+        raise NotFoundError(f"no package {purchase_id}: see `tutorctl purchase list`")
+    tx.lock(accounts=[found.student_id])
+    tx.session.refresh(found)  # read under the lock
+    owed = found.bought_minutes - found.paid_minutes
+    if owed == 0:
+        raise RuleError(f"package {purchase_id} owes nothing: all its hours are paid")
+    settling = owed if minutes is None else minutes
+    if settling <= 0:
+        raise InputError("bad --hours: settle more than zero hours")
+    if settling > owed:
+        raise RuleError(
+            f"package {purchase_id} owes {owed / 60:g} h: cannot settle {settling / 60:g} h"
+        )
+    amount = _pay_package(
+        tx, found, found.paid_minutes, found.paid_minutes + settling, method, reference
+    )
+    found.paid_minutes += settling
+    tx.session.add(found)
+    tx.audit(
+        f"settle package {purchase_id}",
+        users=[found.student_id, found.teacher_id],
+        purchase=purchase_id,
+        minutes=settling,
+        amount_cents=amount,
+        method=method,
+    )
+    tx.flush()
+    return purchase_lines(tx, found.student_id, [purchase_id])[0]
 
 
 def purchase_lines(
@@ -235,6 +331,7 @@ def purchase_lines(
             consumed_minutes=p.consumed_minutes,
             remaining_minutes=p.bought_minutes - p.consumed_minutes,
             owed_minutes=p.bought_minutes - p.paid_minutes,
+            owed_cents=p.price_cents - paid_price(p.price_cents, p.paid_minutes, p.bought_minutes),
         )
         for p, t, s, c in tx.session.execute(query)
     ]
@@ -359,7 +456,26 @@ def _line(p: rs.PurchaseState, student: str) -> PurchaseLine:
         consumed_minutes=p.consumed_minutes,
         remaining_minutes=p.remaining_minutes,
         owed_minutes=p.owed_minutes,
+        owed_cents=p.price_cents - paid_price(p.price_cents, p.paid_minutes, p.bought_minutes),
     )
+
+
+def _on_credit(plan: rs.Plan) -> dict[int, int]:
+    """Of each charge's package minutes (by ``id`` of the charge), those of owed hours: a
+    package's minutes beyond its paid ones fund lessons on credit."""
+    consumed = {p.id: p.consumed_minutes for p in plan.purchases_between}
+    paid = {p.id: p.paid_minutes for p in plan.purchases_between}
+    credit: dict[int, int] = {}
+    for charge in plan.charges:  # in the order the plan took the package hours
+        for part in charge.parts:
+            if part.source != "purchase" or part.purchase_id not in consumed:
+                continue
+            used = consumed[part.purchase_id]
+            after = used + part.minutes
+            owed = after - max(used, paid[part.purchase_id])
+            credit[id(charge)] = credit.get(id(charge), 0) + max(0, owed)
+            consumed[part.purchase_id] = after
+    return credit
 
 
 def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
@@ -369,6 +485,7 @@ def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
     cancel_groups: dict[tuple[str, str], list[rs.Refund]] = defaultdict(list)
     for refund in plan.refunds:
         cancel_groups[(refund.lesson.teacher, refund.lesson.category)].append(refund)
+    on_credit = _on_credit(plan)
     new_groups: dict[tuple[str, str], list[rs.Charge]] = defaultdict(list)
     for charge in plan.charges:
         new_groups[(charge.lesson.teacher, charge.lesson.category)].append(charge)
@@ -423,6 +540,7 @@ def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
                 ),
                 external_cents=sum(c.external_cents for c in items),
                 lesson_ids=[c.lesson.id for c in items],
+                on_credit_minutes=sum(on_credit.get(id(c), 0) for c in items),
             )
             for (teacher, category), items in sorted(new_groups.items())
         ],
@@ -665,8 +783,7 @@ def start_payment(
     tx: Tx, session_id: int, method: str, reference: str | None, expect_total: int | None
 ) -> PayResultView:
     """Open → awaiting_payment with one pending payment of exactly what the resume asks."""
-    if method not in METHODS:
-        raise InputError(f"bad --method {method!r}: use {', '.join(METHODS)}")
+    _check_method(method)
     session, _student = _lock_session(tx, session_id)
     if session.status in ("paid", "applied"):
         done = _succeeded(tx, session_id)
