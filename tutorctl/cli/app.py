@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tutorctl.cli import booking, db_cmd, money, schedule, transfer, users
+from tutorctl.cli import booking, db_cmd, lessons, money, schedule, transfer, users
 from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -72,6 +72,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(users.users, name="user")
 app.add_typer(users.categories, name="category")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(lessons.app, name="lesson")
 app.command("reserve")(booking.reserve)
 app.command("cancel")(booking.cancel)
 app.command("move")(booking.move)

@@ -87,3 +87,31 @@ def copy(
         ),
         json,
     )
+
+
+@app.command("off")
+def off(
+    teacher: UserArg,
+    date: Annotated[
+        str, typer.Option("--date", help="The day (YYYY-MM-DD, or a date dateutil reads).")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept in history and on each cancellation).")],
+    hours: Annotated[
+        str | None, typer.Option(help="HH:MM-HH:MM on the slot grid (default: the whole day).")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """The teacher cannot come: close those slots and cancel every lesson there with a full
+    refund (notice waived), in one transaction; prints who was cancelled and refunded."""
+    from tutorctl.core.limits import check_text
+    from tutorctl.core.timegrid import parse_date
+    from tutorctl.services import absence
+
+    day = parse_date(date)
+    why = check_text(reason, "--reason")
+
+    def run(tx):  # type: ignore[no-untyped-def]
+        start, end = tx.settings.grid.parse_range(hours) if hours else (None, None)
+        return absence.teacher_off(tx, teacher, day, start, end, why)
+
+    emit(write("schedule off", run), json)

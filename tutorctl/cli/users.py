@@ -55,6 +55,46 @@ def user_deactivate(user: UserArg, json: Json = False) -> None:
     emit(write("user deactivate", lambda tx: svc.deactivate_user(tx, user)), json)
 
 
+@users.command("set")
+def user_set(
+    user: UserArg,
+    name: Annotated[str | None, typer.Option(help="New display name.")] = None,
+    active: Annotated[
+        bool | None,
+        typer.Option("--active/--inactive", help="Reactivate, or deactivate (no new lessons)."),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Correct a user's name, or reactivate / deactivate them (recorded in history)."""
+    from tutorctl.services import users as svc
+
+    emit(write("user set", lambda tx: svc.set_user(tx, user, name, active)), json)
+
+
+@categories.command("set")
+def category_set(
+    category: Annotated[str, typer.Argument(help="Category name or id.")],
+    price: Annotated[
+        str | None, typer.Option(help="New price per hour (for lessons booked from now on).")
+    ] = None,
+    rename: Annotated[str | None, typer.Option(help="New name.")] = None,
+    active: Annotated[
+        bool | None,
+        typer.Option("--active/--inactive", help="Whether new lessons can be booked in it."),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Correct a category: price, name, active (recorded in history)."""
+    from tutorctl.core.money import parse_amount
+    from tutorctl.services import users as svc
+
+    cents = parse_amount(price, allow_zero=True, what="price") if price is not None else None
+    emit(
+        write("category set", lambda tx: svc.set_category(tx, category, cents, rename, active)),
+        json,
+    )
+
+
 @categories.command("add")
 def category_add(
     name: Annotated[str, typer.Argument(help="Unique category name.")],

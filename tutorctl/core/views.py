@@ -400,3 +400,64 @@ class ImportView:
     written: int
     dry_run: bool
     details: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OffLessonView:
+    """One lesson of a teacher's day off: what became of it and what was refunded."""
+
+    lesson_id: int
+    student: str
+    start: str
+    end: str
+    was: str  # held | booked
+    action: str  # cancelled | released | kept (already started)
+    session_id: int | None = None  # the session that cancelled it (or that held it)
+    refunded_cents: int = 0  # money back to the balance
+    refunded_minutes: int = 0  # package minutes given back
+
+
+@dataclass(frozen=True)
+class TeacherOffView:
+    """`schedule off`: the teacher cannot come."""
+
+    teacher: str
+    date: str
+    hours: str
+    reason: str
+    closed_slots: int
+    currency: str
+    lessons: list[OffLessonView]
+
+
+@dataclass(frozen=True)
+class FundingPartView:
+    """Where part of a lesson's price came from: package minutes, the balance or a payment."""
+
+    source: str  # purchase | balance | payment
+    minutes: int
+    amount_cents: int
+    purchase_id: int | None
+    payment_id: int | None
+
+
+@dataclass(frozen=True)
+class LessonEventView:
+    """One step of a lesson's story."""
+
+    at: str
+    what: str
+    session_id: int | None = None
+    operation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LessonDetailView:
+    """`lesson show`: the lesson, its funding and its story."""
+
+    lesson: LessonView
+    unfunded: bool
+    late_cancel: bool
+    currency: str
+    funding: list[FundingPartView]
+    events: list[LessonEventView]

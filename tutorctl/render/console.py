@@ -25,6 +25,7 @@ from tutorctl.core.views import (
     HistoryView,
     ImportView,
     LedgerView,
+    LessonDetailView,
     LessonView,
     PayResultView,
     PurchaseLine,
@@ -35,6 +36,7 @@ from tutorctl.core.views import (
     SessionListView,
     SessionView,
     SettingsView,
+    TeacherOffView,
     UserListView,
     UserView,
 )
@@ -445,3 +447,76 @@ def _(view: ImportView) -> RenderableType:
     return Text(
         f"{view.file}: {view.rows} row(s) read, {verb} {view.written} {view.kind}{extra}{tail}"
     )
+
+
+@render.register
+def _(view: TeacherOffView) -> RenderableType:
+    title = (
+        f"{view.teacher} off on {view.date} {view.hours} ({view.reason}): "
+        f"{view.closed_slots} slot(s) closed"
+    )
+    if not view.lessons:
+        return Text(title + "; no lesson there")
+    table = Table(title=title, title_justify="left")
+    for name in ("lesson", "student", "time", "was", "now", "session", "refunded"):
+        table.add_column(name, justify="right" if name in ("lesson", "session") else "left")
+    for line in view.lessons:
+        back = []
+        if line.refunded_cents:
+            back.append(format_amount(line.refunded_cents, view.currency) + " to the balance")
+        if line.refunded_minutes:
+            back.append(f"{hours(line.refunded_minutes)} to the package")
+        table.add_row(
+            str(line.lesson_id),
+            line.student,
+            f"{line.start}-{line.end}",
+            line.was,
+            line.action,
+            str(line.session_id or ""),
+            ", ".join(back) or ("nothing to refund" if line.action == "cancelled" else ""),
+        )
+    return table
+
+
+@render.register
+def _(view: LessonDetailView) -> RenderableType:
+    lesson, c = view.lesson, view.currency
+    flags = [
+        flag for flag, on in (("unfunded", view.unfunded), ("late cancel", view.late_cancel)) if on
+    ]
+    head = _pairs(
+        f"lesson {lesson.id}",
+        [
+            ("teacher", lesson.teacher),
+            ("student", lesson.student),
+            ("category", lesson.category),
+            (
+                "when",
+                f"{lesson.date} {lesson.start}-{lesson.end} ({hours(lesson.duration_minutes)})",
+            ),
+            ("status", lesson.status + (f" ({', '.join(flags)})" if flags else "")),
+            ("price", format_amount(lesson.price_cents, c)),
+        ],
+    )
+    funding = Table(title="funding", title_justify="left")
+    for name in ("from", "hours", "amount"):
+        funding.add_column(name, justify="left" if name == "from" else "right")
+    for part in view.funding:
+        source = {
+            "purchase": f"package {part.purchase_id}",
+            "balance": "the balance",
+            "payment": f"payment {part.payment_id}" if part.payment_id else "a payment",
+        }.get(part.source, part.source)
+        amount = "" if part.source == "purchase" else format_amount(part.amount_cents, c)
+        funding.add_row(source, hours(part.minutes), amount)
+    story = Table(title="story", title_justify="left")
+    for name in ("when", "what", "session", "op"):
+        story.add_column(name, justify="right" if name in ("session", "op") else "left")
+    for e in view.events:
+        story.add_row(
+            e.at[:16].replace("T", " "), e.what, str(e.session_id or ""), str(e.operation_id or "")
+        )
+    parts: list[RenderableType] = [head]
+    parts.append(funding if view.funding else Text("funding: none recorded"))
+    parts.append(story)
+    return Group(*parts)

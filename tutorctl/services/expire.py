@@ -72,7 +72,7 @@ def _release(tx: Tx, session_ids: list[int], reserve_only: bool) -> int:
     abandon = and_(tx.one_of(O.c.session_id, session_ids), O.c.status == "pending")
     if reserve_only:
         abandon = and_(abandon, O.c.kind == "reserve")
-    tx.session.execute(update(O).where(abandon).values(status="abandoned"))
+    tx.session.execute(update(O).where(abandon).values(status="abandoned", applied_at=tx.now))
     return released
 
 

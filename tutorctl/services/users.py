@@ -194,6 +194,66 @@ def deactivate_user(tx: Tx, ref: str) -> UserView:
     return user_view(tx, user)
 
 
+def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = None) -> UserView:
+    """Correct a user's name, or (de)activate them; what changed goes to history."""
+    if name is None and active is None:
+        raise InputError("nothing to change: give --name, --active or --inactive")
+    user = find_user(tx, ref)
+    changes: dict[str, object] = {}
+    if name is not None and check_name(name) != user.name:
+        changes["name"] = {"from": user.name, "to": check_name(name)}
+        user.name = check_name(name)
+    if active is not None and active != user.active:
+        changes["active"] = {"from": user.active, "to": active}
+        user.active = active
+    if not changes:
+        raise RuleError(f"user {user.handle!r} already has those values: nothing changed")
+    tx.session.add(user)
+    tx.audit(f"user {user.handle}", users=[user.id or 0], changes=changes)
+    return user_view(tx, user)
+
+
+def set_category(
+    tx: Tx,
+    ref: str,
+    price_cents: int | None = None,
+    rename: str | None = None,
+    active: bool | None = None,
+) -> CategoryView:
+    """Correct a category: its hourly price (for lessons held from now on; lessons already held
+    or booked keep theirs), its name, or whether it can be booked."""
+    if price_cents is None and rename is None and active is None:
+        raise InputError("nothing to change: give --price, --rename, --active or --inactive")
+    category = find_category(tx, ref)
+    changes: dict[str, object] = {}
+    if rename is not None:
+        new_name = _category_name(rename)
+        if new_name != category.name:
+            taken = tx.session.exec(select(Category).where(Category.name == new_name)).first()
+            if taken is not None:
+                raise RuleError(f"category {new_name!r} already exists (id {taken.id})")
+            changes["name"] = {"from": category.name, "to": new_name}
+            category.name = new_name
+    if price_cents is not None and price_cents != category.price_cents:
+        changes["price_cents"] = {"from": category.price_cents, "to": price_cents}
+        category.price_cents = price_cents
+    if active is not None and active != category.active:
+        changes["active"] = {"from": category.active, "to": active}
+        category.active = active
+    if not changes:
+        raise RuleError(f"category {category.name!r} already has those values: nothing changed")
+    tx.session.add(category)
+    tx.audit(f"category {category.name}", category=category.id, changes=changes)
+    return category_view(tx, category)
+
+
+def _category_name(name: str) -> str:
+    name = check_name(name, "category name", 100)
+    if is_digits(name):
+        raise InputError(f"bad category name {name!r}: it must not be all digits")
+    return name
+
+
 def category_view(tx: Tx, category: Category) -> CategoryView:
     assert category.id is not None
     return CategoryView(
@@ -219,9 +279,7 @@ def find_category(tx: Tx, ref: str | int) -> Category:
 
 
 def add_category(tx: Tx, name: str, price_cents: int) -> CategoryView:
-    name = check_name(name, "category name", 100)
-    if is_digits(name):
-        raise InputError(f"bad category name {name!r}: it must not be all digits")
+    name = _category_name(name)
     existing = tx.session.exec(select(Category).where(Category.name == name)).first()
     if existing is not None:
         raise RuleError(f"category {name!r} already exists (id {existing.id})")

@@ -1,0 +1,222 @@
+"""``schedule off``: the teacher cannot come (SPEC §10).
+
+In one transaction: close the teacher's slots that day, release every hold there (the
+sessions that chose them go on without them), and cancel every booked lesson there with a full
+refund — the notice is waived, it is the school's doing. Each student's cancellations are one
+booking session of their own, applied at once through the same plan as ``session confirm``
+(so the refund is exactly the lesson's funding, and `lesson show` tells the story).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlmodel import col, select
+
+from tutorctl.core.errors import RuleError
+from tutorctl.core.views import OffLessonView, TeacherOffView
+from tutorctl.db.schema import BookingSession, Operation, Reservation, User
+from tutorctl.db.uow import Tx, WeekKey
+from tutorctl.services.booking import _operation, release
+from tutorctl.services.lessons import overlapping
+from tutorctl.services.payments import apply_plan, compute_plan
+from tutorctl.services.users import find_user
+
+
+def teacher_off(
+    tx: Tx, teacher_ref: str, day: date, start: int | None, end: int | None, reason: str
+) -> TeacherOffView:
+    teacher = find_user(tx, teacher_ref, role="teacher")
+    assert teacher.id is not None
+    grid = tx.settings.grid
+    first, last = (0, grid.slots_per_day) if start is None or end is None else (start, end)
+    week, weekday = day - timedelta(days=day.weekday()), day.weekday()
+
+    def lessons_there() -> list[Reservation]:
+        ids = [
+            lesson.id
+            for lesson in overlapping(
+                tx, [teacher.id or 0], week, weekday, first, last, as_teacher_only=True
+            )
+        ]
+        if not ids:
+            return []
+        found = tx.session.exec(select(Reservation).where(col(Reservation.id).in_(ids)))
+        return sorted(found, key=lambda r: (r.start_slot, r.id or 0))
+
+    # the students' accounts first (their sessions and money), then every week touched: the
+    # teacher's, the students', and those of the holds a pending move of these lessons made
+    students = sorted({r.student_id for r in lessons_there()})
+    tx.lock(accounts=students)
+    lessons = lessons_there()
+    if sorted({r.student_id for r in lessons}) != students:
+        raise RuleError(f"{teacher.handle}'s lessons that day changed meanwhile: run it again")
+    ops = _pending_operations(tx, [r.id or 0 for r in lessons])
+    holds = _lessons(tx, [op.new_id for op in ops if op.new_id is not None])
+    keys: set[WeekKey] = {(teacher.id, week)}
+    keys |= {(p, r.week) for r in [*lessons, *holds.values()] for p in (r.teacher_id, r.student_id)}
+    tx.lock(weeks=keys)
+
+    sessions = _sessions(tx, {op.session_id for op in ops})
+    for op in ops:
+        if sessions[op.session_id].status == "awaiting_payment":
+            raise RuleError(
+                f"session {op.session_id} awaits its payment and holds a lesson of "
+                f"{teacher.handle} that day: settle it first (`tutorctl session pay "
+                f"{op.session_id}` or let `tutorctl expire` fail it)"
+            )
+
+    names = _handles(tx, students)
+    held_by = {op.new_id: op for op in ops if op.new_id is not None}
+    report: list[OffLessonView] = []
+    to_cancel: dict[int, list[Reservation]] = defaultdict(list)
+    note = f"teacher off: {reason}"[:200]
+    for lesson in lessons:
+        if lesson.starts_at <= tx.now:
+            report.append(_line(tx, lesson, names, "kept (already started)"))
+            continue
+        if lesson.status == "held":
+            report.append(_line(tx, lesson, names, "released", held_by[lesson.id or 0].session_id))
+        # whatever a session planned for this lesson no longer makes sense
+        for op in ops:
+            if lesson.id in (op.target_id, op.new_id):
+                op.note = note
+                release(tx, op, {**holds, lesson.id or 0: lesson})
+        if lesson.status == "booked":
+            to_cancel[lesson.student_id].append(lesson)
+
+    for student_id, cancelled in sorted(to_cancel.items()):
+        report.extend(_cancel_with_refund(tx, student_id, cancelled, reason, names))
+
+    closed = _close(tx, teacher, week, weekday, first, last)
+    tx.audit(
+        f"teacher off {teacher.handle} {day.isoformat()}",
+        users=[teacher.id, *students],
+        date=day.isoformat(),
+        hours=grid.format_range(first, last),
+        reason=reason,
+        lessons={str(line.lesson_id): line.action for line in report},
+    )
+    return TeacherOffView(
+        teacher=teacher.handle,
+        date=day.isoformat(),
+        hours=grid.format_range(first, last),
+        reason=reason,
+        closed_slots=closed,
+        currency=tx.settings.currency,
+        lessons=sorted(report, key=lambda line: (line.start, line.lesson_id)),
+    )
+
+
+def _cancel_with_refund(
+    tx: Tx, student_id: int, lessons: list[Reservation], reason: str, names: dict[int, str]
+) -> list[OffLessonView]:
+    """One session of cancels (notice waived) applied at once: the full refund of each."""
+    session = BookingSession(
+        student_id=student_id,
+        status="applied",
+        created_at=tx.now,
+        touched_at=tx.now,
+        closed_at=tx.now,
+    )
+    tx.session.add(session)
+    tx.session.flush()
+    ops = [_operation(tx, session, "cancel", r.id, None, waive_notice=True) for r in lessons]
+    plan = compute_plan(tx, session, ops)
+    student = tx.session.get(User, student_id)
+    assert student is not None
+    apply_plan(tx, session, student, plan, ops)
+    tx.audit(
+        f"teacher off: cancel {len(lessons)} lesson(s) of {student.handle}",
+        users=[student_id, *{r.teacher_id for r in lessons}],
+        session_id=session.id,
+        reservations=[r.id for r in lessons],
+        reason=reason,
+        waive_notice=True,
+    )
+    refunds = {refund.lesson.id: refund for refund in plan.refunds}
+    lines = []
+    for lesson in lessons:
+        refund = refunds[lesson.id or 0]
+        lines.append(
+            _line(
+                tx,
+                lesson,
+                names,
+                "cancelled",
+                session.id,
+                refunded_cents=refund.to_balance_cents,
+                refunded_minutes=sum(p.minutes for p in refund.to_purchases),
+            )
+        )
+    return lines
+
+
+def _close(tx: Tx, teacher: User, week: date, day: int, start: int, end: int) -> int:
+    """Close [start, end) that day in the teacher's (locked) week; the number of slots closed."""
+    row = tx.locked_weeks[(teacher.id or 0, week)]
+    slots = list(getattr(row, f"d{day}"))
+    closed = sum(1 for slot in range(start, end) if slots[slot] == "1")
+    slots[start:end] = "0" * (end - start)
+    setattr(row, f"d{day}", "".join(slots))
+    tx.session.add(row)
+    return closed
+
+
+def _line(
+    tx: Tx,
+    lesson: Reservation,
+    names: dict[int, str],
+    action: str,
+    session_id: int | None = None,
+    refunded_cents: int = 0,
+    refunded_minutes: int = 0,
+) -> OffLessonView:
+    grid = tx.settings.grid
+    return OffLessonView(
+        lesson_id=lesson.id or 0,
+        student=names[lesson.student_id],
+        start=grid.format_slot(lesson.start_slot),
+        end=grid.format_slot(lesson.end_slot),
+        was=lesson.status,
+        action=action,
+        session_id=session_id,
+        refunded_cents=refunded_cents,
+        refunded_minutes=refunded_minutes,
+    )
+
+
+def _pending_operations(tx: Tx, lesson_ids: list[int]) -> list[Operation]:
+    if not lesson_ids:
+        return []
+    return list(
+        tx.session.exec(
+            select(Operation)
+            .where(
+                Operation.status == "pending",
+                col(Operation.target_id).in_(lesson_ids) | col(Operation.new_id).in_(lesson_ids),
+            )
+            .order_by(col(Operation.id))
+        )
+    )
+
+
+def _lessons(tx: Tx, ids: list[int]) -> dict[int, Reservation]:
+    if not ids:
+        return {}
+    found = tx.session.exec(select(Reservation).where(col(Reservation.id).in_(sorted(ids))))
+    return {r.id: r for r in found if r.id is not None}
+
+
+def _sessions(tx: Tx, ids: set[int]) -> dict[int, BookingSession]:
+    if not ids:
+        return {}
+    found = tx.session.exec(select(BookingSession).where(col(BookingSession.id).in_(sorted(ids))))
+    return {s.id: s for s in found if s.id is not None}
+
+
+def _handles(tx: Tx, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {u.id or 0: u.handle for u in tx.session.exec(select(User).where(col(User.id).in_(ids)))}
