@@ -81,6 +81,7 @@ def test_teacher_off_cancels_and_refunds_everyone_in_full(cli: Cli) -> None:
     assert lines[paid_from_balance]["refunded_cents"] == 4000
     assert lines[from_package]["refunded_minutes"] == 60
     assert lines[held["reservation_id"]]["action"] == "released"
+    assert (lines[held["reservation_id"]]["was"], lines[from_package]["was"]) == ("held", "booked")
     assert other_day not in lines
     assert off["closed_slots"] == 9
     assert cli.json("--now", LATE, "account", "show", "bob")["balance_cents"] == 4000

@@ -148,6 +148,7 @@ def _cancel_with_refund(
                 session.id,
                 refunded_cents=refund.to_balance_cents,
                 refunded_minutes=sum(p.minutes for p in refund.to_purchases),
+                was="booked",
             )
         )
     return lines
@@ -172,6 +173,7 @@ def _line(
     session_id: int | None = None,
     refunded_cents: int = 0,
     refunded_minutes: int = 0,
+    was: str | None = None,
 ) -> OffLessonView:
     grid = tx.settings.grid
     return OffLessonView(
@@ -179,7 +181,7 @@ def _line(
         student=names[lesson.student_id],
         start=grid.format_slot(lesson.start_slot),
         end=grid.format_slot(lesson.end_slot),
-        was=lesson.status,
+        was=was or lesson.status,
         action=action,
         session_id=session_id,
         refunded_cents=refunded_cents,
