@@ -187,7 +187,18 @@ V5_COLUMNS = (
     "ALTER TABLE operations ADD COLUMN waive_notice BOOLEAN NOT NULL DEFAULT false",
     "ALTER TABLE operations ADD COLUMN applied_at {timestamp}",
     "ALTER TABLE operations ADD COLUMN note VARCHAR(200)",
-    "ALTER TABLE booking_sessions ADD COLUMN reserved_cents INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE booking_sessions ADD COLUMN reserved_cents BIGINT NOT NULL DEFAULT 0",
+)
+# money in 64 bits on PostgreSQL (SQLite's integers already are): a balance may add up past
+# the 21,474,836.47 a 32-bit column holds, with every amount within the input limit
+PG_MONEY_COLUMNS = (
+    ("categories", "price_cents"),
+    ("reservations", "price_cents"),
+    ("accounts", "balance_cents"),
+    ("payments", "amount_cents"),
+    ("ledger", "amount_cents"),
+    ("purchases", "price_cents"),
+    ("fundings", "amount_cents"),
 )
 
 
@@ -206,6 +217,9 @@ def _time_passes(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V5_COLUMNS:
         conn.exec_driver_sql(statement.format(timestamp=timestamp))
+    if conn.dialect.name == "postgresql":
+        for table, column in PG_MONEY_COLUMNS:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT")
     PackagePayment.__table__.create(conn)  # type: ignore[attr-defined]
     conn.exec_driver_sql(V5_BACKFILL_PACKAGE_PAYMENTS)
 

@@ -1,6 +1,7 @@
 """The tables of SPEC §4.
 
-Conventions: ids are integers; money is integer minor units (``*_cents``); durations are
+Conventions: ids are integers; money is integer minor units (``*_cents``, 64-bit: a balance
+may add up past the 21 million a 32-bit column holds); durations are
 integer minutes (``*_minutes``); a week is its Monday (``DATE``); a day is 0..6 (Monday..Sunday);
 slots are indexes on the school's slot grid; instants are stored as naive UTC and read back as
 aware UTC (``UTCDateTime``), identically on SQLite and PostgreSQL.
@@ -12,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -90,7 +91,7 @@ class Category(Table, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
-    price_cents: int
+    price_cents: int = Field(sa_type=BigInteger)
     active: bool = True
 
 
@@ -131,7 +132,9 @@ class BookingSession(Table, table=True):
     closed_at: datetime | None = _instant(nullable=True)
     # while awaiting its payment: the balance money its plan takes (SPEC §4 reserved balance);
     # it counts only while the status is awaiting_payment
-    reserved_cents: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reserved_cents: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
 
 
 class Reservation(Table, table=True):
@@ -158,7 +161,7 @@ class Reservation(Table, table=True):
     starts_at: datetime = _instant()
     ends_at: datetime = _instant()
     status: str = Field(max_length=16)
-    price_cents: int = 0
+    price_cents: int = Field(default=0, sa_type=BigInteger)
     session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
     unfunded: bool = False
     late_cancel: bool = False
@@ -201,7 +204,7 @@ class Account(Table, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     student_id: int = Field(foreign_key="users.id", unique=True)
-    balance_cents: int = 0
+    balance_cents: int = Field(default=0, sa_type=BigInteger)
 
 
 class Payment(Table, table=True):
@@ -211,7 +214,7 @@ class Payment(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="booking_sessions.id")
     method: str = Field(max_length=16)
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     reference: str | None = Field(default=None, max_length=200)
     status: str = Field(max_length=16)
     created_at: datetime = _instant()
@@ -229,7 +232,7 @@ class LedgerEntry(Table, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="accounts.id")
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     kind: str = Field(max_length=16)  # credit | lesson | refund | move-refund | payment
     reason: str = Field(max_length=200)
     session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
@@ -261,7 +264,7 @@ class Purchase(Table, table=True):
     bought_minutes: int
     paid_minutes: int
     consumed_minutes: int = 0
-    price_cents: int
+    price_cents: int = Field(sa_type=BigInteger)
     purchased_on: date
     created_at: datetime = _instant()
 
@@ -278,7 +281,7 @@ class PackagePayment(Table, table=True):
     purchase_id: int = Field(foreign_key="purchases.id")
     method: str = Field(max_length=16)
     minutes: int
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     reference: str | None = Field(default=None, max_length=200)
     actor: str = Field(max_length=200)
     at: datetime = _instant()
@@ -300,7 +303,7 @@ class Funding(Table, table=True):
     purchase_id: int | None = Field(default=None, foreign_key="purchases.id")
     payment_id: int | None = Field(default=None, foreign_key="payments.id")
     minutes: int = 0
-    amount_cents: int = 0
+    amount_cents: int = Field(default=0, sa_type=BigInteger)
 
 
 class History(Table, table=True):
