@@ -393,3 +393,14 @@ def test_a_round_trip_keeps_future_lessons_and_their_funding(cli: Cli, tmp_path:
             ("booked", "10:00", "12:00")
         ]
     assert cli.json("--db", fresh, "purchase", "list")["purchases"][0]["consumed_minutes"] == 240
+
+
+def test_stdin_that_is_not_utf8_is_one_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = io.BytesIO(b"handle,name,role\nzoe,Z\xff\xfe,student\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(raw, encoding="utf-8"))
+    result = cli.fails(2, "import", "users", "-", "--format", "csv")
+    assert "stdin is not UTF-8 text" in result.err
+    bom = io.BytesIO("handle,name,role\nzoe,Zoé,student\n".encode("utf-8-sig"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(bom, encoding="utf-8"))
+    cli.ok("import", "users", "-", "--format", "csv")
+    assert cli.json("user", "show", "zoe")["name"] == "Zoé"

@@ -1,6 +1,9 @@
 """Many real processes on the same hot weeks: no double booking, no lost money, no deadlock.
 
-Scale with TUTORCTL_STRESS_PROCESSES and TUTORCTL_STRESS_OPS (defaults 16 × 200).
+The desk's commands, expire and imports (lessons funded by one package, credits) run on the
+same students, weeks and package. Scale with TUTORCTL_STRESS_PROCESSES and
+TUTORCTL_STRESS_OPS (defaults 16 × 200). A busy database (another connection holding the
+locks) makes every kind of command exit 5 in a few seconds, never hang.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import multiprocessing as mp
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -49,15 +53,18 @@ def _hot_school(cli: Cli) -> None:
         "--category",
         "maths",
         "--hours",
-        "3",
+        "12",
         "--price",
-        "100",
+        "400",
     )
 
 
 @pytest.mark.slow
-def test_stress_many_processes_on_a_hot_week(cli: Cli) -> None:
+def test_stress_many_processes_on_a_hot_week(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _hot_school(cli)
+    monkeypatch.setenv("TUTORCTL_STRESS_FILES", str(tmp_path))  # the workers' import files
     from tutorctl.db.engine import dispose_engines
 
     dispose_engines()
@@ -86,6 +93,7 @@ def test_stress_many_processes_on_a_hot_week(cli: Cli) -> None:
     assert sum(codes.values()) == PROCESSES * OPS
     assert [p.exitcode for p in procs] == [0] * PROCESSES
     assert codes["reserve:0"] > 0 and codes["pay:0"] + codes["confirm:0"] > 0  # it really booked
+    assert codes["import-credit:0"] > 0 and sum(codes[f"import:{c}"] for c in (0, 2)) > 0
     report = cli.json("check")  # the fixture checks again; here we want the figures too
     assert report["ok"], report["violations"]
 
@@ -181,3 +189,75 @@ def _collect(out: object, procs: list[mp.process.BaseProcess]) -> list[dict[str,
 def workers_session(cli: Cli, student: str) -> str | None:
     sessions = cli.json("session", "list", "--student", student, "--status", "open")["sessions"]
     return str(sessions[0]["id"]) if sessions else None
+
+
+BUSY_COMMANDS = {
+    "reserve": ("reserve", "--teacher", "bruno", "--student", "s4", "--category", "maths",
+                "--week", "next", "--day", "wed", "--time", "10:00-11:00"),
+    "pay": ("session", "pay", "2", "--method", "card"),
+    "confirm": ("session", "confirm", "2"),
+    "cancel": ("cancel", "3"),
+    "credit": ("account", "credit", "s0", "10.00"),
+    "expire": ("--now", workers.LATER, "expire"),
+    "import lessons": ("import", "reservations", "lessons.csv"),
+    "import credits": ("import", "credits", "credits.csv"),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_busy_database_every_command_exits_5_never_hangs(cli: Cli, tmp_path: Path) -> None:
+    """Another connection holds the locks; real processes run the desk's commands, expire and
+    imports with --lock-timeout 0.3: each says the database is busy and exits 5, nothing is
+    written, and none hangs (a process still running after a minute fails the test)."""
+    from tests.db.test_lock_timeout import _snapshot, holding_the_lock
+
+    _hot_school(cli)
+    cli.ok(*workers_reserve("s1", "alice", "10:00-11:00"))  # session 1: expire will take it
+    cli.ok(*workers_reserve("s2", "alice", "11:00-12:00"))  # session 2: to pay or confirm
+    booked = cli.json(*workers_reserve("s3", "bruno", "12:00-13:00"))
+    cli.ok("session", "pay", str(booked["session_id"]), "--method", "card")
+    cli.ok("session", "confirm", str(booked["session_id"]))  # lesson 3: to cancel
+    (tmp_path / "lessons.csv").write_text(
+        "teacher,student,category,date,start,end,status,purchase\n"
+        "alice,s0,maths,2026-12-03,10:00,11:00,booked,1\n"
+    )
+    (tmp_path / "credits.csv").write_text("student,amount\ns0,5.00\ns5,7.00\n")
+    from tutorctl.db.engine import dispose_engines
+
+    dispose_engines()
+    before = _snapshot(cli.url)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    with holding_the_lock(cli.url):
+        procs = [
+            ctx.Process(
+                target=workers.busy_worker,
+                args=(cli.url, name, ("--lock-timeout", "0.3", *args), str(tmp_path), out),
+            )
+            for name, args in BUSY_COMMANDS.items()
+        ]
+        for p in procs:
+            p.start()
+        deadline = time.monotonic() + 60
+        for p in procs:
+            p.join(max(0.1, deadline - time.monotonic()))
+        hung = [p.pid for p in procs if p.is_alive()]
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+    assert hung == [], f"{len(hung)} command(s) still waiting after a minute"
+    results = {name: (code, err, took) for name, code, err, took in (out.get() for _ in procs)}
+    with cli.capsys.disabled():
+        print(
+            "\nbusy database, --lock-timeout 0.3, exit 5 after (s): "
+            + ", ".join(f"{n} {r[2]:.2f}" for n, r in sorted(results.items()))
+        )
+    for name, (code, err, _took) in results.items():
+        assert code == 5, (name, code, err)
+        assert err.startswith("error: ") and err.count("\n") == 1 and "busy" in err, (name, err)
+    assert _snapshot(cli.url) == before
+
+
+def workers_reserve(student: str, teacher: str, time_range: str) -> tuple[str, ...]:
+    return ("reserve", "--teacher", teacher, "--student", student, "--category", "maths",
+            "--week", "next", "--day", "wed", "--time", time_range)  # fmt: skip

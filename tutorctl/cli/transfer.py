@@ -46,8 +46,13 @@ def import_(
             if not format:
                 raise InputError("reading stdin needs --format csv or --format jsonl")
             path = Path(spool) / "stdin"
-            with path.open("w", encoding="utf-8") as copy:
-                shutil.copyfileobj(sys.stdin, copy)  # streamed to disk: pass 2 reads it again
+            binary = getattr(sys.stdin, "buffer", None)  # bytes as sent: decoded (and a bad
+            with path.open("wb") as copy:  # byte reported as one error) when read, as a file
+                if binary is not None:
+                    shutil.copyfileobj(binary, copy)  # streamed to disk: pass 2 reads it again
+                else:  # a text stream (tests, embedding)
+                    for chunk in iter(lambda: sys.stdin.read(1 << 16), ""):
+                        copy.write(chunk.encode("utf-8", "surrogateescape"))
         else:
             path = Path(file)
             if not path.is_file():

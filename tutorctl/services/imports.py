@@ -135,7 +135,9 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
                         {str(k): "" if v is None else str(v).strip() for k, v in value.items()},
                     )
         except UnicodeDecodeError:
-            raise InputError(f"{path} is not UTF-8 text") from None
+            raise InputError(
+                f'{path.name} is not UTF-8 text: save it as UTF-8 (spreadsheets: "CSV UTF-8")'
+            ) from None
         except csv.Error as exc:  # a field over csv.field_size_limit(), a broken quote
             raise InputError(f"{path.name}: line {reader.line_num}: bad CSV ({exc})") from None
 
