@@ -563,3 +563,20 @@ def test_an_imported_lesson_across_the_repeated_hour_is_a_bad_row(cli: Cli, tmp_
     assert result.code == 2
     assert "line 3, column end: spans a change of the clocks" in result.err
     assert "line 2" not in result.err
+
+
+def test_an_imported_done_lesson_must_have_ended(cli: Cli, tmp_path: Any) -> None:
+    school(cli)
+    lessons = tmp_path / "lessons.csv"
+    lessons.write_text(
+        "teacher,student,category,date,start,end,status,history,purchase\n"
+        "alice,bob,maths,2026-11-23,10:00,11:00,done,true,\n"
+        "alice,bob,maths,2026-11-24,08:00,09:00,done,true,\n"
+        "alice,bob,maths,2026-11-24,09:00,10:00,done,true,\n"
+        "alice,bob,maths,2026-12-02,10:00,11:00,done,true,\n"
+    )
+    result = cli("import", "reservations", str(lessons))
+    assert result.code == 2
+    assert "line 4, column status: a done lesson has ended" in result.err  # still going on
+    assert "line 5, column status" in result.err  # in the future
+    assert "line 2" not in result.err and "line 3" not in result.err  # ended (at 09:00)
