@@ -112,6 +112,7 @@ def _as_version_1(cli: Cli) -> None:
         conn.execute(text("DROP TABLE lesson_occupancy"))
         for table, column in V5_COLUMNS:
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE package_holds"))
         conn.execute(text("UPDATE tutorctl_schema SET version = 1"))
 
 

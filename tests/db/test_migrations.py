@@ -26,6 +26,7 @@ def test_upgrade_from_version_4_adds_the_time_passing_columns(cli: Cli) -> None:
     with get_engine(cli.url).begin() as conn:  # make it look like a version 4 database
         for table, column in V5_COLUMNS:
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE package_holds"))
         conn.execute(text("UPDATE tutorctl_schema SET version = 4"))
     assert "older" in cli.fails(4, "session", "list").err
     upgraded = cli.json("db", "init")

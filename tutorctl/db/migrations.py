@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, inspect, select
 from sqlmodel import SQLModel, col
 
 from tutorctl.core.errors import ConfigError
-from tutorctl.db.schema import SchemaVersion
+from tutorctl.db.schema import PackageHold, SchemaVersion
 
 SCHEMA_VERSION = 5
 
@@ -195,6 +195,7 @@ def _time_passes(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V5_COLUMNS:
         conn.exec_driver_sql(statement.format(timestamp=timestamp))
+    PackageHold.__table__.create(conn)  # type: ignore[attr-defined]
 
 
 # version → function upgrading a database at version-1 to version (run in the init transaction)

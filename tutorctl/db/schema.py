@@ -186,6 +186,20 @@ class Operation(Table, table=True):
     note: str | None = Field(default=None, max_length=200)
 
 
+class PackageHold(Table, table=True):
+    """Package minutes the plan of a session awaiting its payment takes (SPEC §4 reserved):
+    no other session may use them meanwhile. Counted only while the session is
+    ``awaiting_payment``, like its ``reserved_cents``."""
+
+    __tablename__ = "package_holds"
+    __table_args__ = (Index("ix_package_holds_session", "session_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="booking_sessions.id")
+    purchase_id: int = Field(foreign_key="purchases.id")
+    minutes: int
+
+
 class IdempotencyKey(Table, table=True):
     __tablename__ = "idempotency_keys"
 

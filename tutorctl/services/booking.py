@@ -162,8 +162,8 @@ def check_place(
     if real != timedelta(minutes=billed):
         return (
             f"{label} spans a change of the clocks in {tx.settings.timezone}: it would last "
-            f"{int(real.total_seconds()) // 60} real minutes but be billed {billed}; "
-            "book the part before and the part after the change separately"
+            f"{int(real.total_seconds()) // 60} real minutes but be billed {billed}; a lesson "
+            "cannot cover the hour that repeats when the clocks go back: book before or after it"
         )
     if not history:
         starts_at = grid.instant(zone, week, day, start)
@@ -287,7 +287,15 @@ def idempotent(
         if row.request != canonical:
             raise RuleError(f"idempotency key {key!r} was already used for a different request")
         stored = json.loads(row.result)
-        stored["lessons"] = [LessonView(**lesson) for lesson in stored["lessons"]]
+        # the first call's ids, with what became of them since (a hold may have expired)
+        ids = [lesson["id"] for lesson in stored["lessons"]]
+        now = lessons_by_id(tx, ids)
+        stored["lessons"] = [now.get(i) or LessonView(**old) for i, old in zip(ids, stored["lessons"], strict=True)]
+        if stored["kind"] == "cancel":
+            operation = tx.session.get(Operation, stored["operation_id"])
+            stored["status"] = operation.status if operation is not None else stored["status"]
+        else:
+            stored["status"] = stored["lessons"][0].status
         stored["replayed"] = True
         tx.audit(f"replay {key}", key=key)
         return BookingResultView(**stored)

@@ -14,6 +14,7 @@ from tutorctl.db.schema import (
     History,
     LedgerEntry,
     Operation,
+    PackageHold,
     Payment,
     Purchase,
     Reservation,
@@ -32,6 +33,7 @@ O = Operation.__table__  # type: ignore[attr-defined]  # noqa: E741
 S = BookingSession.__table__  # type: ignore[attr-defined]
 PAY = Payment.__table__  # type: ignore[attr-defined]
 H = History.__table__  # type: ignore[attr-defined]
+PH = PackageHold.__table__  # type: ignore[attr-defined]
 
 
 def _rows(tx: Tx, query: object) -> list[tuple[object, ...]]:
@@ -281,6 +283,25 @@ def check(tx: Tx) -> CheckView:
     ):
         violations.append(
             f"reserved: student {student} has {held_back} reserved for payments but a balance of {balance}"
+        )
+
+    # 9. … nor do the package minutes they hold exceed what is left of the package
+    holds = (
+        select(PH.c.purchase_id, func.sum(PH.c.minutes).label("minutes"))
+        .select_from(PH.join(S, S.c.id == PH.c.session_id))
+        .where(S.c.status == "awaiting_payment")
+        .group_by(PH.c.purchase_id)
+        .subquery()
+    )
+    for purchase, consumed, bought, held_minutes in _rows(
+        tx,
+        select(P.c.id, P.c.consumed_minutes, P.c.bought_minutes, holds.c.minutes)
+        .select_from(P.join(holds, holds.c.purchase_id == P.c.id))
+        .where(P.c.consumed_minutes + holds.c.minutes > P.c.bought_minutes),
+    ):
+        violations.append(
+            f"reserved: package {purchase} has {consumed} of {bought} min used and "
+            f"{held_minutes} min held for payments"
         )
 
     # 7. every mutation is in history (every session and every ledger entry's session is there)
