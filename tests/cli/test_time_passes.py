@@ -642,3 +642,18 @@ def test_a_hold_of_a_teacher_deactivated_meanwhile_is_not_booked(cli: Cli) -> No
     op = _operations(cli, held["session_id"])["reserve"]
     assert op["status"] == "abandoned" and "inactive" in op["note"]
     assert _balance(cli) == 4000
+
+
+def test_a_chain_of_moves_costs_what_booking_the_last_length_would(cli: Cli) -> None:
+    cli.ok("db", "init", "--slot-minutes", "15")
+    school(cli)
+    cli.ok("category", "add", "odd", "--price", "1.01")
+    cli.ok("account", "credit", "bob", "10.00")
+    held = reserve(cli, "--json", category="odd", week="next", day="mon", time="10:00-10:30")
+    lesson = held.json()["reservation_id"]
+    cli.ok("session", "confirm", str(held.json()["session_id"]))
+    for day, hours in (("tue", "10:00-10:45"), ("wed", "10:00-10:15"), ("thu", "10:00-11:00")):
+        moved = cli.json("move", str(lesson), "--week", "next", "--day", day, "--time", hours)
+        cli.ok("session", "confirm", str(moved["session_id"]))
+        lesson = moved["reservation_id"]
+    assert _balance(cli) == 1000 - 101  # the 1 h lesson holds what a new 1 h lesson costs

@@ -16,6 +16,7 @@ V5_COLUMNS = (
     ("operations", "applied_at"),
     ("operations", "note"),
     ("booking_sessions", "reserved_cents"),
+    ("reservations", "rate_cents"),
 )
 
 

@@ -188,6 +188,7 @@ V5_COLUMNS = (
     "ALTER TABLE operations ADD COLUMN applied_at {timestamp}",
     "ALTER TABLE operations ADD COLUMN note VARCHAR(200)",
     "ALTER TABLE booking_sessions ADD COLUMN reserved_cents INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE reservations ADD COLUMN rate_cents INTEGER",
 )
 
 

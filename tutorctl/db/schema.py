@@ -159,6 +159,8 @@ class Reservation(Table, table=True):
     ends_at: datetime = _instant()
     status: str = Field(max_length=16)
     price_cents: int = 0
+    # the category's hourly price when it was chosen: a move prices its new length from it
+    rate_cents: int | None = None
     session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
     unfunded: bool = False
     late_cancel: bool = False

@@ -204,6 +204,7 @@ def _new_lesson(
     start: int,
     end: int,
     price_cents: int,
+    rate_cents: int | None,
 ) -> Reservation:
     grid, zone = tx.settings.grid, tx.settings.zone
     lesson = Reservation(
@@ -218,11 +219,23 @@ def _new_lesson(
         ends_at=grid.instant(zone, week, day, end),
         status="held",
         price_cents=price_cents,
+        rate_cents=rate_cents,
         session_id=session.id,
         created_at=tx.now,
     )
     tx.session.add(lesson)
     return lesson
+
+
+def _moved_price(tx: Tx, lesson: Reservation, start: int, end: int) -> tuple[int, int | None]:
+    """A moved lesson keeps its hourly price: the new length at the rate it was chosen at, as
+    a new booking at that rate would cost (lessons from before rates were kept: pro rata of
+    their price)."""
+    minutes = tx.settings.grid.minutes(start, end)
+    if lesson.rate_cents is not None:
+        return prorate(lesson.rate_cents, minutes), lesson.rate_cents
+    old = tx.settings.grid.minutes(lesson.start_slot, lesson.end_slot)
+    return (lesson.price_cents * minutes * 2 + old) // (2 * old), None
 
 
 def _operation(
@@ -290,7 +303,9 @@ def idempotent(
         # the first call's ids, with what became of them since (a hold may have expired)
         ids = [lesson["id"] for lesson in stored["lessons"]]
         now = lessons_by_id(tx, ids)
-        stored["lessons"] = [now.get(i) or LessonView(**old) for i, old in zip(ids, stored["lessons"], strict=True)]
+        stored["lessons"] = [
+            now.get(i) or LessonView(**old) for i, old in zip(ids, stored["lessons"], strict=True)
+        ]
         if stored["kind"] == "cancel":
             operation = tx.session.get(Operation, stored["operation_id"])
             stored["status"] = operation.status if operation is not None else stored["status"]
@@ -413,6 +428,7 @@ def reserve(
                 "ends_at": grid.instant(zone, w, day, end),
                 "status": "held",
                 "price_cents": price,
+                "rate_cents": category.price_cents,
                 "session_id": session,
                 "unfunded": False,
                 "late_cancel": False,
@@ -598,9 +614,18 @@ def move(
         problem = check_place(tx, teacher, student, week, day, start, end, exclude=[lesson.id or 0])
         if problem:
             raise RuleError(f"refused: {problem}")
-        old_minutes = lesson.end_slot - lesson.start_slot
-        price = (lesson.price_cents * (end - start) * 2 + old_minutes) // (2 * old_minutes)
-        new = _new_lesson(tx, session, teacher, student, category, week, day, start, end, price)
+        new = _new_lesson(
+            tx,
+            session,
+            teacher,
+            student,
+            category,
+            week,
+            day,
+            start,
+            end,
+            *_moved_price(tx, lesson, start, end),
+        )
         tx.session.flush()
         operation = _operation(tx, session, "move", lesson.id, new.id, waive_notice)
         tx.audit(

@@ -679,6 +679,7 @@ def _write_reservations(
             "ends_at": p.values["ends_at"],
             "status": p.values["status"],
             "price_cents": prorate(prices[categories[p.values["category"]]], minutes[id(p)]),
+            "rate_cents": prices[categories[p.values["category"]]],
             "session_id": None,  # imported lessons belong to no booking session
             "unfunded": p.values["purchase"] is None,
             "late_cancel": False,
