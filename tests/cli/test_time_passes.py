@@ -563,3 +563,97 @@ def test_an_imported_lesson_across_the_repeated_hour_is_a_bad_row(cli: Cli, tmp_
     assert result.code == 2
     assert "line 3, column end: spans a change of the clocks" in result.err
     assert "line 2" not in result.err
+
+
+def test_an_imported_done_lesson_must_have_ended(cli: Cli, tmp_path: Any) -> None:
+    school(cli)
+    lessons = tmp_path / "lessons.csv"
+    lessons.write_text(
+        "teacher,student,category,date,start,end,status,history,purchase\n"
+        "alice,bob,maths,2026-11-23,10:00,11:00,done,true,\n"
+        "alice,bob,maths,2026-11-24,08:00,09:00,done,true,\n"
+        "alice,bob,maths,2026-11-24,09:00,10:00,done,true,\n"
+        "alice,bob,maths,2026-12-02,10:00,11:00,done,true,\n"
+    )
+    result = cli("import", "reservations", str(lessons))
+    assert result.code == 2
+    assert "line 4, column status: a done lesson has ended" in result.err  # still going on
+    assert "line 5, column status" in result.err  # in the future
+    assert "line 2" not in result.err and "line 3" not in result.err  # ended (at 09:00)
+
+
+# -- found by the outside test of this issue ------------------------------------------------------
+
+
+def test_package_hours_planned_for_a_pending_payment_are_not_spent_elsewhere(cli: Cli) -> None:
+    school(cli)
+    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
+           "--hours", "2", "--price", "70.00")  # fmt: skip
+    first = reserve(cli, "--json", time="10:00-13:00").json()  # 2 h of the package + 40.00
+    session = str(first["session_id"])
+    pending = cli.json("session", "pay", session, "--method", "card", "--simulate", "pending")
+    assert pending["amount_cents"] == 4000
+    other = reserve(cli, "--json", day="thu", time="10:00-12:00").json()
+    resume = cli.json("session", "resume", str(other["session_id"]))
+    assert resume["to_pay_cents"] == 8000  # the package hours are held for the first session
+    cli.fails(1, "session", "confirm", str(other["session_id"]))
+    paid = cli.json("session", "pay", session, "--method", "card")
+    assert paid["status"] == "paid"
+    assert _lesson(cli, first["reservation_id"]).status == "booked"
+    assert cli.json("purchase", "list")["purchases"][0]["consumed_minutes"] == 120
+
+
+def test_a_replayed_idempotency_key_reports_what_became_of_the_lesson(cli: Cli) -> None:
+    school(cli)
+    args = ("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+            "--week", "this", "--day", "wed", "--time", "10:00-11:00", "--idempotency-key", "K")  # fmt: skip
+    first = cli.json(*args)
+    assert first["status"] == "held"
+    later = "2026-11-24T10:00:00+01:00"
+    cli.ok("--now", later, "expire")
+    replay = cli.json("--now", later, *args)
+    assert replay["replayed"] is True and replay["reservation_id"] == first["reservation_id"]
+    assert replay["status"] == "released" and replay["lessons"][0]["status"] == "released"
+
+
+def test_every_abandoned_operation_says_why(cli: Cli) -> None:
+    lesson = _setup(cli)
+    moved = cli.json("--now", MON, "move", str(lesson), "--week", "next", "--day", "thu",
+                     "--time", "10:00-11:00")  # fmt: skip
+    session = str(moved["session_id"])
+    assert _reserve_at(cli, MON, week="next", day="fri").code == 0
+    cli.ok("--now", MON, "session", "pay", session, "--method", "card", "--simulate", "failure")
+    cli.ok("--now", MON, "session", "confirm", session)  # --no-moves
+    notes = {op["kind"]: op["note"] for op in cli.json("session", "show", session)["operations"]}
+    assert "payment 1 failed" in notes["reserve"] and "not chosen" in notes["move"]
+    idle = _reserve_at(cli, MON, "--json", week="next", day="fri").json()
+    cli.ok("--now", "2026-12-08T09:00:00+01:00", "expire")
+    expired = cli.json("session", "show", str(idle["session_id"]))["operations"][0]
+    assert expired["status"] == "abandoned" and "idle" in expired["note"]
+
+
+def test_a_hold_of_a_teacher_deactivated_meanwhile_is_not_booked(cli: Cli) -> None:
+    school(cli)
+    cli.ok("account", "credit", "bob", "40.00")
+    held = reserve(cli, "--json").json()
+    cli.ok("user", "deactivate", "alice")
+    cli.ok("session", "confirm", str(held["session_id"]))
+    assert _lesson(cli, held["reservation_id"]).status == "released"
+    op = _operations(cli, held["session_id"])["reserve"]
+    assert op["status"] == "abandoned" and "inactive" in op["note"]
+    assert _balance(cli) == 4000
+
+
+def test_a_chain_of_moves_costs_what_booking_the_last_length_would(cli: Cli) -> None:
+    cli.ok("db", "init", "--slot-minutes", "15")
+    school(cli)
+    cli.ok("category", "add", "odd", "--price", "1.01")
+    cli.ok("account", "credit", "bob", "10.00")
+    held = reserve(cli, "--json", category="odd", week="next", day="mon", time="10:00-10:30")
+    lesson = held.json()["reservation_id"]
+    cli.ok("session", "confirm", str(held.json()["session_id"]))
+    for day, hours in (("tue", "10:00-10:45"), ("wed", "10:00-10:15"), ("thu", "10:00-11:00")):
+        moved = cli.json("move", str(lesson), "--week", "next", "--day", day, "--time", hours)
+        cli.ok("session", "confirm", str(moved["session_id"]))
+        lesson = moved["reservation_id"]
+    assert _balance(cli) == 1000 - 101  # the 1 h lesson holds what a new 1 h lesson costs

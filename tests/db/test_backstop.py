@@ -113,6 +113,7 @@ def _as_version_1(cli: Cli) -> None:
         for table, column in V5_COLUMNS:
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("DROP TABLE package_payments"))
+        conn.execute(text("DROP TABLE package_holds"))
         conn.execute(text("UPDATE tutorctl_schema SET version = 1"))
 
 

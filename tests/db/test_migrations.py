@@ -16,6 +16,7 @@ V5_COLUMNS = (
     ("operations", "applied_at"),
     ("operations", "note"),
     ("booking_sessions", "reserved_cents"),
+    ("reservations", "rate_cents"),
 )
 
 
@@ -28,6 +29,7 @@ def test_upgrade_from_version_4_adds_the_time_passing_columns(cli: Cli) -> None:
     with get_engine(cli.url).begin() as conn:  # make it look like a version 4 database
         for table, column in V5_COLUMNS:
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(text("DROP TABLE package_holds"))
         conn.execute(text("DROP TABLE package_payments"))
         if conn.dialect.name == "postgresql":
             for table, column in PG_MONEY_COLUMNS:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, inspect, select
 from sqlmodel import SQLModel, col
 
 from tutorctl.core.errors import ConfigError
-from tutorctl.db.schema import PackagePayment, SchemaVersion
+from tutorctl.db.schema import PackageHold, PackagePayment, SchemaVersion
 
 SCHEMA_VERSION = 5
 
@@ -188,6 +188,7 @@ V5_COLUMNS = (
     "ALTER TABLE operations ADD COLUMN applied_at {timestamp}",
     "ALTER TABLE operations ADD COLUMN note VARCHAR(200)",
     "ALTER TABLE booking_sessions ADD COLUMN reserved_cents BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE reservations ADD COLUMN rate_cents BIGINT",
 )
 # money in 64 bits on PostgreSQL (SQLite's integers already are): a balance may add up past
 # the 21,474,836.47 a 32-bit column holds, with every amount within the input limit
@@ -222,6 +223,7 @@ def _time_passes(conn: Connection) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT")
     PackagePayment.__table__.create(conn)  # type: ignore[attr-defined]
     conn.exec_driver_sql(V5_BACKFILL_PACKAGE_PAYMENTS)
+    PackageHold.__table__.create(conn)  # type: ignore[attr-defined]
 
 
 # version → function upgrading a database at version-1 to version (run in the init transaction)

@@ -162,6 +162,8 @@ class Reservation(Table, table=True):
     ends_at: datetime = _instant()
     status: str = Field(max_length=16)
     price_cents: int = Field(default=0, sa_type=BigInteger)
+    # the category's hourly price when it was chosen: a move prices its new length from it
+    rate_cents: int | None = Field(default=None, sa_type=BigInteger)
     session_id: int | None = Field(default=None, foreign_key="booking_sessions.id")
     unfunded: bool = False
     late_cancel: bool = False
@@ -187,6 +189,20 @@ class Operation(Table, table=True):
     # when it was applied or abandoned, and (abandoned by time passing) why
     applied_at: datetime | None = _instant(nullable=True)
     note: str | None = Field(default=None, max_length=200)
+
+
+class PackageHold(Table, table=True):
+    """Package minutes the plan of a session awaiting its payment takes (SPEC §4 reserved):
+    no other session may use them meanwhile. Counted only while the session is
+    ``awaiting_payment``, like its ``reserved_cents``."""
+
+    __tablename__ = "package_holds"
+    __table_args__ = (Index("ix_package_holds_session", "session_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="booking_sessions.id")
+    purchase_id: int = Field(foreign_key="purchases.id")
+    minutes: int
 
 
 class IdempotencyKey(Table, table=True):

@@ -162,8 +162,8 @@ def check_place(
     if real != timedelta(minutes=billed):
         return (
             f"{label} spans a change of the clocks in {tx.settings.timezone}: it would last "
-            f"{int(real.total_seconds()) // 60} real minutes but be billed {billed}; "
-            "book the part before and the part after the change separately"
+            f"{int(real.total_seconds()) // 60} real minutes but be billed {billed}; a lesson "
+            "cannot cover the hour that repeats when the clocks go back: book before or after it"
         )
     if not history:
         starts_at = grid.instant(zone, week, day, start)
@@ -204,6 +204,7 @@ def _new_lesson(
     start: int,
     end: int,
     price_cents: int,
+    rate_cents: int | None,
 ) -> Reservation:
     grid, zone = tx.settings.grid, tx.settings.zone
     lesson = Reservation(
@@ -218,11 +219,23 @@ def _new_lesson(
         ends_at=grid.instant(zone, week, day, end),
         status="held",
         price_cents=price_cents,
+        rate_cents=rate_cents,
         session_id=session.id,
         created_at=tx.now,
     )
     tx.session.add(lesson)
     return lesson
+
+
+def _moved_price(tx: Tx, lesson: Reservation, start: int, end: int) -> tuple[int, int | None]:
+    """A moved lesson keeps its hourly price: the new length at the rate it was chosen at, as
+    a new booking at that rate would cost (lessons from before rates were kept: pro rata of
+    their price)."""
+    minutes = tx.settings.grid.minutes(start, end)
+    if lesson.rate_cents is not None:
+        return prorate(lesson.rate_cents, minutes), lesson.rate_cents
+    old = tx.settings.grid.minutes(lesson.start_slot, lesson.end_slot)
+    return (lesson.price_cents * minutes * 2 + old) // (2 * old), None
 
 
 def _operation(
@@ -287,7 +300,17 @@ def idempotent(
         if row.request != canonical:
             raise RuleError(f"idempotency key {key!r} was already used for a different request")
         stored = json.loads(row.result)
-        stored["lessons"] = [LessonView(**lesson) for lesson in stored["lessons"]]
+        # the first call's ids, with what became of them since (a hold may have expired)
+        ids = [lesson["id"] for lesson in stored["lessons"]]
+        now = lessons_by_id(tx, ids)
+        stored["lessons"] = [
+            now.get(i) or LessonView(**old) for i, old in zip(ids, stored["lessons"], strict=True)
+        ]
+        if stored["kind"] == "cancel":
+            operation = tx.session.get(Operation, stored["operation_id"])
+            stored["status"] = operation.status if operation is not None else stored["status"]
+        else:
+            stored["status"] = stored["lessons"][0].status
         stored["replayed"] = True
         tx.audit(f"replay {key}", key=key)
         return BookingResultView(**stored)
@@ -405,6 +428,7 @@ def reserve(
                 "ends_at": grid.instant(zone, w, day, end),
                 "status": "held",
                 "price_cents": price,
+                "rate_cents": category.price_cents,
                 "session_id": session,
                 "unfunded": False,
                 "late_cancel": False,
@@ -590,9 +614,18 @@ def move(
         problem = check_place(tx, teacher, student, week, day, start, end, exclude=[lesson.id or 0])
         if problem:
             raise RuleError(f"refused: {problem}")
-        old_minutes = lesson.end_slot - lesson.start_slot
-        price = (lesson.price_cents * (end - start) * 2 + old_minutes) // (2 * old_minutes)
-        new = _new_lesson(tx, session, teacher, student, category, week, day, start, end, price)
+        new = _new_lesson(
+            tx,
+            session,
+            teacher,
+            student,
+            category,
+            week,
+            day,
+            start,
+            end,
+            *_moved_price(tx, lesson, start, end),
+        )
         tx.session.flush()
         operation = _operation(tx, session, "move", lesson.id, new.id, waive_notice)
         tx.audit(

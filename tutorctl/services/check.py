@@ -14,6 +14,7 @@ from tutorctl.db.schema import (
     History,
     LedgerEntry,
     Operation,
+    PackageHold,
     PackagePayment,
     Payment,
     Purchase,
@@ -34,6 +35,7 @@ S = BookingSession.__table__  # type: ignore[attr-defined]
 PAY = Payment.__table__  # type: ignore[attr-defined]
 H = History.__table__  # type: ignore[attr-defined]
 PP = PackagePayment.__table__  # type: ignore[attr-defined]
+PH = PackageHold.__table__  # type: ignore[attr-defined]
 
 
 def _rows(tx: Tx, query: object) -> list[tuple[object, ...]]:
@@ -317,6 +319,25 @@ def check(tx: Tx) -> CheckView:
         violations.append(
             f"package {purchase}: {paid_minutes} paid min cost {price_due} but payments of "
             f"{got} for {got_minutes} min are recorded"
+        )
+
+    # 9. … nor do the package minutes they hold exceed what is left of the package
+    holds = (
+        select(PH.c.purchase_id, func.sum(PH.c.minutes).label("minutes"))
+        .select_from(PH.join(S, S.c.id == PH.c.session_id))
+        .where(S.c.status == "awaiting_payment")
+        .group_by(PH.c.purchase_id)
+        .subquery()
+    )
+    for purchase, consumed, bought, held_minutes in _rows(
+        tx,
+        select(P.c.id, P.c.consumed_minutes, P.c.bought_minutes, holds.c.minutes)
+        .select_from(P.join(holds, holds.c.purchase_id == P.c.id))
+        .where(P.c.consumed_minutes + holds.c.minutes > P.c.bought_minutes),
+    ):
+        violations.append(
+            f"reserved: package {purchase} has {consumed} of {bought} min used and "
+            f"{held_minutes} min held for payments"
         )
 
     # 7. every mutation is in history (every session and every ledger entry's session is there)

@@ -56,8 +56,9 @@ def _weeks_of_sessions(tx: Tx, session_ids: list[int]) -> set[tuple[int, Any]]:
     return {key for t, s, w in rows for key in ((t, w), (s, w))}
 
 
-def _release(tx: Tx, session_ids: list[int], reserve_only: bool) -> int:
-    """Release the holds of these sessions' pending operations; abandon them (or only reserves)."""
+def _release(tx: Tx, session_ids: list[int], reserve_only: bool, why: str) -> int:
+    """Release the holds of these sessions' pending operations; abandon them (or only
+    reserves), saying ``why``."""
     held = select(O.c.new_id).where(
         tx.one_of(O.c.session_id, session_ids), O.c.status == "pending", O.c.new_id.is_not(None)
     )
@@ -72,7 +73,9 @@ def _release(tx: Tx, session_ids: list[int], reserve_only: bool) -> int:
     abandon = and_(tx.one_of(O.c.session_id, session_ids), O.c.status == "pending")
     if reserve_only:
         abandon = and_(abandon, O.c.kind == "reserve")
-    tx.session.execute(update(O).where(abandon).values(status="abandoned", applied_at=tx.now))
+    tx.session.execute(
+        update(O).where(abandon).values(status="abandoned", applied_at=tx.now, note=why)
+    )
     return released
 
 
@@ -111,7 +114,8 @@ def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
     if not expired:
         tx.unchanged()
         return BatchResult(candidates=len(ids))
-    released = _release(tx, expired, reserve_only=False)
+    idle = f"the session was idle over {tx.settings.hold_minutes} min: expired"
+    released = _release(tx, expired, reserve_only=False, why=idle)
     _audit_sessions(tx, expired, "expired")
     return BatchResult(sessions=len(expired), released=released, candidates=len(ids))
 
@@ -144,7 +148,8 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
         .where(tx.one_of(PAY.c.session_id, failed), PAY.c.status == "pending")
         .values(status="failed", settled_at=tx.now)
     )
-    released = _release(tx, failed, reserve_only=True)
+    silent = f"the payment had no answer in {tx.settings.payment_minutes} min: failed"
+    released = _release(tx, failed, reserve_only=True, why=silent)
     _audit_sessions(tx, failed, "payment_failed")
     return BatchResult(payments=len(failed), released=released, candidates=len(ids))
 

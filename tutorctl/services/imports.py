@@ -339,6 +339,8 @@ def _parse_reservation(tx: Tx, row: dict[str, str], plan: Plan) -> dict[str, Any
     history = _bool(row, "history", status == "done" or starts_at < tx.now)
     if status == "done" and not history:
         raise RowError("history", "a done lesson is history")
+    if status == "done" and ends_at > tx.now:
+        raise RowError("status", "a done lesson has ended: this one ends later (import it booked)")
     plan.handles.add(teacher)
     plan.handles.add(student)
     plan.week_keys.add((teacher, monday))
@@ -703,6 +705,7 @@ def _write_reservations(
             "ends_at": p.values["ends_at"],
             "status": p.values["status"],
             "price_cents": prorate(prices[categories[p.values["category"]]], minutes[id(p)]),
+            "rate_cents": prices[categories[p.values["category"]]],
             "session_id": None,  # imported lessons belong to no booking session
             "unfunded": p.values["purchase"] is None,
             "late_cancel": False,

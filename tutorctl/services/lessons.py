@@ -17,8 +17,8 @@ LIVE = ("held", "booked")  # statuses that occupy a slot
 # what a new lesson's insert names (its id comes back, or an import allocates it)
 NEW_LESSON_COLUMNS = (
     "teacher_id", "student_id", "category_id", "week", "day", "start_slot", "end_slot",
-    "starts_at", "ends_at", "status", "price_cents", "session_id", "unfunded", "late_cancel",
-    "created_at",
+    "starts_at", "ends_at", "status", "price_cents", "rate_cents", "session_id", "unfunded",
+    "late_cancel", "created_at",
 )  # fmt: skip
 VISIBLE = ("held", "booked", "done")
 

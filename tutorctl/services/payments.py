@@ -34,6 +34,7 @@ from tutorctl.db.schema import (
     Funding,
     LedgerEntry,
     Operation,
+    PackageHold,
     PackagePayment,
     Payment,
     Purchase,
@@ -383,9 +384,30 @@ def _lesson_facts(tx: Tx, ids: set[int]) -> dict[int, rs.Lesson]:
     return facts
 
 
-def _purchases_for_plan(tx: Tx, student_id: int) -> list[rs.PurchaseState]:
+def held_minutes(tx: Tx, student_id: int, excluding: int | None = None) -> dict[int, int]:
+    """Package minutes (by purchase) held by the student's sessions awaiting their payment."""
+    query = (
+        select(PackageHold.purchase_id, func.sum(PackageHold.minutes))
+        .join(BookingSession, col(BookingSession.id) == PackageHold.session_id)
+        .where(
+            BookingSession.student_id == student_id,
+            BookingSession.status == "awaiting_payment",
+        )
+        .group_by(col(PackageHold.purchase_id))
+    )
+    if excluding is not None:
+        query = query.where(BookingSession.id != excluding)
+    return {purchase: int(minutes) for purchase, minutes in tx.session.exec(query)}
+
+
+def _purchases_for_plan(
+    tx: Tx, student_id: int, excluding: int | None = None
+) -> list[rs.PurchaseState]:
+    """The student's packages as a plan sees them: minutes held by another session awaiting
+    its payment count as used."""
     rows = tx.session.exec(select(Purchase).where(Purchase.student_id == student_id))
     names = {line.id: line for line in purchase_lines(tx, student_id)}
+    held = held_minutes(tx, student_id, excluding)
     return [
         rs.PurchaseState(
             id=p.id or 0,
@@ -397,7 +419,7 @@ def _purchases_for_plan(tx: Tx, student_id: int) -> list[rs.PurchaseState]:
             price_cents=p.price_cents,
             bought_minutes=p.bought_minutes,
             paid_minutes=p.paid_minutes,
-            consumed_minutes=p.consumed_minutes,
+            consumed_minutes=p.consumed_minutes + held.get(p.id or 0, 0),
         )
         for p in rows
     ]
@@ -440,7 +462,8 @@ def compute_plan(
     balance = account_of(tx, student).balance_cents - reserved_cents(
         tx, session.student_id, excluding=session.id
     )
-    return rs.plan(balance, _purchases_for_plan(tx, session.student_id), cancels, moves, news)
+    purchases = _purchases_for_plan(tx, session.student_id, excluding=session.id)
+    return rs.plan(balance, purchases, cancels, moves, news)
 
 
 def _line(p: rs.PurchaseState, student: str) -> PurchaseLine:
@@ -572,6 +595,14 @@ def stale_reason(tx: Tx, operation: Operation) -> str | None:
     new = tx.session.get(Reservation, operation.new_id) if operation.new_id else None
     if new is not None and new.starts_at <= now:
         return f"lesson {new.id} had already started"
+    if new is not None:  # a lesson is only booked with an active teacher, student and category
+        for user_id in (new.teacher_id, new.student_id):
+            user = tx.session.get(User, user_id)
+            if user is not None and not user.active:
+                return f"{user.role} {user.handle!r} is inactive"
+        category = tx.session.get(Category, new.category_id)
+        if category is not None and not category.active:
+            return f"category {category.name!r} is inactive"
     if operation.target_id is None:
         return None
     target = tx.session.get(Reservation, operation.target_id)
@@ -818,6 +849,15 @@ def start_payment(
     tx.session.add(payment)
     session.status = "awaiting_payment"
     session.reserved_cents = max(0, plan.balance_before_cents - plan.balance_after_cents)
+    planned: dict[int, int] = defaultdict(int)
+    for charge in plan.charges:
+        for part in charge.parts:
+            if part.source == "purchase" and part.purchase_id is not None:
+                planned[part.purchase_id] += part.minutes
+    tx.session.add_all(
+        PackageHold(session_id=session_id, purchase_id=purchase, minutes=minutes)
+        for purchase, minutes in sorted(planned.items())
+    )
     session.payment_started_at = session.touched_at = tx.now
     tx.session.add(session)
     tx.session.flush()
@@ -841,17 +881,19 @@ def _expect(tx: Tx, to_pay: int, expected: int | None) -> None:
         )
 
 
-def release_holds(tx: Tx, operations: list[Operation], *, abandon_reserves: bool) -> None:
-    """Payment failed: every new place's hold is released; reserves are abandoned, cancels and
-    moves wait for confirm (a move re-checks its place then)."""
+def release_holds(tx: Tx, operations: list[Operation], why: str) -> None:
+    """Payment failed: every new place's hold is released; reserves are abandoned (``why``),
+    cancels and moves wait for confirm (a move re-checks its place then)."""
     for operation in operations:
         if operation.new_id is not None:
             held = tx.session.get(Reservation, operation.new_id)
             if held is not None and held.status == "held":
                 held.status = "released"
                 tx.session.add(held)
-        if abandon_reserves and operation.kind == "reserve":
+        if operation.kind == "reserve":
             operation.status = "abandoned"
+            operation.note = why
+            operation.applied_at = tx.now
             tx.session.add(operation)
 
 
@@ -871,7 +913,7 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
     if not succeeded:
         payment.status = "failed"
         session.status = "payment_failed"
-        release_holds(tx, operations, abandon_reserves=True)
+        release_holds(tx, operations, f"payment {payment_id} failed")
         tx.session.add_all([payment, session])
         tx.audit(
             f"payment failed session {session_id}",
@@ -901,7 +943,11 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
             payment_id=payment_id,
         )
         session.status = "payment_failed"
-        release_holds(tx, operations, abandon_reserves=True)
+        release_holds(
+            tx,
+            operations,
+            f"payment {payment_id} no longer covered the resume: it went to the balance",
+        )
         tx.session.add(session)
         tx.audit(
             f"payment short session {session_id}",
@@ -997,6 +1043,7 @@ def confirm(
         for op in operations:
             if op not in chosen and op.status == "pending":
                 op.status = "abandoned"
+                op.note = f"not chosen at confirm (--{op.kind}s was not given)"
                 op.applied_at = tx.now
                 tx.session.add(op)
         message = (
