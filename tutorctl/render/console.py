@@ -324,7 +324,6 @@ def _section_table(columns: list[tuple[str, bool]], footer: bool) -> Table:
 
 
 def _cancellations(view: ResumeView) -> list[RenderableType]:
-    c = view.currency
     if not view.cancellations and not view.moves:
         return [Text("   No lesson is cancelled or moved.")]
     parts: list[RenderableType] = []
@@ -388,7 +387,6 @@ def _cancellations(view: ResumeView) -> list[RenderableType]:
 
 
 def _new_lessons(view: ResumeView) -> list[RenderableType]:
-    c = view.currency
     if not view.new_lessons:
         return [Text("   No new lesson.")]
     t = view.new_lesson_totals
