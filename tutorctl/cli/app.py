@@ -87,17 +87,51 @@ app.add_typer(transfer.exports, name="export")
 
 
 @app.command("demo")
-def demo() -> None:
-    """Create (or refresh) a small demo school and show a teacher's week."""
+def demo(
+    ctx: typer.Context,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Build a new demo in its own file, $XDG_DATA_HOME/tutorctl/demo.db (a previous "
+            "demo there is replaced), whatever TUTORCTL_DB says.",
+        ),
+    ] = False,
+) -> None:
+    """Build (or refresh) a small demo school and show a teacher's week. Refuses a database
+    that holds anything but a previous demo: use --fresh, or --db with a new file."""
     from tutorctl.cli.state import emit, state
+    from tutorctl.core.config import default_db_path
     from tutorctl.services import demo as demo_school
 
-    view = demo_school.build(state().database())
+    own = default_db_path().parent / "demo.db"
+    prefix = "tutorctl"
+    if fresh:
+        source = ctx.find_root().get_parameter_source("db")
+        if source is not None and source.name == "COMMANDLINE":
+            from tutorctl.core.errors import InputError
+
+            raise InputError(f"give --db or --fresh, not both (--fresh uses {own})")
+        configured = state()
+        configure_fresh = (
+            f"sqlite:///{own}",
+            configured.now_text,
+            configured.actor,
+            str(configured.lock_timeout),
+        )
+        configure(*configure_fresh)
+        if own.exists():
+            demo_school.refuse_unless_demo(state().database(), str(own))
+            from tutorctl.db.engine import dispose_engines
+
+            dispose_engines()
+            for path in (own, own.with_name(own.name + "-wal"), own.with_name(own.name + "-shm")):
+                path.unlink(missing_ok=True)
+        prefix = f"tutorctl --db {own}"
+    view = demo_school.build(state().database(), str(own))
     emit(view, False)
     print(f"demo school ready in {state().masked_url}")
-    print(
-        "try: tutorctl schedule show emma --with alice · tutorctl session list · tutorctl account show david"
-    )
+    print(f"try: {prefix} schedule show emma --with alice · session list · account show david")
 
 
 @cache
