@@ -135,6 +135,19 @@ def demo(
     print(f"try: {prefix} schedule show emma --with alice · session list · account show david")
 
 
+@app.command("shell")
+def shell(ctx: typer.Context) -> None:
+    """A prompt in one warm process: each line runs as `tutorctl LINE` would (same output,
+    exit code, one transaction), in milliseconds. TAB completes; history in
+    $XDG_DATA_HOME/tutorctl/shell_history; exit or Ctrl-D leaves. Root options given before
+    `shell` apply to every line; a line may give its own."""
+    from tutorctl.cli import shell as prompt
+
+    code = prompt.run(ctx)
+    if code:
+        raise typer.Exit(code)
+
+
 @cache
 def _command() -> Any:
     """The click command, built once per process (~30 ms): scripts and tests call main() often."""
