@@ -57,8 +57,19 @@ def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None
             "external_cents": 3000,
             "lesson_ids": [a["reservation_id"], b["reservation_id"]],
             "on_credit_minutes": 30,  # the package's last half hour is not paid yet
+            "from_purchases": [{"purchase_id": 1, "minutes": 90, "on_credit_minutes": 30}],
         }
     ]
+    assert resume["new_lesson_totals"] == {
+        "lessons": 2,
+        "minutes": 180,
+        "price_cents": 12000,
+        "from_purchases_minutes": 90,
+        "on_credit_minutes": 30,
+        "from_balance_cents": 3000,
+        "external_cents": 3000,
+    }
+    assert resume["moves"] == [] and resume["cancellation_totals"]["lessons"] == 0
     assert resume["to_pay_cents"] == 3000 and resume["balance_after_cents"] == 0
     text = cli.ok("session", "resume", str(sid)).out
     for phrase in (

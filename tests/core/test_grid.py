@@ -156,3 +156,12 @@ def test_render_at_fixed_width_without_colour() -> None:
     row = next(line for line in lines if line.strip().startswith("09:00-10:00"))
     assert row.split() == ["09:00-10:00", "bob", "maths", "open", "open", "open", "open", "·", "·"]
     assert "\x1b[" not in text
+
+
+def test_a_missing_dst_slot_is_not_folded_away() -> None:
+    """Issue 18: the README says the grid shows n/a for the hour skipped in spring; with
+    empty rows folded, a closed week folded that row away."""
+    grid = week_grid(_view(set(), [], missing={2}))
+    (row,) = [r for r in grid.rows if r.label.startswith("02:00")]
+    assert row.label == "02:00-03:00" and row.cells[6].text == "n/a"
+    assert [r.label for r in grid.rows] == ["00:00-02:00", "02:00-03:00", "03:00-24:00"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from functools import cache
@@ -87,17 +88,64 @@ app.add_typer(transfer.exports, name="export")
 
 
 @app.command("demo")
-def demo() -> None:
-    """Create (or refresh) a small demo school and show a teacher's week."""
+def demo(
+    ctx: typer.Context,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Build a new demo in its own file, $XDG_DATA_HOME/tutorctl/demo.db (a previous "
+            "demo there is replaced), whatever TUTORCTL_DB says.",
+        ),
+    ] = False,
+) -> None:
+    """Build (or refresh) a small demo school and show a teacher's week. Refuses a database
+    that holds anything but a previous demo: use --fresh, or --db with a new file."""
     from tutorctl.cli.state import emit, state
+    from tutorctl.core.config import default_db_path
     from tutorctl.services import demo as demo_school
 
-    view = demo_school.build(state().database())
+    own = default_db_path().parent / "demo.db"
+    prefix = "tutorctl"
+    if fresh:
+        source = ctx.find_root().get_parameter_source("db")
+        if source is not None and source.name == "COMMANDLINE":
+            from tutorctl.core.errors import InputError
+
+            raise InputError(f"give --db or --fresh, not both (--fresh uses {own})")
+        configured = state()
+        configure_fresh = (
+            f"sqlite:///{own}",
+            configured.now_text,
+            configured.actor,
+            str(configured.lock_timeout),
+        )
+        configure(*configure_fresh)
+        if own.exists():
+            demo_school.refuse_unless_demo(state().database(), str(own))
+            from tutorctl.db.engine import dispose_engines
+
+            dispose_engines()
+            for path in (own, own.with_name(own.name + "-wal"), own.with_name(own.name + "-shm")):
+                path.unlink(missing_ok=True)
+        prefix = f"tutorctl --db {own}"
+    view = demo_school.build(state().database(), str(own))
     emit(view, False)
     print(f"demo school ready in {state().masked_url}")
-    print(
-        "try: tutorctl schedule show emma --with alice · tutorctl session list · tutorctl account show david"
-    )
+    print(f"try: {prefix} schedule show emma --with alice · session list · account show david")
+
+
+@app.command("shell")
+def shell(ctx: typer.Context) -> None:
+    """A prompt in one warm process: each line runs as `tutorctl LINE` would (same output,
+    exit code, one transaction), in milliseconds. TAB completes; history in
+    $XDG_DATA_HOME/tutorctl/shell_history; exit or Ctrl-D leaves. Root options given before
+    `shell` apply to every line; a line may give its own."""
+    from tutorctl.cli import shell as prompt
+
+    code = prompt.run(ctx)
+    if code:
+        raise typer.Exit(code)
 
 
 @cache
@@ -106,8 +154,27 @@ def _command() -> Any:
     return typer.main.get_command(app)
 
 
+class _RawValue:
+    """Typer's coercion stand-in while completing: the raw string as typed."""
+
+    def coerce(self, value: Any, *, param: Any = None, ctx: Any = None) -> Any:
+        return value
+
+
+def _light_completion() -> None:
+    """Shell completion is one process per TAB and only reads the words typed: skip Typer's
+    value coercion, whose pydantic adapters cost more than all the rest of a completion
+    (~0.1-0.2 s). Only done in a process started to complete (``_TUTORCTL_COMPLETE`` set),
+    which exits once it has answered; ``tutorctl shell`` completes with the real coercion."""
+    import typer.core
+
+    setattr(typer.core, "build_runtime_param", lambda descriptor: _RawValue())  # noqa: B010
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run tutorctl; return the exit code. Errors become one ``error: …`` line on stderr."""
+    if argv is None and os.environ.get("_TUTORCTL_COMPLETE"):
+        _light_completion()
     command = _command()
     try:
         result = command.main(args=argv, prog_name="tutorctl", standalone_mode=False)

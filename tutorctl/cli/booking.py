@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, id_argument, id_option, read, write
 from tutorctl.core.timegrid import parse_date, parse_day, parse_week
 
@@ -15,7 +16,11 @@ sessions = typer.Typer(
 
 SessionOpt = Annotated[
     int | None,
-    id_option("--session", help="Use this open session (default: the student's open one)."),
+    id_option(
+        "--session",
+        help="Use this open session (default: the student's open one).",
+        autocompletion=complete.open_sessions,
+    ),
 ]
 KeyOpt = Annotated[
     str | None,
@@ -23,15 +28,24 @@ KeyOpt = Annotated[
         "--idempotency-key", help="A retried call with the same key returns the first result."
     ),
 ]
-WeekOpt = Annotated[str, typer.Option(help="2026-W48, a date, this, next, last, +N, -N.")]
-DayOpt = Annotated[str, typer.Option(help="mon..sun or 1..7.")]
+WeekOpt = Annotated[
+    str,
+    typer.Option(help="2026-W48, a date, this, next, last, +N, -N.", autocompletion=complete.weeks),
+]
+DayOpt = Annotated[str, typer.Option(help="mon..sun or 1..7.", autocompletion=complete.days)]
 TimeOpt = Annotated[str, typer.Option(help="HH:MM-HH:MM on the slot grid.")]
 
 
 def reserve(
-    teacher: Annotated[str, typer.Option(help="Teacher handle or id.")],
-    student: Annotated[str, typer.Option(help="Student handle or id.")],
-    category: Annotated[str, typer.Option(help="Category name or id.")],
+    teacher: Annotated[
+        str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
+    ],
+    student: Annotated[
+        str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
+    ],
+    category: Annotated[
+        str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
+    ],
     week: WeekOpt,
     day: DayOpt,
     time: TimeOpt,
@@ -77,7 +91,9 @@ WaiveOpt = Annotated[
 
 
 def cancel(
-    reservation: Annotated[int, id_argument("RESERVATION", "The booked lesson's id.")],
+    reservation: Annotated[
+        int, id_argument("RESERVATION", "The booked lesson's id.", complete.booked_lessons)
+    ],
     session: SessionOpt = None,
     idempotency_key: KeyOpt = None,
     waive_notice: WaiveOpt = False,
@@ -98,7 +114,9 @@ def cancel(
 
 
 def move(
-    reservation: Annotated[int, id_argument("RESERVATION", "The booked lesson's id.")],
+    reservation: Annotated[
+        int, id_argument("RESERVATION", "The booked lesson's id.", complete.booked_lessons)
+    ],
     week: WeekOpt,
     day: DayOpt,
     time: TimeOpt,
@@ -131,11 +149,15 @@ def move(
 
 @sessions.command("list")
 def session_list(
-    student: Annotated[str | None, typer.Option(help="Only this student's sessions.")] = None,
+    student: Annotated[
+        str | None,
+        typer.Option(help="Only this student's sessions.", autocompletion=complete.students),
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option(
-            help="open, awaiting_payment, paid, payment_failed, applied, abandoned, expired."
+            help="open, awaiting_payment, paid, payment_failed, applied, abandoned, expired.",
+            autocompletion=complete.statuses,
         ),
     ] = None,
     json: Json = False,
@@ -148,7 +170,8 @@ def session_list(
 
 @sessions.command("show")
 def session_show(
-    session_id: Annotated[int, id_argument("ID", "Session id.")], json: Json = False
+    session_id: Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)],
+    json: Json = False,
 ) -> None:
     """Show a session and its operations."""
     from tutorctl.services import booking
@@ -158,7 +181,7 @@ def session_show(
 
 @sessions.command("drop")
 def session_drop(
-    session_id: Annotated[int, id_argument("SESSION", "Session id.")],
+    session_id: Annotated[int, id_argument("SESSION", "Session id.", complete.open_sessions)],
     operation_id: Annotated[int, id_argument("OP", "Operation id (see session show).")],
     json: Json = False,
 ) -> None:
@@ -170,7 +193,8 @@ def session_drop(
 
 @sessions.command("abandon")
 def session_abandon(
-    session_id: Annotated[int, id_argument("ID", "Session id.")], json: Json = False
+    session_id: Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)],
+    json: Json = False,
 ) -> None:
     """Release everything the session holds; it becomes abandoned."""
     from tutorctl.services import booking
@@ -179,9 +203,15 @@ def session_abandon(
 
 
 def history(
-    user: Annotated[str | None, typer.Option(help="Only entries about this user.")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="Only entries about this user.", autocompletion=complete.people),
+    ] = None,
     session: Annotated[
-        int | None, id_option("--session", help="Only entries of this session.")
+        int | None,
+        id_option(
+            "--session", help="Only entries of this session.", autocompletion=complete.live_sessions
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only entries from this date (YYYY-MM-DD) on.")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, id_argument, read
 
 app = typer.Typer(help="One lesson: its funding and its story.", no_args_is_help=True)
@@ -13,7 +14,7 @@ app = typer.Typer(help="One lesson: its funding and its story.", no_args_is_help
 
 @app.command("show")
 def show(
-    lesson: Annotated[int, id_argument("ID", "The lesson's id.")],
+    lesson: Annotated[int, id_argument("ID", "The lesson's id.", complete.live_lessons)],
     json: Json = False,
 ) -> None:
     """The lesson, how it was funded (package hours, balance, payment) and what happened to it."""

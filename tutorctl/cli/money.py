@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tutorctl.cli import complete
 from tutorctl.cli.booking import sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
 from tutorctl.core.money import parse_amount
@@ -14,8 +15,10 @@ from tutorctl.core.money import parse_amount
 accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
 purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
 
-StudentArg = Annotated[str, typer.Argument(help="Student handle or id.")]
-SessionArg = Annotated[int, id_argument("ID", "Session id.")]
+StudentArg = Annotated[
+    str, typer.Argument(help="Student handle or id.", autocompletion=complete.students)
+]
+SessionArg = Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)]
 
 
 class Method(StrEnum):
@@ -83,9 +86,15 @@ def account_history(student: StudentArg, json: Json = False) -> None:
 
 @purchases.command("add")
 def purchase_add(
-    student: Annotated[str, typer.Option(help="Student handle or id.")],
-    teacher: Annotated[str, typer.Option(help="Teacher handle or id.")],
-    category: Annotated[str, typer.Option(help="Category name or id.")],
+    student: Annotated[
+        str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
+    ],
+    teacher: Annotated[
+        str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
+    ],
+    category: Annotated[
+        str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
+    ],
     hours: Annotated[str, typer.Option(help="Hours bought, e.g. 10 or 7.5.")],
     price: Annotated[str, typer.Option(help="Price of the package, e.g. 380.00.")],
     paid_hours: Annotated[
@@ -152,7 +161,10 @@ def purchase_settle(
 
 @purchases.command("list")
 def purchase_list(
-    student: Annotated[str | None, typer.Option(help="Only this student's packages.")] = None,
+    student: Annotated[
+        str | None,
+        typer.Option(help="Only this student's packages.", autocompletion=complete.students),
+    ] = None,
     json: Json = False,
 ) -> None:
     """List packages with hours bought, consumed and remaining."""

@@ -6,21 +6,32 @@ from typing import Annotated
 
 import typer
 
+from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, read, write
 from tutorctl.core.timegrid import parse_days, parse_week, parse_week_range
 
 app = typer.Typer(help="Teachers' weekly availability and week grids.", no_args_is_help=True)
 
-UserArg = Annotated[str, typer.Argument(help="Handle or numeric id.")]
+UserArg = Annotated[
+    str, typer.Argument(help="Handle or numeric id.", autocompletion=complete.people)
+]
+TeacherArg = Annotated[
+    str, typer.Argument(help="Teacher handle or id.", autocompletion=complete.teachers)
+]
 WEEK_HELP = "2026-W48, a date, this, next, last, +N, -N."
 
 
 @app.command("show")
 def show(
     user: UserArg,
-    week: Annotated[str, typer.Option(help=WEEK_HELP)] = "this",
+    week: Annotated[str, typer.Option(help=WEEK_HELP, autocompletion=complete.weeks)] = "this",
     with_: Annotated[
-        str | None, typer.Option("--with", help="Overlay this teacher's availability and lessons.")
+        str | None,
+        typer.Option(
+            "--with",
+            help="Overlay this teacher's availability and lessons.",
+            autocompletion=complete.teachers,
+        ),
     ] = None,
     json: Json = False,
 ) -> None:
@@ -33,8 +44,13 @@ def show(
 @app.command("set")
 def set_(
     user: UserArg,
-    week: Annotated[str, typer.Option(help=f"A week or a range W..W2: {WEEK_HELP}")],
-    days: Annotated[str, typer.Option(help="mon-fri, mon,wed,fri, sat, 1-5.")],
+    week: Annotated[
+        str,
+        typer.Option(help=f"A week or a range W..W2: {WEEK_HELP}", autocompletion=complete.weeks),
+    ],
+    days: Annotated[
+        str, typer.Option(help="mon-fri, mon,wed,fri, sat, 1-5.", autocompletion=complete.days)
+    ],
     hours: Annotated[str, typer.Option(help="HH:MM-HH:MM on the slot grid, e.g. 09:00-18:00.")],
     open_: Annotated[
         bool | None, typer.Option("--open/--close", help="Open or close those slots.")
@@ -68,8 +84,15 @@ def set_(
 @app.command("copy")
 def copy(
     user: UserArg,
-    from_: Annotated[str, typer.Option("--from", help=f"The template week: {WEEK_HELP}")],
-    to: Annotated[str, typer.Option(help="A week or a range W1..W2.")],
+    from_: Annotated[
+        str,
+        typer.Option(
+            "--from", help=f"The template week: {WEEK_HELP}", autocompletion=complete.weeks
+        ),
+    ],
+    to: Annotated[
+        str, typer.Option(help="A week or a range W1..W2.", autocompletion=complete.weeks)
+    ],
     force: Annotated[
         bool, typer.Option(help="Close slots even under lessons (they stay).")
     ] = False,
@@ -91,7 +114,7 @@ def copy(
 
 @app.command("off")
 def off(
-    teacher: UserArg,
+    teacher: TeacherArg,
     date: Annotated[
         str, typer.Option("--date", help="The day (YYYY-MM-DD, or a date dateutil reads).")
     ],

@@ -52,14 +52,21 @@ def _id_parser(what: str) -> Callable[[str], int]:
     return parse
 
 
-def id_argument(metavar: str, help: str) -> Any:
+def id_argument(metavar: str, help: str, autocompletion: Callable[..., Any] | None = None) -> Any:
     """A positional id in ASCII digits, checked before the database is touched (SPEC §6):
     junk or 0 is exit 2; over 2**31-1 it names nothing, exit 3, on every database."""
-    return typer.Argument(metavar=metavar, help=help, parser=_id_parser(metavar.lower()))
+    return typer.Argument(
+        metavar=metavar,
+        help=help,
+        parser=_id_parser(metavar.lower()),
+        autocompletion=autocompletion,
+    )
 
 
-def id_option(*names: str, help: str) -> Any:
-    return typer.Option(*names, help=help, parser=_id_parser(names[0].lstrip("-")))
+def id_option(*names: str, help: str, autocompletion: Callable[..., Any] | None = None) -> Any:
+    return typer.Option(
+        *names, help=help, parser=_id_parser(names[0].lstrip("-")), autocompletion=autocompletion
+    )
 
 
 @dataclass

@@ -6,19 +6,22 @@ from typing import Annotated
 
 import typer
 
+from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, read, write
 
 users = typer.Typer(help="Teachers and students.", no_args_is_help=True)
 categories = typer.Typer(help="Lesson categories and their hourly prices.", no_args_is_help=True)
 
-UserArg = Annotated[str, typer.Argument(help="Handle or numeric id.")]
+UserArg = Annotated[
+    str, typer.Argument(help="Handle or numeric id.", autocompletion=complete.people)
+]
 
 
 @users.command("add")
 def user_add(
     handle: Annotated[str, typer.Argument(help="Unique handle: a-z 0-9 . _ -")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    role: Annotated[str, typer.Option(help="teacher or student.")],
+    role: Annotated[str, typer.Option(help="teacher or student.", autocompletion=complete.roles)],
     json: Json = False,
 ) -> None:
     """Add a teacher or a student."""
@@ -73,7 +76,9 @@ def user_set(
 
 @categories.command("set")
 def category_set(
-    category: Annotated[str, typer.Argument(help="Category name or id.")],
+    category: Annotated[
+        str, typer.Argument(help="Category name or id.", autocompletion=complete.categories)
+    ],
     price: Annotated[
         str | None, typer.Option(help="New price per hour (for lessons booked from now on).")
     ] = None,

@@ -29,7 +29,9 @@ class GridRow:
 
     @property
     def empty(self) -> bool:
-        return all(c.kind in ("closed", "missing") for c in self.cells)
+        """Nothing to show: every cell closed. A row with a time that does not exist (DST,
+        ``n/a``) is never folded away, so the grid always says why that hour is missing."""
+        return all(c.kind == "closed" for c in self.cells)
 
 
 @dataclass(frozen=True)

@@ -706,6 +706,11 @@ class Database:
     def write(self, command: str, fn: Callable[[Tx], T]) -> T:
         return self._run(fn, command=command, writable=True)
 
+    def inspect(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` on a plain read-only connection, before any schema check (``demo``
+        looks at what a database holds before it writes anything); errors as for commands."""
+        return self._attempt(fn, writable=False)
+
     def init_schema(self, fn: Callable[[Tx], T]) -> tuple[int | None, int, T]:
         """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction."""
 

@@ -27,6 +27,7 @@ from tutorctl.core.views import (
     LedgerView,
     LessonDetailView,
     LessonView,
+    PackageHoursView,
     PayResultView,
     PurchaseLine,
     PurchaseListView,
@@ -291,6 +292,148 @@ def _packages(lines: list[PurchaseLine], currency: str) -> RenderableType:
     return _purchase_table("   Packages:", lines, currency)
 
 
+def _amount(cents: int) -> str:
+    return format_amount(cents, "").strip()
+
+
+def _short_date(iso: str) -> str:
+    """``2026-11-26`` → ``Thu 11-26``, as the week grid names its days."""
+    from datetime import date
+
+    return f"{date.fromisoformat(iso):%a %m-%d}"
+
+
+def _package_cell(lines: list[PackageHoursView], credit: bool = False) -> str:
+    """``#1 2 h`` per package (``, 1 h on credit`` for owed hours taken)."""
+    cells = []
+    for p in lines:
+        cell = f"#{p.purchase_id} {hours(p.minutes)}"
+        if credit and p.on_credit_minutes:
+            cell += f" ({hours(p.on_credit_minutes)} on credit)"
+        cells.append(cell)
+    return "\n".join(cells)
+
+
+def _section_table(columns: list[tuple[str, bool]], footer: bool) -> Table:
+    """A resume section's table: aligned columns (numbers right), a totals footer when there
+    is more than one line; plain rules, so it reads the same piped or without colour."""
+    table = Table(box=box.SIMPLE_HEAD if not footer else box.SIMPLE, show_footer=footer)
+    for name, numeric in columns:
+        table.add_column(name, justify="right" if numeric else "left")
+    return table
+
+
+def _cancellations(view: ResumeView) -> list[RenderableType]:
+    if not view.cancellations and not view.moves:
+        return [Text("   No lesson is cancelled or moved.")]
+    parts: list[RenderableType] = []
+    if view.cancellations:
+        t = view.cancellation_totals
+        footer = len(view.cancellations) > 1
+        table = _section_table(
+            [
+                ("teacher", False),
+                ("category", False),
+                ("lessons", True),
+                ("hours", True),
+                ("to package", False),
+                ("to account", True),
+                ("late", True),
+            ],
+            footer,
+        )
+        for g in view.cancellations:
+            table.add_row(
+                g.teacher,
+                g.category,
+                str(g.lessons),
+                hours(g.minutes),
+                _package_cell(g.to_purchases),
+                _amount(g.refunded_cents_to_balance) if g.refunded_cents_to_balance else "",
+                f"{g.late_lessons}: not refunded" if g.late_lessons else "",
+            )
+        if footer:
+            values = [
+                "total",
+                "",
+                str(t.lessons),
+                hours(t.minutes),
+                hours(t.refunded_minutes_to_purchases) if t.refunded_minutes_to_purchases else "",
+                _amount(t.refunded_cents_to_balance) if t.refunded_cents_to_balance else "",
+                str(t.late_lessons) if t.late_lessons else "",
+            ]
+            for column, value in zip(table.columns, values, strict=True):
+                column.footer = value
+        parts.append(table)
+    if view.moves:
+        table = Table(title="   Moves:", title_justify="left", box=box.SIMPLE_HEAD)
+        for name in ("lesson", "from", "to", "change"):
+            table.add_column(name, no_wrap=True)
+        for m in view.moves:
+            if m.change == "same length":
+                what = "same length"
+            elif m.change == "longer":
+                what = f"+{hours(m.new_minutes - m.old_minutes)}: see 4."
+            else:
+                what = f"-{hours(m.old_minutes - m.new_minutes)}: refunded"
+            table.add_row(
+                f"{m.lesson_id} → {m.new_lesson_id}",
+                f"{_short_date(m.from_date)} {m.from_time}",
+                f"{_short_date(m.to_date)} {m.to_time}",
+                what,
+            )
+        parts.append(table)
+    return parts
+
+
+def _new_lessons(view: ResumeView) -> list[RenderableType]:
+    if not view.new_lessons:
+        return [Text("   No new lesson.")]
+    t = view.new_lesson_totals
+    footer = len(view.new_lessons) > 1
+    table = _section_table(
+        [
+            ("teacher", False),
+            ("category", False),
+            ("lessons", True),
+            ("hours", True),
+            ("price", True),
+            ("from package", False),
+            ("from account", True),
+            ("to pay", True),
+        ],
+        footer,
+    )
+    for n in view.new_lessons:
+        table.add_row(
+            n.teacher,
+            n.category,
+            str(n.lessons),
+            hours(n.minutes),
+            _amount(n.price_cents),
+            _package_cell(n.from_purchases, credit=True),
+            _amount(n.from_balance_cents) if n.from_balance_cents else "",
+            _amount(n.external_cents) if n.external_cents else "",
+        )
+    if footer:
+        packages = hours(t.from_purchases_minutes) if t.from_purchases_minutes else ""
+        if t.on_credit_minutes:
+            packages += f" ({hours(t.on_credit_minutes)} on credit)"
+        values = [
+            "total",
+            "",
+            str(t.lessons),
+            hours(t.minutes),
+            _amount(t.price_cents),
+            packages,
+            _amount(t.from_balance_cents) if t.from_balance_cents else "",
+            _amount(t.external_cents) if t.external_cents else "",
+        ]
+        for column, value in zip(table.columns, values, strict=True):
+            column.footer = value
+    return [table]
+
+
 @render.register
 def _(view: ResumeView) -> RenderableType:
     c = view.currency
@@ -306,23 +449,12 @@ def _(view: ResumeView) -> RenderableType:
         ),
         _packages(view.purchases_before, c),
     ]
-    parts += [Text(""), Text("2. Cancellations", style="bold")]
-    if not view.cancellations:
-        parts.append(Text("   No lesson is cancelled."))
-    for g in view.cancellations:
-        back = []
-        if g.refunded_minutes_to_purchases:
-            back.append(f"{hours(g.refunded_minutes_to_purchases)} back to the package")
-        if g.refunded_cents_to_balance:
-            back.append(f"{format_amount(g.refunded_cents_to_balance, c)} back to the account")
-        if g.late_lessons:
-            back.append(f"{g.late_lessons} late cancel(s): not refunded")
-        parts.append(
-            Text(
-                f"   {g.teacher} · {g.category}: {g.lessons} lesson(s), {hours(g.minutes)} — "
-                + ("; ".join(back) or "nothing to refund")
-            )
-        )
+    money = f" (amounts in {c})" if c else ""
+    parts += [
+        Text(""),
+        Text("2. Cancellations and moves" + money, style="bold"),
+        *_cancellations(view),
+    ]
     parts += [
         Text(""),
         Text("3. After the cancellations", style="bold"),
@@ -331,25 +463,9 @@ def _(view: ResumeView) -> RenderableType:
         ),
         _packages(view.purchases_between, c),
         Text(""),
-        Text("4. New lessons", style="bold"),
+        Text("4. New lessons" + money, style="bold"),
+        *_new_lessons(view),
     ]
-    if not view.new_lessons:
-        parts.append(Text("   No new lesson."))
-    for n in view.new_lessons:
-        how = []
-        if n.from_purchases_minutes:
-            credit = f" ({hours(n.on_credit_minutes)} on credit)" if n.on_credit_minutes else ""
-            how.append(f"{hours(n.from_purchases_minutes)} from packages{credit}")
-        if n.from_balance_cents:
-            how.append(f"{format_amount(n.from_balance_cents, c)} from the account")
-        if n.external_cents:
-            how.append(f"{format_amount(n.external_cents, c)} to pay")
-        parts.append(
-            Text(
-                f"   {n.teacher} · {n.category}: {n.lessons} lesson(s), {hours(n.minutes)} "
-                f"({format_amount(n.price_cents, c)}) — " + (", ".join(how) or "free")
-            )
-        )
     parts += [
         Text(""),
         Text(f"5. To pay now: {format_amount(view.to_pay_cents, c)}", style="bold"),

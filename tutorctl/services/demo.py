@@ -2,24 +2,82 @@
 
 Re-running refreshes it: people, categories and packages are added once, availability is set
 again, and lessons are booked only if the demo has none in the coming days.
+
+The demo never writes into a real school (issue 18). It builds only in a database that is
+empty (no tables at all, or a tutorctl schema whose history holds nothing but ``db init``) or
+that holds a previous demo: one whose history has the demo's marker entry (command ``demo``,
+subject ``demo school``, written when the demo first builds), or, for demos built before the
+marker existed, one whose every history entry was written by ``db init`` or ``demo``. Every
+mutation is in the history (invariant 7), so a school with anything staff did is refused.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
+from tutorctl.core.config import mask_url
 from tutorctl.core.errors import RuleError
 from tutorctl.core.timegrid import monday_of
 from tutorctl.core.views import ScheduleView
-from tutorctl.db.schema import Category, LedgerEntry, Purchase, Reservation, User
+from tutorctl.db.schema import Category, History, LedgerEntry, Purchase, Reservation, User
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services import booking, payments, schedule, school, users
 
 TEACHERS = [("alice", "Alice Martin"), ("bruno", "Bruno Costa")]
 STUDENTS = [("chloe", "Chloé Dubois"), ("david", "David Kim"), ("emma", "Emma Rossi")]
 CATEGORIES = [("maths", 4000), ("piano", 4550), ("english", 3500)]
+
+
+MARKER = "demo school"  # the subject of the history entry that marks a demo database
+DEMO_COMMANDS = ("db init", "demo", "demo reserve", "demo confirm", "demo pay", "demo payment")
+
+
+def what_it_holds(conn: Connection) -> str | None:
+    """None when the demo may build here (empty, or a previous demo); else what is there."""
+    tables = set(sa_inspect(conn).get_table_names())
+    if not tables:
+        return None
+    if "history" not in tables or "tutorctl_schema" not in tables:
+        return f"{len(tables)} table(s) that are not a tutorctl school's"
+    entries = select(func.count()).select_from(History)
+    marked = conn.execute(
+        entries.where(History.command == "demo", History.subject == MARKER)
+    ).scalar_one()
+    if marked:
+        return None
+    other = conn.execute(entries.where(col(History.command).not_in(DEMO_COMMANDS))).scalar_one()
+    if other == 0:
+        return None
+    users = conn.execute(select(func.count()).select_from(User)).scalar_one()
+    return f"a school that is not a demo ({users} user(s), {other} history entries of its own)"
+
+
+def refuse_unless_demo(db: Database, fresh_hint: str) -> None:
+    """Refuse (exit 1) a database that holds anything but a previous demo, saying how to point
+    the demo elsewhere."""
+    held = db.inspect(what_it_holds)
+    if held is not None:
+        raise RuleError(
+            f"refused: {mask_url(db.url)} holds {held}; the demo never writes into it. "
+            f"Run `tutorctl demo --fresh` (its own file, {fresh_hint}) or "
+            "`tutorctl --db sqlite:///PATH demo` with a new PATH"
+        )
+
+
+def _mark(tx: Tx) -> None:
+    found = tx.session.exec(
+        select(func.count())
+        .select_from(History)
+        .where(History.command == "demo", History.subject == MARKER)
+    ).one()
+    if found:
+        tx.unchanged()
+    else:
+        tx.audit(MARKER, note="built by tutorctl demo; demo may refresh this database")
 
 
 def _people(tx: Tx) -> None:
@@ -84,9 +142,12 @@ LESSONS = [  # (student, teacher, category, start, end, pay?)
 ]
 
 
-def build(db: Database) -> ScheduleView:
-    """Create or refresh the demo school; return this week's grid of alice."""
+def build(db: Database, fresh_hint: str = "") -> ScheduleView:
+    """Create or refresh the demo school; return this week's grid of alice. Refuses (exit 1)
+    a database that holds anything but a previous demo."""
+    refuse_unless_demo(db, fresh_hint)
     db.init_schema(lambda tx: school.init_settings(tx, {}))
+    db.write("demo", _mark)
     db.write("demo", _people)
     db.write("demo", lambda tx: _availability(tx, "alice", [0, 1, 2, 3, 4], "09:00", "18:00"))
     db.write("demo", lambda tx: _availability(tx, "bruno", [1, 2, 3, 4, 5], "10:00", "19:00"))

@@ -19,9 +19,13 @@ from tutorctl.core.money import METHODS, format_amount, paid_price
 from tutorctl.core.views import (
     AccountView,
     CancelGroupView,
+    CancelTotalsView,
     LedgerLineView,
     LedgerView,
+    MoveLineView,
     NewGroupView,
+    NewTotalsView,
+    PackageHoursView,
     PayResultView,
     PurchaseLine,
     PurchaseListView,
@@ -483,12 +487,12 @@ def _line(p: rs.PurchaseState, student: str) -> PurchaseLine:
     )
 
 
-def _on_credit(plan: rs.Plan) -> dict[int, int]:
-    """Of each charge's package minutes (by ``id`` of the charge), those of owed hours: a
-    package's minutes beyond its paid ones fund lessons on credit."""
+def _on_credit(plan: rs.Plan) -> dict[tuple[int, int], int]:
+    """Of each charge's package minutes (by ``id`` of the charge and purchase id), those of
+    owed hours: a package's minutes beyond its paid ones fund lessons on credit."""
     consumed = {p.id: p.consumed_minutes for p in plan.purchases_between}
     paid = {p.id: p.paid_minutes for p in plan.purchases_between}
-    credit: dict[int, int] = {}
+    credit: dict[tuple[int, int], int] = {}
     for charge in plan.charges:  # in the order the plan took the package hours
         for part in charge.parts:
             if part.source != "purchase" or part.purchase_id not in consumed:
@@ -496,9 +500,95 @@ def _on_credit(plan: rs.Plan) -> dict[int, int]:
             used = consumed[part.purchase_id]
             after = used + part.minutes
             owed = after - max(used, paid[part.purchase_id])
-            credit[id(charge)] = credit.get(id(charge), 0) + max(0, owed)
+            key = (id(charge), part.purchase_id)
+            credit[key] = credit.get(key, 0) + max(0, owed)
             consumed[part.purchase_id] = after
     return credit
+
+
+def _package_hours(
+    parts: list[tuple[rs.Part, int]],
+) -> list[PackageHoursView]:
+    """Package parts (with their minutes on credit) added up per package, in id order."""
+    minutes: dict[int, int] = defaultdict(int)
+    credit: dict[int, int] = defaultdict(int)
+    for part, on_credit in parts:
+        if part.source == "purchase" and part.purchase_id is not None:
+            minutes[part.purchase_id] += part.minutes
+            credit[part.purchase_id] += on_credit
+    return [PackageHoursView(pid, minutes[pid], credit[pid]) for pid in sorted(minutes)]
+
+
+def _cancel_group(teacher: str, category: str, items: list[rs.Refund]) -> CancelGroupView:
+    return CancelGroupView(
+        teacher=teacher,
+        category=category,
+        lessons=len({r.lesson.id for r in items}),
+        minutes=sum(r.minutes for r in items),
+        refunded_minutes_to_purchases=sum(p.minutes for r in items for p in r.to_purchases),
+        refunded_cents_to_balance=sum(r.to_balance_cents for r in items),
+        late_lessons=sum(1 for r in items if r.late),
+        lesson_ids=[r.lesson.id for r in items],
+        to_purchases=_package_hours([(p, 0) for r in items for p in r.to_purchases]),
+    )
+
+
+def _new_group(
+    teacher: str, category: str, items: list[rs.Charge], on_credit: dict[tuple[int, int], int]
+) -> NewGroupView:
+    return NewGroupView(
+        teacher=teacher,
+        category=category,
+        lessons=len({c.lesson.id for c in items}),
+        minutes=sum(c.minutes for c in items),
+        price_cents=sum(c.price_cents for c in items),
+        from_purchases_minutes=sum(
+            p.minutes for c in items for p in c.parts if p.source == "purchase"
+        ),
+        from_balance_cents=sum(
+            p.amount_cents for c in items for p in c.parts if p.source == "balance"
+        ),
+        external_cents=sum(c.external_cents for c in items),
+        lesson_ids=[c.lesson.id for c in items],
+        on_credit_minutes=sum(
+            v for (cid, _), v in on_credit.items() if cid in {id(c) for c in items}
+        ),
+        from_purchases=_package_hours(
+            [(p, on_credit.get((id(c), p.purchase_id or 0), 0)) for c in items for p in c.parts]
+        ),
+    )
+
+
+def _span(start: str, minutes: int) -> str:
+    """``10:00`` and 90 minutes → ``10:00-11:30`` (wall clock; 24:00 ends a day)."""
+    hour, minute = map(int, start.split(":"))
+    end = hour * 60 + minute + minutes
+    return f"{start}-{end // 60:02d}:{end % 60:02d}"
+
+
+def _move_line(carry: rs.Carry) -> MoveLineView:
+    old, new = carry.old, carry.new
+    change = (
+        "same length"
+        if new.minutes == old.minutes
+        else ("longer" if new.minutes > old.minutes else "shorter")
+    )
+    return MoveLineView(
+        operation_id=carry.operation_id,
+        lesson_id=old.id,
+        new_lesson_id=new.id,
+        teacher=old.teacher,
+        category=old.category,
+        from_date=old.date,
+        from_time=_span(old.time, old.minutes),
+        to_date=new.date,
+        to_time=_span(new.time, new.minutes),
+        old_minutes=old.minutes,
+        new_minutes=new.minutes,
+        change=change,
+        kept_purchase_minutes=sum(p.minutes for p in carry.parts if p.source == "purchase"),
+        kept_cents=sum(p.amount_cents for p in carry.parts if p.source != "purchase"),
+    )
 
 
 def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
@@ -526,6 +616,10 @@ def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
         )
     elif plan.charges or plan.refunds or plan.carries:
         notes.append(f"nothing to pay — next: tutorctl session confirm {session.id}")
+    cancellations = [_cancel_group(t, c, items) for (t, c), items in sorted(cancel_groups.items())]
+    new_lessons = [
+        _new_group(t, c, items, on_credit) for (t, c), items in sorted(new_groups.items())
+    ]
     return ResumeView(
         session_id=session.id or 0,
         student=student.handle,
@@ -533,43 +627,32 @@ def resume_view(tx: Tx, session: BookingSession, plan: rs.Plan) -> ResumeView:
         currency=currency,
         balance_before_cents=plan.balance_before_cents,
         purchases_before=[_line(p, student.handle) for p in plan.purchases_before],
-        cancellations=[
-            CancelGroupView(
-                teacher=teacher,
-                category=category,
-                lessons=len({r.lesson.id for r in items}),
-                minutes=sum(r.minutes for r in items),
-                refunded_minutes_to_purchases=sum(p.minutes for r in items for p in r.to_purchases),
-                refunded_cents_to_balance=sum(r.to_balance_cents for r in items),
-                late_lessons=sum(1 for r in items if r.late),
-                lesson_ids=[r.lesson.id for r in items],
-            )
-            for (teacher, category), items in sorted(cancel_groups.items())
-        ],
+        cancellations=cancellations,
         balance_between_cents=plan.balance_between_cents,
         purchases_between=[_line(p, student.handle) for p in plan.purchases_between],
-        new_lessons=[
-            NewGroupView(
-                teacher=teacher,
-                category=category,
-                lessons=len({c.lesson.id for c in items}),
-                minutes=sum(c.minutes for c in items),
-                price_cents=sum(c.price_cents for c in items),
-                from_purchases_minutes=sum(
-                    p.minutes for c in items for p in c.parts if p.source == "purchase"
-                ),
-                from_balance_cents=sum(
-                    p.amount_cents for c in items for p in c.parts if p.source == "balance"
-                ),
-                external_cents=sum(c.external_cents for c in items),
-                lesson_ids=[c.lesson.id for c in items],
-                on_credit_minutes=sum(on_credit.get(id(c), 0) for c in items),
-            )
-            for (teacher, category), items in sorted(new_groups.items())
-        ],
+        new_lessons=new_lessons,
         to_pay_cents=plan.to_pay_cents,
         balance_after_cents=plan.balance_after_cents,
         notes=notes,
+        moves=[_move_line(c) for c in sorted(plan.carries, key=lambda c: c.operation_id)],
+        cancellation_totals=CancelTotalsView(
+            lessons=len({r.lesson.id for r in plan.refunds}),
+            minutes=sum(g.minutes for g in cancellations),
+            refunded_minutes_to_purchases=sum(
+                g.refunded_minutes_to_purchases for g in cancellations
+            ),
+            refunded_cents_to_balance=sum(g.refunded_cents_to_balance for g in cancellations),
+            late_lessons=sum(g.late_lessons for g in cancellations),
+        ),
+        new_lesson_totals=NewTotalsView(
+            lessons=len({c.lesson.id for c in plan.charges}),
+            minutes=sum(g.minutes for g in new_lessons),
+            price_cents=sum(g.price_cents for g in new_lessons),
+            from_purchases_minutes=sum(g.from_purchases_minutes for g in new_lessons),
+            on_credit_minutes=sum(g.on_credit_minutes for g in new_lessons),
+            from_balance_cents=sum(g.from_balance_cents for g in new_lessons),
+            external_cents=sum(g.external_cents for g in new_lessons),
+        ),
     )
 
 

@@ -1,0 +1,171 @@
+"""`tutorctl shell` (issue 18): each line runs exactly as `tutorctl LINE`, options never leak
+from one line into the next, errors never end it; on a terminal: a prompt, TAB completion, a
+history file, Ctrl-D leaves."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import NOW
+
+LINES = [
+    "user add alice --name 'Alice Martin' --role teacher",
+    "user add chloe --name 'Chloé Dubois' --role student",
+    "category add maths --price 40.00",
+    "schedule set alice --week this --days mon-fri --hours 09:00-12:00 --open",
+    "reserve --teacher alice --student chloe --category maths --week this --day wed --time 10:00-11:00",
+    "user show nobody",
+    "session resume 1",
+    "session resume 1 --json",
+    "schedule show alice",
+]
+
+
+def _env(url: str, tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "TUTORCTL_DB": url, "TUTORCTL_ACTOR": "desk", "COLUMNS": "100"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    env.pop("TUTORCTL_NOW", None)
+    return env
+
+
+def _tutorctl(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tutorctl", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _documents(text: str) -> list[Any]:
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(text.rstrip()):
+        document, at = decoder.raw_decode(text, at)
+        found.append(document)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return found
+
+
+def test_a_line_runs_as_the_process_would(tmp_path: Path) -> None:
+    """The same lines, in the shell and each as its own process, on two fresh databases:
+    the same stdout, the same errors and exit codes."""
+    in_shell, alone = tmp_path / "shell" / "t.db", tmp_path / "alone" / "t.db"
+    for path in (in_shell, alone):
+        path.parent.mkdir()
+    env = _env(f"sqlite:///{in_shell}", tmp_path)
+    env2 = _env(f"sqlite:///{alone}", tmp_path)
+    assert _tutorctl("db", "init", env=env).returncode == 0
+    assert _tutorctl("db", "init", env=env2).returncode == 0
+    shell = _tutorctl("--now", NOW, "shell", env=env, stdin="\n".join(LINES) + "\n")
+    assert shell.returncode == 0  # the last line succeeded
+    out, err = [], []
+    for line in LINES:
+        result = _tutorctl("--now", NOW, *shlex.split(line), env=env2)
+        out.append(result.stdout)
+        err.append(result.stderr + (f"[exit {result.returncode}]\n" if result.returncode else ""))
+    assert shell.stdout == "".join(out)
+    assert shell.stderr == "".join(err)
+    assert "error: no user 'nobody'" in shell.stderr and "[exit 3]" in shell.stderr
+
+
+def test_options_of_a_line_do_not_leak(db_url: str, tmp_path: Path) -> None:
+    env = _env(db_url, tmp_path)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert _tutorctl("--db", other, "db", "init", env=env).returncode == 0
+    lines = [
+        "user add alice --name A --role teacher --json",
+        f"--db {other} user add zed --name Z --role teacher --json",  # this line only
+        "--actor boss --now 2030-01-07T09:00:00+01:00 user add bob --name B --role student --json",
+        "user add carl --name C --role student --json",
+        "user list --json",
+        "history --json",
+        "'unclosed",
+        "shell",
+        "tutorctl user show alice --json",  # a pasted `tutorctl …` line works too
+    ]
+    env.pop("TUTORCTL_ACTOR")  # nothing from the environment: a leak would show
+    shell = _tutorctl("shell", env=env, stdin="\n".join(lines) + "\n")
+    assert shell.returncode == 0, shell.stderr
+    documents = _documents(shell.stdout)
+    assert len(documents) == 7
+    assert [u["handle"] for u in documents[4]["users"]] == ["alice", "bob", "carl"]
+    adds = [e for e in documents[5]["entries"] if e["command"] == "user add"]
+    me = adds[0]["actor"]
+    assert me != "boss" and [e["actor"] for e in adds] == [me, "boss", me]
+    years = [e["at"][:4] for e in adds]
+    assert years[1] == "2030" and years[0] == years[2] != "2030"  # the clock again after it
+    assert documents[6]["handle"] == "alice"
+    assert "error: cannot split the line" in shell.stderr and "[exit 2]" in shell.stderr
+    assert "this is the shell already" in shell.stderr
+    other_users = _tutorctl("--db", other, "user", "list", "--json", env=env)
+    assert [u["handle"] for u in json.loads(other_users.stdout)["users"]] == ["zed"]
+    failing = _tutorctl("shell", env=env, stdin="user show nobody\n")
+    assert failing.returncode == 3  # piped, the shell ends with the last line's exit code
+
+
+def _read_until(fd: int, wanted: bytes, timeout: float = 30) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out waiting for {wanted!r}; got {seen!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_on_a_terminal_prompt_completion_history_ctrl_d(tmp_path: Path) -> None:
+    import pty
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    env = _env(url, tmp_path)
+    env["TUTORCTL_NOW"] = NOW
+    assert _tutorctl("demo", env=env).returncode == 0
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutorctl", "shell"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**env, "TERM": "xterm"},
+        close_fds=True,
+    )
+    os.close(child)
+    try:
+        _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"account show da\t")  # completes the student's handle
+        assert b"david" in _read_until(parent, b"david")
+        os.write(parent, b"\r")
+        out = _read_until(parent, b"tutorctl> ")
+        assert b"david: balance" in out
+        os.write(parent, b"session pay 9999 --method card\r")
+        assert b"[exit 3]" in _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"\x04")  # Ctrl-D
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(parent)
+    assert proc.returncode == 3
+    history = (tmp_path / "xdg" / "tutorctl" / "shell_history").read_text()
+    assert "account show david" in history and "session pay 9999" in history
+    assert (tmp_path / "xdg" / "tutorctl" / "shell_history").stat().st_mode & 0o077 == 0
