@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, inspect, select
 from sqlmodel import SQLModel, col
@@ -261,7 +262,8 @@ def _time_passes(conn: Connection) -> None:
     PackagePayment.__table__.create(conn)  # type: ignore[attr-defined]
     conn.exec_driver_sql(V5_BACKFILL_PACKAGE_PAYMENTS)
     for model, name in V5_INDEXES:
-        (index,) = (i for i in model.__table__.indexes if i.name == name)  # type: ignore[attr-defined]
+        table: Any = model.__table__  # type: ignore[union-attr]
+        (index,) = (i for i in table.indexes if i.name == name)
         index.create(conn)
     conn.exec_driver_sql(OWED_PACKAGES)
     HistoryUser.__table__.create(conn)  # type: ignore[attr-defined]
