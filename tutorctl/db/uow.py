@@ -356,6 +356,8 @@ def user_ids_text(ids: list[int]) -> str:
 
 def _split_user_ids(text: str) -> list[int]:
     return [int(u) for u in text.strip(",").split(",") if u]
+
+
 SETTINGS_QUERY = Prepared(
     text(
         "SELECT (SELECT max(version) FROM tutorctl_schema) AS version, s.timezone, s.slot_minutes, "
