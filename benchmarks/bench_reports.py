@@ -264,17 +264,13 @@ def fill_history(f: Filler, first_lesson: int, count: int) -> None:
                                        f.ts(at(day, 11))) for n in packages])  # fmt: skip
 
 
-def measure(url: str, runs: int) -> dict[str, float]:
-    from tutorctl.core.clock import Clock, parse_now
-    from tutorctl.db.uow import Database, Tx
+def calls() -> dict[str, Callable[[Any], Any]]:
     from tutorctl.services import booking, reports
 
-    db = Database(url, Clock(parse_now(NOW)))
-
-    def month(tx: Tx) -> reports.Period:
+    def month(tx: Any) -> reports.Period:
         return reports.period(tx, None, None, MONTH)
 
-    calls: dict[str, Callable[[Tx], Any]] = {
+    return {
         "report revenue": lambda tx: reports.revenue(tx, month(tx)),
         "report revenue --by teacher": lambda tx: reports.revenue(tx, month(tx), "teacher"),
         "report revenue --by category": lambda tx: reports.revenue(tx, month(tx), "category"),
@@ -286,17 +282,27 @@ def measure(url: str, runs: int) -> dict[str, float]:
         "report occupancy": lambda tx: reports.occupancy(tx, month(tx)),
         "history --user s5 --limit 50": lambda tx: booking.history(tx, "s5", limit=50),
     }
-    results, shown = {}, {}
-    for name, call in calls.items():
-        for _ in range(3):
-            shown[name] = db.read(call)
-        times = []
+
+
+def measure(small_url: str, big_url: str, runs: int) -> list[tuple[str, float, float, bool]]:
+    """Each call on both databases, interleaved (small, big, small, …): the machine's noise
+    falls on both sides alike. Returns (name, small median, big median, same result)."""
+    from tutorctl.core.clock import Clock, parse_now
+    from tutorctl.db.uow import Database
+
+    dbs = [Database(url, Clock(parse_now(NOW))) for url in (small_url, big_url)]
+    results = []
+    for name, call in calls().items():
+        shown = [repr(db.read(call)) for db in dbs for _ in range(3)]
+        times: list[list[float]] = [[], []]
         for _ in range(runs):
-            start = time.perf_counter()
-            db.read(call)
-            times.append(time.perf_counter() - start)
-        results[name] = statistics.median(times)
-    return results | {"_views": shown}  # type: ignore[dict-item]
+            for side, db in enumerate(dbs):
+                start = time.perf_counter()
+                db.read(call)
+                times[side].append(time.perf_counter() - start)
+        small, big = (statistics.median(t) for t in times)
+        results.append((name, small, big, shown[0] == shown[-1]))
+    return results
 
 
 def main() -> None:
@@ -308,45 +314,43 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, database(args.backend, Path(tmp)) as url:
-        f = Filler(url)
-        next_lesson = fill_month(f, args.small)
-        f.commit()
-        small = measure(url, args.runs)
-        small_check = peak_rss_mb(url, "check", now=NOW, codes=(0, 1))
-        started = time.perf_counter()
-        fill_history(f, next_lesson, args.big - args.small)
-        f.commit()
-        f.close()
-        filled = time.perf_counter() - started
-        big = measure(url, args.runs)
-        big_check = peak_rss_mb(url, "check", now=NOW, codes=(0, 1))
-    small_views, big_views = small.pop("_views"), big.pop("_views")  # type: ignore[arg-type]
-    same = all(repr(small_views[k]) == repr(big_views[k]) for k in small_views  # type: ignore[index]
-               if not k.startswith("history"))  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        database(args.backend, Path(tmp)) as small_url,
+        database(args.backend, Path(tmp)) as big_url,
+    ):
+        for url in (small_url, big_url):
+            f = Filler(url)
+            next_lesson = fill_month(f, args.small)
+            f.commit()
+            if url == big_url:
+                started = time.perf_counter()
+                fill_history(f, next_lesson, args.big - args.small)
+                f.commit()
+                filled = time.perf_counter() - started
+            f.close()
+        results = measure(small_url, big_url, args.runs)
+        checks = [peak_rss_mb(url, "check", now=NOW, codes=(0, 1)) for url in (small_url, big_url)]
     rows = [
-        (
-            name,
-            f"{small[name] * 1000:7.2f} ms → {big[name] * 1000:7.2f} ms  "
-            f"({big[name] / small[name]:.2f}×)",
-        )
-        for name in small
+        (name, f"{small * 1000:7.2f} ms → {big * 1000:7.2f} ms  ({big / small:.2f}×)")
+        for name, small, big, _same in results
     ]
-    worst = max(big[n] / small[n] for n in small)
+    worst = max(big / small for _n, small, big, _s in results)
+    same = all(same for name, _a, _b, same in results if not name.startswith("history"))
+    (small_s, small_mb), (big_s, big_mb) = checks
     rows += [
         ("worst ratio", f"{worst:.2f}× (target ≤ 1.5×): {'met' if worst <= 1.5 else 'NOT met'}"),
-        ("same figures at both sizes", "yes" if same else "NO"),
+        ("same report figures at both sizes", "yes" if same else "NO"),
         (
-            "check, time and peak memory",
-            f"{small_check[0]:.2f} s, {small_check[1]:.0f} MB → "
-            f"{big_check[0]:.2f} s, {big_check[1]:.0f} MB",
+            "check: time, peak memory",
+            f"{small_s:.2f} s, {small_mb:.0f} MB → {big_s:.2f} s, {big_mb:.0f} MB",
         ),
         ("(filling the big database took)", f"{filled:.0f} s"),
     ]
     report(
         f"reports over one month ({MONTH}) on {args.backend}: {args.small:,} lessons / "
-        f"{STUDENTS:,} students → {args.big:,} lessons / {BIG_STUDENTS:,} students "
-        f"(median of {args.runs}, in-process)",
+        f"{STUDENTS:,} students vs {args.big:,} lessons / {BIG_STUDENTS:,} students "
+        f"(median of {args.runs}, interleaved, in-process)",
         rows,
     )
 

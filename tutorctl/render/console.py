@@ -466,16 +466,20 @@ def _h(minutes: int) -> str:
     return hours(minutes) if minutes else "·"
 
 
+def _titled(table: Table, *notes: RenderableType) -> RenderableType:
+    return Group(Text(str(table.caption), style="bold"), _uncaptioned(table), *notes)
+
+
+def _uncaptioned(table: Table) -> Table:
+    table.caption = None
+    return table
+
+
 def _report_table(title: str, columns: list[str], first: int = 1) -> Table:
     """A report's table, compact enough for 80 columns: the first ``first`` columns name the
     row, the rest are figures (right-aligned; a header may wrap, a figure is never cut)."""
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.caption = title  # printed above it by _titled (a table's title wraps to its width)
     for i, name in enumerate(columns):
         table.add_column(name, justify="left" if i < first else "right", overflow="fold")
     return table
@@ -517,7 +521,7 @@ def _(view: RevenueReport) -> RenderableType:
             else ""
         )
     )
-    return Group(table, note)
+    return _titled(table, note)
 
 
 @render.register
@@ -545,7 +549,7 @@ def _(view: HoursReport) -> RenderableType:
             ),
             style="bold" if r is view.total else None,
         )
-    return Group(
+    return _titled(
         table,
         Text(
             "by the date of the lesson; lessons = booked + done; payable = done + late-cancelled; "
@@ -576,7 +580,7 @@ def _(view: BalancesReport) -> RenderableType:
         )
     if not view.rows:
         return Text("no student has money on the account, reserved money or hours owed")
-    return Group(
+    return _titled(
         table,
         Text(
             "balance: the school owes it to the student (to spend or pay back); reserved: held "
@@ -603,9 +607,7 @@ def _occupied(open_minutes: int, booked: int, held: int) -> str:
 
 @render.register
 def _(view: OccupancyReport) -> RenderableType:
-    table = _report_table(
-        _period("occupancy: booked / open hours", view.period), ["teacher", *view.weeks, "total"]
-    )
+    table = _report_table(_period("occupancy", view.period), ["teacher", *view.weeks, "total"])
     cells: dict[str, dict[str, tuple[int, int, int]]] = {}
     for r in view.rows:
         cells.setdefault(r.teacher, {})[r.week] = (r.open_minutes, r.booked_minutes, r.held_minutes)
@@ -618,11 +620,12 @@ def _(view: OccupancyReport) -> RenderableType:
             style=None,
         )
     if not cells:
-        return Group(table, Text("no open or booked hours in this period"))
-    return Group(
+        return _titled(table, Text("no open or booked hours in this period"))
+    return _titled(
         table,
         Text(
-            "booked = booked + done lessons; held = chosen in a session, not paid yet; "
-            "only the days inside the period count"
+            "cells: booked / open hours, booked share of open; booked = booked + done "
+            "lessons; held = chosen in a session, not paid yet; only the days inside the "
+            "period count"
         ),
     )
