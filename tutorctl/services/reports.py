@@ -162,6 +162,12 @@ def _during(column: Any, span: Period) -> Any:
     return and_(column >= span.starts_at, column < span.ends_at)
 
 
+def _name_of(label: Any, key: Any, value: Any, name: str = "name") -> Any:
+    """A group's name looked up by its key, one primary-key lookup per grouped row (a join
+    could make the database scan every user to name a few hundred groups)."""
+    return select(label).where(key == value).scalar_subquery().label(name)
+
+
 def _sum(column: Any) -> Any:
     return func.coalesce(func.sum(column), 0)
 
@@ -234,9 +240,7 @@ def revenue(tx: Tx, span: Period, by: str | None = None) -> RevenueReport:
     if attribute:
         names = U if by == "teacher" else C
         label = names.c.handle if by == "teacher" else names.c.name
-        query = select(label.label("name"), grouped).select_from(
-            grouped.outerjoin(names, names.c.id == grouped.c.key)
-        )
+        query = select(_name_of(label, names.c.id, grouped.c.key), grouped)
     else:
         query = select(grouped.c.key.label("name"), grouped)
     rows = []
@@ -306,11 +310,7 @@ def hours(tx: Tx, span: Period, by: str = "teacher") -> HoursReport:
     )
     names = C if by == "category" else U
     label = names.c.name if by == "category" else names.c.handle
-    query = (
-        select(label.label("name"), grouped)
-        .select_from(grouped.join(names, names.c.id == grouped.c.key))
-        .order_by(label)
-    )
+    query = select(_name_of(label, names.c.id, grouped.c.key), grouped).order_by("name")
     rows = [
         _hours_row(
             row.name, row.key, row.lessons, row.booked, row.done, row.cancelled, row.late, row.moved
@@ -371,11 +371,11 @@ def balances(tx: Tx) -> BalancesReport:
         .group_by(parts.c.student_id)
         .subquery("grouped")
     )
-    query = (
-        select(U.c.handle, U.c.name, grouped)
-        .select_from(grouped.join(U, U.c.id == grouped.c.student_id))
-        .order_by(U.c.handle)
-    )
+    query = select(
+        _name_of(U.c.handle, U.c.id, grouped.c.student_id, "handle"),
+        _name_of(U.c.name, U.c.id, grouped.c.student_id),
+        grouped,
+    ).order_by("handle")
     rows = [
         _balance_row(
             r.handle, r.student_id, r.name, r.balance, r.reserved, r.owed_minutes, r.owed_cents
@@ -441,10 +441,10 @@ def occupancy(tx: Tx, span: Period) -> OccupancyReport:
     minutes = (R.c.end_slot - R.c.start_slot) * slot
     zero = literal(0)
     parts = union_all(
+        # a student's own week rows (a booking locks them) have nothing open: left out below
         select(W.c.user_id.label("teacher_id"), W.c.week, (open_minutes * slot).label("open"),
                zero.label("booked"), zero.label("held"))
-        .select_from(W.join(U, U.c.id == W.c.user_id))
-        .where(W.c.week >= first_week, W.c.week <= last_week, U.c.role == "teacher"),
+        .where(W.c.week >= first_week, W.c.week <= last_week),
         select(R.c.teacher_id, R.c.week, zero,
                case((R.c.status.in_(("booked", "done")), minutes), else_=0),
                case((R.c.status == "held", minutes), else_=0))
@@ -462,10 +462,9 @@ def occupancy(tx: Tx, span: Period) -> OccupancyReport:
         .subquery("grouped")
     )
     query = (
-        select(U.c.handle, grouped)
-        .select_from(grouped.join(U, U.c.id == grouped.c.teacher_id))
+        select(_name_of(U.c.handle, U.c.id, grouped.c.teacher_id, "handle"), grouped)
         .where((grouped.c.open + grouped.c.booked + grouped.c.held) > 0)
-        .order_by(U.c.handle, grouped.c.week)
+        .order_by("handle", grouped.c.week)
     )
     rows = [
         OccupancyRow(
