@@ -56,6 +56,7 @@ def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None
             "from_balance_cents": 3000,
             "external_cents": 3000,
             "lesson_ids": [a["reservation_id"], b["reservation_id"]],
+            "on_credit_minutes": 30,  # the package's owed half hour funds lessons too
         }
     ]
     assert resume["to_pay_cents"] == 3000 and resume["balance_after_cents"] == 0
