@@ -9,9 +9,7 @@ import pytest
 from tests.conftest import Cli, reserve, school
 
 
-def test_moves_cancels_and_new_lessons_as_tables(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_moves_cancels_and_new_lessons_as_tables(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     school(cli)
     cli.ok(
         "purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",

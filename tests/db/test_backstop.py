@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
-from tests.db.test_migrations import V5_COLUMNS
+from tests.db.test_migrations import drop_version_5
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import SCHEMA_VERSION
 
@@ -110,10 +110,7 @@ def _as_version_1(cli: Cli) -> None:
             conn.execute(text(f"DROP TRIGGER reservations_occupancy_{event} ON reservations"))
             conn.execute(text(f"DROP FUNCTION tutorctl_occupancy_{event}()"))
         conn.execute(text("DROP TABLE lesson_occupancy"))
-        for table, column in V5_COLUMNS:
-            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(text("DROP TABLE package_payments"))
-        conn.execute(text("DROP TABLE package_holds"))
+        drop_version_5(conn)
         conn.execute(text("UPDATE tutorctl_schema SET version = 1"))
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from tests.conftest import Cli, reserve, school
 from tutorctl.db.engine import get_engine
@@ -18,26 +18,44 @@ V5_COLUMNS = (
     ("booking_sessions", "reserved_cents"),
     ("reservations", "rate_cents"),
 )
+# … and its tables and indexes (package payments, the history link, the reports' indexes)
+V5_TABLES = ("history_users", "package_payments", "package_holds")
+V5_INDEXES = (
+    "ix_reservations_starts", "ix_calendar_weeks_week", "ix_accounts_balance",
+    "ix_payments_settled", "ix_ledger_kind_at", "ix_fundings_payment", "ix_purchases_owed",
+)  # fmt: skip
+
+
+def drop_version_5(conn: Connection) -> None:
+    """Take away what version 5 added (the caller sets the version it wants to look like)."""
+    for table, column in V5_COLUMNS:
+        conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    for table in V5_TABLES:
+        conn.execute(text(f"DROP TABLE {table}"))
+    for index in V5_INDEXES:
+        conn.execute(text(f"DROP INDEX {index}"))
+    if conn.dialect.name == "postgresql":  # money was 32-bit there
+        for table, column in PG_MONEY_COLUMNS:
+            conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE INTEGER"))
 
 
 def test_upgrade_from_version_4_adds_the_time_passing_columns(cli: Cli) -> None:
     school(cli)
-    cli.ok("account", "credit", "bob", "40.00")
+    cli.ok("account", "credit", "bob", "41.00")
     cli.ok("purchase", "add", "--student", "carl", "--teacher", "alice", "--category", "maths",
            "--hours", "3", "--price", "100.00", "--paid-hours", "1")  # fmt: skip
     held = reserve(cli, "--json").json()
+    cli.ok("account", "debit", "bob", "1.00", "--reason", "x")  # a history row of bob's
     with get_engine(cli.url).begin() as conn:  # make it look like a version 4 database
-        for table, column in V5_COLUMNS:
-            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(text("DROP TABLE package_holds"))
-        conn.execute(text("DROP TABLE package_payments"))
-        if conn.dialect.name == "postgresql":
-            for table, column in PG_MONEY_COLUMNS:
-                conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE INTEGER"))
+        linked = sorted(conn.execute(text("SELECT user_id, history_id FROM history_users")))
+        drop_version_5(conn)
         conn.execute(text("UPDATE tutorctl_schema SET version = 4"))
     assert "older" in cli.fails(4, "session", "list").err
     upgraded = cli.json("db", "init")
     assert (upgraded["schema_version_before"], upgraded["schema_version"]) == (4, SCHEMA_VERSION)
+    with get_engine(cli.url).begin() as conn:  # the links were split out of history.user_ids
+        backfilled = sorted(conn.execute(text("SELECT user_id, history_id FROM history_users")))
+    assert backfilled == linked and len({u for u, _h in linked}) == 4  # alice, bruno, bob, carl
     # the session written before the upgrade goes on: pay from the balance, waive a notice
     cli.ok("session", "confirm", str(held["session_id"]))
     planned = cli.json("cancel", str(held["reservation_id"]), "--waive-notice")

@@ -89,8 +89,8 @@ ALL_STATUSES = (
 WAIVE = "waive_notice" in inspect.signature(booking.cancel).parameters
 
 
-
 NOT_TIME = ("payment ", "not chosen", "the session was idle", "the payment had no answer")
+
 
 class Lesson(NamedTuple):
     status: str

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tutorctl.cli import booking, db_cmd, lessons, money, schedule, transfer, users
+from tutorctl.cli import booking, db_cmd, lessons, money, report, schedule, transfer, users
 from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -85,6 +85,7 @@ app.command("check")(money.check)
 app.command("expire")(money.expire)
 app.command("import")(transfer.import_)
 app.add_typer(transfer.exports, name="export")
+app.add_typer(report.reports, name="report")
 
 
 @app.command("demo")

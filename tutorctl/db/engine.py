@@ -75,12 +75,15 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
         options = parsed.query.get("options", "")
         options = " ".join(options) if isinstance(options, tuple) else options
         setting = f"-c lock_timeout={lock_timeout_ms(lock_timeout)}"
+        # no JIT: tutorctl's statements are short, and compiling one (tens of ms) costs more
+        # than it saves whenever an estimate crosses jit_above_cost (a report at a million
+        # lessons); the URL's own options come after, so they may turn it back on
         return create_engine(
             parsed,
             isolation_level="READ COMMITTED",
             pool_size=2,
             max_overflow=8,
-            connect_args={"options": f"{options} {setting}".strip()},
+            connect_args={"options": f"-c jit=off {options} {setting}".strip()},
         )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 

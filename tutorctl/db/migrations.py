@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, inspect, select
 from sqlmodel import SQLModel, col
 
 from tutorctl.core.errors import ConfigError
-from tutorctl.db.schema import PackageHold, PackagePayment, SchemaVersion
+from tutorctl.db.schema import (
+    Account,
+    CalendarWeek,
+    Funding,
+    HistoryUser,
+    LedgerEntry,
+    PackageHold,
+    PackagePayment,
+    Payment,
+    Reservation,
+    SchemaVersion,
+)
 
 SCHEMA_VERSION = 5
 
@@ -157,9 +169,19 @@ ONE_OPEN_SESSION = (
 )
 
 
+# packages with owed hours (sold on credit), for `report balances` (version 5; a partial
+# index: only the few packages still owing are in it, the same SQL on both backends)
+OWED_PACKAGES = (
+    "CREATE INDEX IF NOT EXISTS ix_purchases_owed ON purchases (student_id)"
+    " WHERE paid_minutes < bought_minutes"
+)
+
+
 def _partial_indexes(conn: Connection) -> None:
-    """Part of version 1 (once declared on the model; the same SQL on both backends)."""
+    """Part of versions 1 and 5 (partial indexes: dialect options on the models would import
+    both dialects at start-up; the same SQL on both backends)."""
     conn.exec_driver_sql(ONE_OPEN_SESSION)
+    conn.exec_driver_sql(OWED_PACKAGES)
 
 
 def _backstop(conn: Connection) -> None:
@@ -214,6 +236,38 @@ V5_BACKFILL_PACKAGE_PAYMENTS = (
 )
 
 
+# … reports read through indexes (SPEC §10) …
+V5_INDEXES = (
+    (Reservation, "ix_reservations_starts"),
+    (CalendarWeek, "ix_calendar_weeks_week"),
+    (Account, "ix_accounts_balance"),
+    (Payment, "ix_payments_settled"),
+    (LedgerEntry, "ix_ledger_kind_at"),
+    (Funding, "ix_fundings_payment"),
+)
+
+# … and `history --user` reads through a (user, entry) link instead of a LIKE on the text
+# column ``history.user_ids`` (",5,12,"): the links of a database written before are split out
+# of that column in one statement
+V5_BACKFILL_HISTORY_USERS = {
+    "postgresql": (
+        "INSERT INTO history_users (user_id, history_id)"
+        " SELECT DISTINCT u.id::integer, h.id FROM history AS h,"
+        " unnest(string_to_array(trim(both ',' from h.user_ids), ',')) AS u(id)"
+        " WHERE u.id <> ''"
+    ),
+    "sqlite": (
+        "INSERT OR IGNORE INTO history_users (user_id, history_id)"
+        " WITH RECURSIVE split(history_id, rest, user_id) AS ("
+        " SELECT id, substr(user_ids, 2), NULL FROM history"
+        " UNION ALL SELECT history_id, substr(rest, instr(rest, ',') + 1),"
+        " CAST(substr(rest, 1, instr(rest, ',') - 1) AS INTEGER)"
+        " FROM split WHERE instr(rest, ',') > 0)"
+        " SELECT user_id, history_id FROM split WHERE user_id IS NOT NULL"
+    ),
+}
+
+
 def _time_passes(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V5_COLUMNS:
@@ -224,6 +278,13 @@ def _time_passes(conn: Connection) -> None:
     PackagePayment.__table__.create(conn)  # type: ignore[attr-defined]
     conn.exec_driver_sql(V5_BACKFILL_PACKAGE_PAYMENTS)
     PackageHold.__table__.create(conn)  # type: ignore[attr-defined]
+    for model, name in V5_INDEXES:
+        indexed: Any = model.__table__  # type: ignore[union-attr]
+        (index,) = (i for i in indexed.indexes if i.name == name)
+        index.create(conn)
+    conn.exec_driver_sql(OWED_PACKAGES)
+    HistoryUser.__table__.create(conn)  # type: ignore[attr-defined]
+    conn.exec_driver_sql(V5_BACKFILL_HISTORY_USERS[conn.dialect.name])
 
 
 # version → function upgrading a database at version-1 to version (run in the init transaction)

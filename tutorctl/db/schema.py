@@ -99,7 +99,10 @@ class CalendarWeek(Table, table=True):
     """One row per (user, week): availability per day, and the stamp. This row is the lock."""
 
     __tablename__ = "calendar_weeks"
-    __table_args__ = (UniqueConstraint("user_id", "week", name="uq_calendar_weeks_user_week"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "week", name="uq_calendar_weeks_user_week"),
+        Index("ix_calendar_weeks_week", "week"),  # reports: every teacher's weeks of a period
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")
@@ -148,6 +151,7 @@ class Reservation(Table, table=True):
         Index("ix_reservations_student_week", "student_id", "week", "day"),
         Index("ix_reservations_status_ends", "status", "ends_at"),
         Index("ix_reservations_session", "session_id"),
+        Index("ix_reservations_starts", "starts_at"),  # reports: the lessons of a period
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -216,7 +220,10 @@ class IdempotencyKey(Table, table=True):
 
 class Account(Table, table=True):
     __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint("balance_cents >= 0", name="ck_accounts_balance"),)
+    __table_args__ = (
+        CheckConstraint("balance_cents >= 0", name="ck_accounts_balance"),
+        Index("ix_accounts_balance", "balance_cents"),  # report balances: who has money here
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     student_id: int = Field(foreign_key="users.id", unique=True)
@@ -225,7 +232,10 @@ class Account(Table, table=True):
 
 class Payment(Table, table=True):
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_session", "session_id", "status"),)
+    __table_args__ = (
+        Index("ix_payments_session", "session_id", "status"),
+        Index("ix_payments_settled", "settled_at"),  # report revenue: payments of a period
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="booking_sessions.id")
@@ -244,6 +254,7 @@ class LedgerEntry(Table, table=True):
     __table_args__ = (
         Index("ix_ledger_account", "account_id", "id"),
         Index("ix_ledger_reservation", "reservation_id"),
+        Index("ix_ledger_kind_at", "kind", "at"),  # report revenue: credits, refunds, debits
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -291,7 +302,10 @@ class PackagePayment(Table, table=True):
     price of its paid hours, pro rata to the cent (SPEC §7 invariant 9)."""
 
     __tablename__ = "package_payments"
-    __table_args__ = (Index("ix_package_payments_purchase", "purchase_id"),)
+    __table_args__ = (
+        Index("ix_package_payments_purchase", "purchase_id"),
+        Index("ix_package_payments_at", "at"),  # report revenue
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     purchase_id: int = Field(foreign_key="purchases.id")
@@ -311,6 +325,7 @@ class Funding(Table, table=True):
         CheckConstraint("source IN ('purchase', 'balance', 'payment')", name="ck_fundings_source"),
         Index("ix_fundings_reservation", "reservation_id"),
         Index("ix_fundings_purchase", "purchase_id"),
+        Index("ix_fundings_payment", "payment_id"),  # report revenue: what a payment paid for
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -336,3 +351,13 @@ class History(Table, table=True):
     user_ids: str = Field(default=",", max_length=2000)
     session_id: int | None = None
     details: str = "{}"
+
+
+class HistoryUser(Table, table=True):
+    """The people a history row is about: ``history --user`` reads through its primary key
+    (user, entry), newest first, instead of scanning the history."""
+
+    __tablename__ = "history_users"
+
+    user_id: int = Field(primary_key=True)
+    history_id: int = Field(primary_key=True, foreign_key="history.id")

@@ -46,7 +46,7 @@ from tutorctl.core.errors import ConfigError, LockError, RuleError
 from tutorctl.core.timegrid import SlotGrid, load_zone
 from tutorctl.db import migrations
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, WRITE_OPTION, get_engine
-from tutorctl.db.schema import Account, CalendarWeek, History
+from tutorctl.db.schema import Account, CalendarWeek, History, HistoryUser
 
 T = TypeVar("T")
 
@@ -332,7 +332,32 @@ PG_NEXT_IDS = text(
 ACCOUNTS_BY_ID = select(Account).where(col(Account.id).in_(bindparam("ids", expanding=True)))
 INSERT_HISTORY = History.__table__.insert()  # type: ignore[attr-defined]
 _HISTORY_KEYS = ("at", "actor", "command", "subject", "user_ids", "session_id", "details")
-INSERT_ONE_HISTORY = Prepared(INSERT_HISTORY.inline(), keys=_HISTORY_KEYS)  # no RETURNING id
+_H = History.__table__  # type: ignore[attr-defined]
+# one history row, its id back (the links to its people name it)
+INSERT_ONE_HISTORY = Prepared(INSERT_HISTORY.returning(_H.c.id), keys=_HISTORY_KEYS)
+INSERT_HISTORY_USERS = Prepared(
+    HistoryUser.__table__.insert().inline(),  # type: ignore[attr-defined]
+    keys=("user_id", "history_id"),
+)
+USER_IDS_LENGTH = 2000  # history.user_ids holds the ids that fit; history_users holds them all
+
+
+def user_ids_text(ids: list[int]) -> str:
+    """``",5,12,"``: the people of a history row, as many as fit in the column (a big import
+    names thousands; every one of them is linked in history_users)."""
+    text = ","
+    for u in ids:
+        piece = f"{u},"
+        if len(text) + len(piece) > USER_IDS_LENGTH:
+            break
+        text += piece
+    return text
+
+
+def _split_user_ids(text: str) -> list[int]:
+    return [int(u) for u in text.strip(",").split(",") if u]
+
+
 SETTINGS_QUERY = Prepared(
     text(
         "SELECT (SELECT max(version) FROM tutorctl_schema) AS version, s.timezone, s.slot_minutes, "
@@ -448,6 +473,7 @@ class Tx:
     _accounts_locked: bool = False
     _weeks_locked: bool = False
     _audits: list[dict[str, Any]] = field(default_factory=list)
+    _audit_users: list[list[int]] = field(default_factory=list)  # the people of each audit
     _audited_in_sql: bool = False  # history rows written set-based (audit_from)
     _unchanged: bool = False  # the mutation changed nothing: no history row
     _discard: bool = False
@@ -603,26 +629,37 @@ class Tx:
                 "actor": self.actor,
                 "command": self.command,
                 "subject": subject[:200],
-                "user_ids": "," + "".join(f"{u}," for u in ids),
+                "user_ids": user_ids_text(ids),
                 "session_id": session_id,
                 "details": json.dumps(details, default=str, sort_keys=True),
             }
         )
+        self._audit_users.append(ids)
 
     def audit_from(self, rows: Any) -> None:
         """Record one history row per row of ``rows``, set-based: a Core SELECT of
         ``subject, user_ids, session_id, details`` (as ``audit`` would build them; this
-        transaction's time, actor and command are added)."""
+        transaction's time, actor and command are added). The links to their people come
+        back with the new rows (``RETURNING``) and go in with one ``executemany``."""
         columns = [
-            literal(self.now, History.__table__.c.at.type).label("at"),  # type: ignore[attr-defined]
+            literal(self.now, _H.c.at.type).label("at"),
             literal(self.actor[:200]).label("actor"),
             literal(self.command).label("command"),
             *rows.selected_columns,
         ]
-        self.execute(
-            INSERT_HISTORY.from_select(list(_HISTORY_KEYS), rows.with_only_columns(*columns))
-        )
+        added = self.execute(
+            INSERT_HISTORY.from_select(
+                list(_HISTORY_KEYS), rows.with_only_columns(*columns)
+            ).returning(_H.c.id, _H.c.user_ids)
+        ).all()
+        self._link_users((history_id, _split_user_ids(text)) for history_id, text in added)
         self._audited_in_sql = True
+
+    def _link_users(self, rows: Iterable[tuple[int, list[int]]]) -> None:
+        """history_users rows for (history id, its people), in one ``executemany``."""
+        links = [{"user_id": u, "history_id": h} for h, users in rows for u in users]
+        if links:
+            self.run_many(INSERT_HISTORY_USERS, links)
 
     def unchanged(self) -> None:
         """This mutation changed nothing: it leaves no history row (cron's empty runs)."""
@@ -637,9 +674,15 @@ class Tx:
             self.audit(self.command)
         self.flush()
         if len(self._audits) == 1:
-            self.run(INSERT_ONE_HISTORY, self._audits[0])
+            ((history_id,),) = self.run(INSERT_ONE_HISTORY, self._audits[0])
+            ids = [history_id]
         else:
-            self.conn.execute(INSERT_HISTORY, self._audits)
+            ids = list(
+                self.conn.execute(
+                    INSERT_HISTORY.returning(_H.c.id, sort_by_parameter_order=True), self._audits
+                ).scalars()
+            )
+        self._link_users(zip(ids, self._audit_users, strict=True))
 
     def one_of(self, column: Any, values: Iterable[Any]) -> Any:
         """``column IN (values)`` for a long list: one array parameter on PostgreSQL

@@ -36,6 +36,7 @@ from tutorctl.db.schema import (
     BookingSession,
     Category,
     History,
+    HistoryUser,
     IdempotencyKey,
     Operation,
     Reservation,
@@ -863,16 +864,21 @@ def history(
 ) -> HistoryView:
     """The newest ``limit`` entries matching (older than entry ``before``), oldest first."""
     query = select(History)
-    if before is not None:
-        query = query.where(col(History.id) < before)
+    entry: Any = col(History.id)
     if user_ref is not None:
+        # through the (user, entry) link: its primary key is read newest first, from ``before``
         user = find_user(tx, user_ref)
-        query = query.where(col(History.user_ids).contains(f",{user.id},"))
+        entry = col(HistoryUser.history_id)
+        query = query.join(HistoryUser, entry == col(History.id)).where(
+            HistoryUser.user_id == user.id
+        )
+    if before is not None:
+        query = query.where(entry < before)
     if session_id is not None:
         query = query.where(History.session_id == session_id)
     if since is not None:
         query = query.where(col(History.at) >= since)
-    rows = list(tx.session.exec(query.order_by(col(History.id).desc()).limit(limit)))
+    rows = list(tx.session.exec(query.order_by(entry.desc()).limit(limit)))
     zone = tx.settings.zone
     return HistoryView(
         entries=[

@@ -457,8 +457,13 @@ def run_import(
             flush()
     flush()
     problems.raise_if_any()  # raising rolls the whole file back
-    tx.audit(
-        f"import {kind}", file=file_label, rows=plan.rows, written=written, counts=dict(details)
+    tx.audit(  # linked to every person the file names (history --user finds the import)
+        f"import {kind}",
+        users=[uid for uid, _role, _active in people.values()],
+        file=file_label,
+        rows=plan.rows,
+        written=written,
+        counts=dict(details),
     )
     if dry_run:
         tx.discard()
