@@ -676,6 +676,7 @@ def _(view: LessonDetailView) -> RenderableType:
     return Group(*parts)
 
 
+@render.register
 def _(view: RevenueReport) -> RenderableType:
     by = f" by {view.by}" if view.by else ""
     table = _report_table(
