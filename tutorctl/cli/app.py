@@ -169,7 +169,8 @@ def _light_completion() -> None:
     which exits once it has answered; ``tutorctl shell`` completes with the real coercion."""
     import typer.core
 
-    setattr(typer.core, "build_runtime_param", lambda descriptor: _RawValue())  # noqa: B010
+    if hasattr(typer.core, "build_runtime_param"):  # Typer 0.2x; elsewhere: full coercion
+        setattr(typer.core, "build_runtime_param", lambda descriptor: _RawValue())  # noqa: B010
 
 
 def main(argv: Sequence[str] | None = None) -> int:
