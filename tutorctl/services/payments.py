@@ -51,6 +51,7 @@ from tutorctl.services.booking import (
     get_session,
     late_by_notice,
     pending_operations,
+    release,
     require_status,
 )
 from tutorctl.services.users import find_category, find_user
@@ -721,14 +722,9 @@ def abandon_stale(tx: Tx, session: BookingSession, operations: list[Operation]) 
     which go on. Called under the session's locks by whatever applies operations."""
     viable, stale = partition_stale(tx, operations)
     for operation, why in stale:
-        operation.status = "abandoned"
         operation.note = why[:200]
-        operation.applied_at = tx.now
-        tx.session.add(operation)
         held = tx.session.get(Reservation, operation.new_id) if operation.new_id else None
-        if held is not None and held.status == "held":
-            held.status = "released"
-            tx.session.add(held)
+        release(tx, operation, {held.id or 0: held} if held is not None else {})
     if stale:
         tx.audit(
             f"abandon {len(stale)} operation(s) of session {session.id}: time passed",
