@@ -7,8 +7,10 @@ server URL to use it. Without a server, PostgreSQL tests skip locally and fail i
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -76,6 +78,33 @@ class PgServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        choices=(*BACKENDS, "both"),
+        default="both",
+        help="run the database tests on one backend only (the inner loop: --backend sqlite)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--backend sqlite`` deselects every test parametrised on PostgreSQL (and vice versa)."""
+    chosen = config.getoption("--backend")
+    if chosen == "both":
+        return
+    other = next(b for b in BACKENDS if b != chosen)
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (drop if other in params.values() else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     server = PgServer()
@@ -91,14 +120,30 @@ def _need_pg(server: PgServer) -> None:
         pytest.skip(f"no PostgreSQL server at {PG_ADMIN}: {server.error}")
 
 
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def _sqlite_template() -> Path:
+    """One initialised SQLite file per run, copied for each test (as PostgreSQL clones a
+    template): ``db init`` runs once, not once per test."""
+    if not _SQLITE_TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="tutorctl_tmpl_"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "template.db"
+        assert main(["--db", f"sqlite:///{path}", "db", "init"]) == 0
+        dispose_engines()  # closes the connections: the WAL is checkpointed into the file
+        _SQLITE_TEMPLATE.append(path)
+    return _SQLITE_TEMPLATE[0]
+
+
 def _make_db(
     request: pytest.FixtureRequest, tmp_path: Path, server: PgServer, initialised: bool
 ) -> Iterator[str]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tutorctl.db'}"
+        path = tmp_path / "tutorctl.db"
         if initialised:
-            assert main(["--db", url, "db", "init"]) == 0
-        yield url
+            shutil.copyfile(_sqlite_template(), path)
+        yield f"sqlite:///{path}"
         dispose_engines()
         return
     _need_pg(server)
