@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tutorctl.core.errors import InputError
-from tutorctl.core.timegrid import (
+from tutorctl.core.calendar import (
     SlotGrid,
     format_week,
     monday_of,
