@@ -90,7 +90,8 @@ def pg_statements() -> dict[str, Prepared]:
                 "RETURNING student_id, id"
             )
             .bindparams(bindparam("students", type_=ints))
-            .columns(student_id=Integer, id=Integer)
+            .columns(student_id=Integer, id=Integer),
+            dialect="postgresql",
         ),
         "lock_weeks": Prepared(
             text(
@@ -106,7 +107,8 @@ def pg_statements() -> dict[str, Prepared]:
                 bindparam("bumps", type_=ints),
                 bindparam("empty", type_=String),
             )
-            .columns(*(_WEEKS.c[name] for name in _WEEK_COLUMNS))
+            .columns(*(_WEEKS.c[name] for name in _WEEK_COLUMNS)),
+            dialect="postgresql",
         ),
     }
 

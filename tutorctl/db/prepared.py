@@ -46,9 +46,14 @@ class Prepared:
     """A Core statement compiled once per dialect (see the module's rules); it registers
     itself in ``statements`` where it is created."""
 
-    def __init__(self, statement: Any, keys: Iterable[str] = ()) -> None:
+    def __init__(
+        self, statement: Any, keys: Iterable[str] = (), dialect: str | None = None
+    ) -> None:
         self.statement = statement
         self.keys = list(keys)  # an INSERT's columns (the statement names no values)
+        # the one dialect it is written for (SQLite's upsert, PostgreSQL's arrays), or None
+        known = getattr(statement, "stringify_dialect", "default")
+        self.dialect = dialect or (known if known != "default" else None)
         self._compiled: dict[str, _Compiled] = {}
         self._last: tuple[Any, _Compiled | None] = (None, None)
         # where it was made: the check of every statement leaves out the ones tests make
@@ -59,10 +64,17 @@ class Prepared:
     def __repr__(self) -> str:
         return f"<Prepared #{self.serial} of {self.origin}: {str(self.statement)[:60]!r}>"
 
+    @property
+    def dialects(self) -> tuple[str, ...]:
+        """The dialects it runs on."""
+        return (self.dialect,) if self.dialect else ("sqlite", "postgresql")
+
     def compiled(self, dialect: Any) -> _Compiled:
         last_dialect, found = self._last
         if dialect is last_dialect and found is not None:  # the usual case: one engine
             return found
+        if dialect.name not in self.dialects:
+            raise ValueError(f"a statement for {self.dialect} run on {dialect.name}")
         key = f"{dialect.name}+{dialect.driver}"
         found = self._compiled.get(key)
         if found is None:
