@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, TypeVar, Unpack, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import Connection, Result, any_, bindparam
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
@@ -132,7 +132,7 @@ class Tx:
     def run(self, statement: Prepared, params: dict[str, Any] | None = None) -> list[Any]: ...
 
     @overload
-    def run(self, statement: Any, params: Any = None) -> Result[Unpack[tuple[Any, ...]]]: ...
+    def run(self, statement: Any, params: Any = None) -> Result[*tuple[Any, ...]]: ...
 
     def run(self, statement: Any, params: Any = None) -> Any:
         """Run a Core statement in this transaction, after any pending ORM writes: a
