@@ -218,8 +218,10 @@ class LockedWeeks:
         return WeekAvailability.from_row(row) if row is not None else self._weeks[key]
 
     def availability(self, key: WeekKey, day: int) -> str:
-        """One day's availability string of a locked week (as changed in this transaction)."""
-        return self.week(key).day(day)
+        """One day's availability string of a locked week (as changed in this transaction);
+        ``week(key).day(day)`` without building the week (an import asks once a lesson)."""
+        row = self._rows.get(key)
+        return getattr(row, DAY_COLUMNS[day]) if row is not None else self._weeks[key].days[day]
 
     def store(self, key: WeekKey, week: WeekAvailability) -> None:
         """Give a locked week this availability (written with the transaction's ORM writes)."""
