@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import literal
 
+from tutorctl.db import tables
 from tutorctl.db.prepared import Prepared
-from tutorctl.db.schema import History, HistoryUser
 
 if TYPE_CHECKING:
     from tutorctl.db.uow import Tx
 
-_H = History.__table__  # type: ignore[attr-defined]
+_H = tables.history
 INSERT_HISTORY = _H.insert()
 _HISTORY_KEYS = ("at", "actor", "command", "subject", "user_ids", "session_id", "details")
 # one history row, its id back (the links to its people name it)
 INSERT_ONE_HISTORY = Prepared(INSERT_HISTORY.returning(_H.c.id), keys=_HISTORY_KEYS)
 INSERT_HISTORY_USERS = Prepared(
-    HistoryUser.__table__.insert().inline(),  # type: ignore[attr-defined]
+    tables.history_users.insert().inline(),
     keys=("user_id", "history_id"),
 )
 USER_IDS_LENGTH = 2000  # history.user_ids holds the ids that fit; history_users holds them all

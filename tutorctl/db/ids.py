@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlmodel import func, select
 
+from tutorctl.db import tables
+
 if TYPE_CHECKING:
     from tutorctl.db.uow import Tx
 
@@ -22,6 +24,6 @@ def allocate_ids(tx: Tx, model: Any, count: int) -> list[int]:
     if tx.dialect == "postgresql":
         rows = tx.run(PG_NEXT_IDS, {"table": model.__tablename__, "n": count})
         return [int(r[0]) for r in rows]
-    table = model.__table__
+    table = tables.table_of(model)
     first = int(tx.run(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
     return list(range(first, first + count))  # SQLite: one writer holds BEGIN IMMEDIATE

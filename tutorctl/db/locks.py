@@ -18,9 +18,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from tutorctl.core.availability import DAY_COLUMNS, WeekAvailability
-from tutorctl.db import statements
+from tutorctl.db import statements, tables
 from tutorctl.db.prepared import Prepared
-from tutorctl.db.schema import Account, CalendarWeek
+from tutorctl.db.schema import CalendarWeek
 
 if TYPE_CHECKING:
     from tutorctl.db.uow import Tx
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 WeekKey = tuple[int, date]
 
 CHUNK = 400  # keys per statement where SQLite reads in chunks (it holds the write lock anyway)
-_WEEKS = CalendarWeek.__table__  # type: ignore[attr-defined]
-_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+_WEEKS = tables.calendar_weeks
+_ACCOUNTS = tables.accounts
 _WEEK_COLUMNS = ("id", "user_id", "week", *DAY_COLUMNS)  # what the week lock reads
 
 SQLITE_LOCK_ACCOUNTS = (

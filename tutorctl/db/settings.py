@@ -10,16 +10,15 @@ from sqlalchemy import func, literal_column, select
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
 from tutorctl.core.settings import DEFAULT_SETTINGS, SETTING_NAMES, SchoolSettings
-from tutorctl.db import migrations
+from tutorctl.db import migrations, tables
 from tutorctl.db.prepared import Prepared
-from tutorctl.db.schema import SchemaVersion, Settings
 
-_S = Settings.__table__  # type: ignore[attr-defined]
+_S = tables.settings
 _ONE = select(literal_column("1").label("one")).subquery("o")
 # the version, and the settings row if there is one (a fresh schema has none yet)
 SETTINGS_QUERY = Prepared(
     select(
-        select(func.max(SchemaVersion.version)).scalar_subquery().label("version"),
+        select(func.max(tables.schema_versions.c.version)).scalar_subquery().label("version"),
         *(_S.c[name] for name in SETTING_NAMES),
     ).select_from(_ONE.outerjoin(_S, _S.c.id == literal_column("1")))
 )
