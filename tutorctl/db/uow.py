@@ -43,15 +43,8 @@ from tutorctl.db.prepared import Prepared, run, run_many, stream
 from tutorctl.db.schema import Account
 from tutorctl.db.settings import SETTINGS_QUERY, not_initialised, settings_of
 
-__all__ = [  # what services import from here (the names of db/ they need, in one place)
-    "DEFAULT_SETTINGS",
-    "Database",
-    "Prepared",
-    "SchoolSettings",
-    "Tx",
-    "WeekKey",
-    "run",
-]
+# what services import from here: the names of db/ they need, in one place
+__all__ = ["DEFAULT_SETTINGS", "Database", "Prepared", "SchoolSettings", "Tx", "WeekKey", "run"]
 
 T = TypeVar("T")
 
@@ -80,7 +73,9 @@ class Tx:
       the row locks; ``tx.audit(...)``/``tx.audit_from(...)``: history; ``tx.one_of``: a
       long IN list; ``tx.allocate_ids``: ids for a bulk insert.
 
-    Each Core statement first flushes pending ORM writes, so it sees them.
+    Core statements name their tables through ``db/tables.py`` (``tables.reservations.c.id``),
+    the ORM through the models of ``db/schema.py``. Each Core statement first flushes pending
+    ORM writes, so it sees them.
     Deprecated aliases, kept until the other modules are converted: ``tx.session`` (say
     ``tx.orm``) and ``tx.execute`` (say ``tx.run``). ``tx.conn`` is for db/ itself.
     """
