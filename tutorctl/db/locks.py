@@ -193,8 +193,8 @@ class LockedWeeks:
     def __init__(self, orm: Callable[[], Session]) -> None:
         self._orm = orm
         self.ids: dict[WeekKey, int] = {}
-        self._weeks: dict[WeekKey, WeekAvailability] = {}
-        self._shared: dict[tuple[str, ...], WeekAvailability] = {}
+        self._days: dict[WeekKey, tuple[str, ...]] = {}
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._rows: dict[WeekKey, CalendarWeek] = {}
 
     def __contains__(self, key: object) -> bool:
@@ -215,13 +215,15 @@ class LockedWeeks:
     def week(self, key: WeekKey) -> WeekAvailability:
         """The availability of a locked week (as changed in this transaction)."""
         row = self._rows.get(key)
-        return WeekAvailability.from_row(row) if row is not None else self._weeks[key]
+        return (
+            WeekAvailability.from_row(row) if row is not None else WeekAvailability(self._days[key])
+        )
 
     def availability(self, key: WeekKey, day: int) -> str:
         """One day's availability string of a locked week (as changed in this transaction);
         ``week(key).day(day)`` without building the week (an import asks once a lesson)."""
         row = self._rows.get(key)
-        return getattr(row, DAY_COLUMNS[day]) if row is not None else self._weeks[key].days[day]
+        return getattr(row, DAY_COLUMNS[day]) if row is not None else self._days[key][day]
 
     def store(self, key: WeekKey, week: WeekAvailability) -> None:
         """Give a locked week this availability (written with the transaction's ORM writes)."""
@@ -236,7 +238,4 @@ class LockedWeeks:
             # one object per distinct week of availability (most repeat: a big import locks
             # tens of thousands of weeks, mostly empty or alike)
             days = tuple(row[3:10])
-            week = shared.get(days)
-            if week is None:
-                week = shared[days] = WeekAvailability(days)
-            self._weeks[key] = week
+            self._days[key] = shared.setdefault(days, days)
