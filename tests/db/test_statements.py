@@ -39,11 +39,11 @@ def _problems(prepared: list[Prepared]) -> list[str]:
         for name in p.dialects:
             dialect = DIALECTS[name]
             try:
-                compiled = p.compiled(dialect)
+                sql = p.check(dialect)
             except Exception as exc:  # noqa: BLE001 - each statement's failure is reported
                 found.append(f"{p!r} on {name}: {exc}")
                 continue
-            if not compiled.sql.strip():
+            if not sql.strip():
                 found.append(f"{p!r} on {name}: no SQL")
     return found
 

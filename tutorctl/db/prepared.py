@@ -69,6 +69,14 @@ class Prepared:
         """The dialects it runs on."""
         return (self.dialect,) if self.dialect else ("sqlite", "postgresql")
 
+    def check(self, dialect: Any) -> str:
+        """Compile for ``dialect`` under the rules (``ValueError`` if one is broken) without
+        keeping the result: the dialect of a test is not initialised by a connection, and
+        what runs must be compiled for the one that is. The SQL."""
+        if dialect.name not in self.dialects:
+            raise ValueError(f"a statement for {self.dialect} checked on {dialect.name}")
+        return _Compiled.of(self, dialect).sql
+
     def compiled(self, dialect: Any) -> _Compiled:
         last_dialect, found = self._last
         if dialect is last_dialect and found is not None:  # the usual case: one engine
