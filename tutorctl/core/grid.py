@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import LessonView, ScheduleView, SlotView
 
 CLOSED = "·"
@@ -49,10 +50,8 @@ def _lesson_text(lesson: LessonView, viewer_id: int) -> str:
     text = f"{other} {lesson.category}"
     if lesson.pending:
         return f"{text} ({lesson.pending}?)"
-    if lesson.status == "held":
-        return f"{text} (held)"
-    if lesson.status == "done":
-        return f"{text} (done)"
+    if lesson.status in (LessonStatus.HELD, LessonStatus.DONE):
+        return f"{text} ({lesson.status})"
     return text
 
 

@@ -29,6 +29,7 @@ DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
 
 _engines: dict[tuple[str, float], Engine] = {}
+_kinds: dict[tuple[str, float, bool], Engine] = {}  # the engines with a transaction kind's options
 
 
 def get_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
@@ -36,6 +37,22 @@ def get_engine(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
     engine = _engines.get(key)
     if engine is None:
         engine = _engines[key] = _create(url, lock_timeout)
+    return engine
+
+
+def engine_for(url: str, lock_timeout: float, writable: bool) -> Engine:
+    """The engine with the options of a kind of transaction (writes: BEGIN IMMEDIATE on
+    SQLite; reads on PostgreSQL: a read-only REPEATABLE READ snapshot), made once per
+    engine — not branched off every connection."""
+    key = (url, lock_timeout, writable)
+    engine = _kinds.get(key)
+    if engine is None:
+        base = get_engine(url, lock_timeout)
+        options: dict[str, Any] = {WRITE_OPTION: writable}
+        if base.dialect.name == "postgresql" and not writable:
+            options["isolation_level"] = "REPEATABLE READ"
+            options["postgresql_readonly"] = True
+        engine = _kinds[key] = base.execution_options(**options)
     return engine
 
 
@@ -48,6 +65,7 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _kinds.clear()
 
 
 def _forget_engines_after_fork() -> None:
@@ -55,6 +73,7 @@ def _forget_engines_after_fork() -> None:
     for engine in _engines.values():
         engine.dispose(close=False)
     _engines.clear()
+    _kinds.clear()
 
 
 os.register_at_fork(after_in_child=_forget_engines_after_fork)

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
+from tutorctl.core.availability import WeekAvailability
+from tutorctl.core.calendar import DAY_NAMES, format_week
 from tutorctl.core.errors import InputError, RuleError
-from tutorctl.core.timegrid import DAY_NAMES, format_week
 from tutorctl.core.views import (
     DayView,
     LessonView,
@@ -85,11 +86,11 @@ def set_availability(
     value = "1" if open_ else "0"
     changed, skipped = 0, []
     closing: dict[tuple[date, int], set[int]] = {}
-    new_days: dict[tuple[date, int], list[str]] = {}
+    new_weeks: dict[date, WeekAvailability] = {}
     for week in weeks:
-        row = tx.locked_weeks[(teacher.id, week)]
+        availability = tx.locked_weeks.week((teacher.id, week))
         for day in days:
-            slots = list(getattr(row, f"d{day}"))
+            slots = list(availability.day(day))
             missing = set(grid.missing_slots(zone, week, day, start, end))
             closing[(week, day)] = set()
             for slot in range(start, end):
@@ -104,7 +105,8 @@ def set_availability(
                     if not open_:
                         closing[(week, day)].add(slot)
                     slots[slot] = value
-            new_days[(week, day)] = slots
+            availability = availability.with_day(day, "".join(slots))
+        new_weeks[week] = availability
     if (
         open_
         and skipped
@@ -116,8 +118,8 @@ def set_availability(
             "(the clocks spring forward)"
         )
     kept = [] if open_ else _guard_closing(tx, teacher, closing, force)
-    for (week, day), slots in new_days.items():
-        setattr(tx.locked_weeks[(teacher.id, week)], f"d{day}", "".join(slots))
+    for week, availability in new_weeks.items():
+        tx.locked_weeks.store((teacher.id, week), availability)
     stamps = {format_week(w): tx.locked_weeks[(teacher.id, w)].stamp for w in weeks}
     tx.audit(
         f"availability {teacher.handle}",
@@ -159,25 +161,26 @@ def copy_availability(
         raise InputError(f"--to includes the source week {format_week(source)}")
     tx.lock(weeks=[(teacher.id, w) for w in targets], read_weeks=[(teacher.id, source)])
     grid, zone = tx.settings.grid, tx.settings.zone
-    template = tx.locked_weeks[(teacher.id, source)]
+    template = tx.locked_weeks.week((teacher.id, source))
     changed, skipped = 0, []
     closing: dict[tuple[date, int], set[int]] = {}
     for week in targets:
-        row = tx.locked_weeks[(teacher.id, week)]
+        availability = tx.locked_weeks.week((teacher.id, week))
         for day in range(7):
-            wanted = list(getattr(template, f"d{day}"))
+            wanted = list(template.day(day))
             for slot in grid.missing_slots(zone, week, day, 0, grid.slots_per_day):
                 if wanted[slot] == "1":
                     skipped.append(f"{_day_label(week, day)} {grid.format_range(slot, slot + 1)}")
                 wanted[slot] = "0"
-            current = getattr(row, f"d{day}")
+            current = availability.day(day)
             closing[(week, day)] = {
                 i
                 for i, (a, b) in enumerate(zip(current, wanted, strict=True))
                 if a == "1" and b == "0"
             }
             changed += sum(1 for a, b in zip(current, wanted, strict=True) if a != b)
-            setattr(row, f"d{day}", "".join(wanted))
+            availability = availability.with_day(day, "".join(wanted))
+        tx.locked_weeks.store((teacher.id, week), availability)
     kept = _guard_closing(tx, teacher, closing, force)
     stamps = {format_week(w): tx.locked_weeks[(teacher.id, w)].stamp for w in targets}
     tx.audit(
@@ -208,21 +211,23 @@ def show_schedule(tx: Tx, user_ref: str, week: date, with_ref: str | None = None
     ids = [user.id] + ([other.id] if other is not None and other.id is not None else [])
     rows = {
         row.user_id: row
-        for row in tx.session.exec(
+        for row in tx.orm.exec(
             select(CalendarWeek).where(
                 col(CalendarWeek.user_id).in_(ids), CalendarWeek.week == week
             )
         )
     }
+    blank = WeekAvailability.empty(tx.settings.grid.slots_per_day)
+    mine_week = WeekAvailability.from_row(rows[user.id]) if user.id in rows else blank
+    their_week = None
+    if other is not None:
+        their_week = WeekAvailability.from_row(rows[other.id]) if other.id in rows else blank
     lessons = week_lessons(tx, ids, week)
     grid, zone = tx.settings.grid, tx.settings.zone
-    empty = tx.settings.empty_day()
     days: list[DayView] = []
     for day in range(7):
-        mine = getattr(rows[user.id], f"d{day}") if user.id in rows else empty
-        theirs = None
-        if other is not None:
-            theirs = getattr(rows[other.id], f"d{day}") if other.id in rows else empty
+        mine = mine_week.day(day)
+        theirs = their_week.day(day) if their_week is not None else None
         missing = set(grid.missing_slots(zone, week, day, 0, grid.slots_per_day))
         by_slot: dict[int, list[int]] = {}
         for lesson in lessons:

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutorctl.core.errors import InputError
-from tutorctl.core.timegrid import (
+from tutorctl.core.calendar import (
     SlotGrid,
     format_week,
     monday_of,
@@ -16,6 +15,7 @@ from tutorctl.core.timegrid import (
     parse_week_range,
     wall_time_exists,
 )
+from tutorctl.core.errors import InputError
 
 TODAY = date(2026, 11, 24)  # Tuesday of 2026-W48
 PARIS = ZoneInfo("Europe/Paris")

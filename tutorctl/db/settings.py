@@ -1,0 +1,57 @@
+"""Loading the school settings and checking the schema version, in one statement that every
+transaction runs first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, literal_column, select
+
+from tutorctl.core.config import mask_url
+from tutorctl.core.errors import ConfigError
+from tutorctl.core.settings import DEFAULT_SETTINGS, SETTING_NAMES, SchoolSettings
+from tutorctl.db import migrations, tables
+from tutorctl.db.prepared import Prepared
+
+_S = tables.settings
+_ONE = select(literal_column("1").label("one")).subquery("o")
+# the version, and the settings row if there is one (a fresh schema has none yet)
+SETTINGS_QUERY = Prepared(
+    select(
+        select(func.max(tables.schema_versions.c.version)).scalar_subquery().label("version"),
+        *(_S.c[name] for name in SETTING_NAMES),
+    ).select_from(_ONE.outerjoin(_S, _S.c.id == literal_column("1")))
+)
+
+_LOADED: dict[tuple[Any, ...], SchoolSettings] = {}
+
+
+def not_initialised(url: str) -> ConfigError:
+    return ConfigError(f"the database {mask_url(url)} is not initialised: run `tutorctl db init`")
+
+
+def settings_of(row: Any, url: str, *, check: bool) -> SchoolSettings:
+    """The settings of a ``SETTINGS_QUERY`` row; with ``check``, refuse a database that is not
+    initialised or whose schema version is not this tutorctl's."""
+    version, values = row[0], tuple(row[1:])
+    if check:
+        if version is None:
+            raise not_initialised(url)
+        if version < migrations.SCHEMA_VERSION:
+            raise ConfigError(
+                f"the database schema is version {version}, older than this tutorctl "
+                f"({migrations.SCHEMA_VERSION}): run `tutorctl db init` to upgrade"
+            )
+        if version > migrations.SCHEMA_VERSION:
+            raise ConfigError(
+                f"the database schema is version {version}, newer than this tutorctl "
+                f"({migrations.SCHEMA_VERSION}): upgrade tutorctl"
+            )
+    if values[0] is None:
+        if check:
+            raise not_initialised(url)
+        return DEFAULT_SETTINGS
+    settings = _LOADED.get(values)
+    if settings is None:  # one object per distinct settings: its zone and grid are cached
+        settings = _LOADED[values] = SchoolSettings(*values)
+    return settings
