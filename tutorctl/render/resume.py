@@ -35,12 +35,26 @@ def _package_cell(lines: list[PackageHoursView], credit: bool = False) -> str:
     return "\n".join(cells)
 
 
-def _section_table(columns: list[tuple[str, bool]], footer: bool) -> Table:
-    """A resume section's table: aligned columns (numbers right), a totals footer when there
-    is more than one line; plain rules, so it reads the same piped or without colour."""
+def _some(cents: int) -> str:
+    """An amount, or nothing for zero."""
+    return _amount(cents) if cents else ""
+
+
+def _section(
+    columns: list[str], numeric: set[str], rows: list[list[str]], total: list[str]
+) -> Table:
+    """A resume section's table: aligned columns (numbers right), the ``total`` as a footer
+    when there is more than one row; plain rules, so it reads the same piped or without
+    colour."""
+    footer = len(rows) > 1
     table = Table(box=box.SIMPLE_HEAD if not footer else box.SIMPLE, show_footer=footer)
-    for name, numeric in columns:
-        table.add_column(name, justify="right" if numeric else "left")
+    for name in columns:
+        table.add_column(name, justify="right" if name in numeric else "left")
+    for row in rows:
+        table.add_row(*row)
+    if footer:
+        for column, value in zip(table.columns, total, strict=True):
+            column.footer = value
     return table
 
 
@@ -50,108 +64,102 @@ def _cancellations(view: ResumeView) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if view.cancellations:
         t = view.cancellation_totals
-        footer = len(view.cancellations) > 1
-        table = _section_table(
-            [
-                ("teacher", False),
-                ("category", False),
-                ("lessons", True),
-                ("hours", True),
-                ("to package", False),
-                ("to account", True),
-                ("late", True),
-            ],
-            footer,
+        back = t.refunded_minutes_to_purchases
+        parts.append(
+            _section(
+                ["teacher", "category", "lessons", "hours", "to package", "to account", "late"],
+                {"lessons", "hours", "to account", "late"},
+                [
+                    [
+                        g.teacher,
+                        g.category,
+                        str(g.lessons),
+                        hours(g.minutes),
+                        _package_cell(g.to_purchases),
+                        _some(g.refunded_cents_to_balance),
+                        f"{g.late_lessons}: not refunded" if g.late_lessons else "",
+                    ]
+                    for g in view.cancellations
+                ],
+                [
+                    "total",
+                    "",
+                    str(t.lessons),
+                    hours(t.minutes),
+                    hours(back) if back else "",
+                    _some(t.refunded_cents_to_balance),
+                    str(t.late_lessons) if t.late_lessons else "",
+                ],
+            )
         )
-        for g in view.cancellations:
-            table.add_row(
-                g.teacher,
-                g.category,
-                str(g.lessons),
-                hours(g.minutes),
-                _package_cell(g.to_purchases),
-                _amount(g.refunded_cents_to_balance) if g.refunded_cents_to_balance else "",
-                f"{g.late_lessons}: not refunded" if g.late_lessons else "",
-            )
-        if footer:
-            values = [
-                "total",
-                "",
-                str(t.lessons),
-                hours(t.minutes),
-                hours(t.refunded_minutes_to_purchases) if t.refunded_minutes_to_purchases else "",
-                _amount(t.refunded_cents_to_balance) if t.refunded_cents_to_balance else "",
-                str(t.late_lessons) if t.late_lessons else "",
-            ]
-            for column, value in zip(table.columns, values, strict=True):
-                column.footer = value
-        parts.append(table)
     if view.moves:
-        table = Table(title="   Moves:", title_justify="left", box=box.SIMPLE_HEAD)
-        for name in ("lesson", "from", "to", "change"):
-            table.add_column(name, no_wrap=True)
-        for m in view.moves:
-            if m.change == "same length":
-                what = "same length"
-            elif m.change == "longer":
-                what = f"+{hours(m.new_minutes - m.old_minutes)}: see 4."
-            else:
-                what = f"-{hours(m.old_minutes - m.new_minutes)}: refunded"
-            table.add_row(
-                f"{m.lesson_id} → {m.new_lesson_id}",
-                f"{_short_date(m.from_date)} {m.from_time}",
-                f"{_short_date(m.to_date)} {m.to_time}",
-                what,
-            )
-        parts.append(table)
+        parts.append(_moves(view))
     return parts
+
+
+def _moves(view: ResumeView) -> Table:
+    table = Table(title="   Moves:", title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("lesson", "from", "to", "change"):
+        table.add_column(name, no_wrap=True)
+    for m in view.moves:
+        if m.change == "same length":
+            what = "same length"
+        elif m.change == "longer":
+            what = f"+{hours(m.new_minutes - m.old_minutes)}: see 4."
+        else:
+            what = f"-{hours(m.old_minutes - m.new_minutes)}: refunded"
+        table.add_row(
+            f"{m.lesson_id} → {m.new_lesson_id}",
+            f"{_short_date(m.from_date)} {m.from_time}",
+            f"{_short_date(m.to_date)} {m.to_time}",
+            what,
+        )
+    return table
 
 
 def _new_lessons(view: ResumeView) -> list[RenderableType]:
     if not view.new_lessons:
         return [Text("   No new lesson.")]
     t = view.new_lesson_totals
-    footer = len(view.new_lessons) > 1
-    table = _section_table(
+    from_packages = hours(t.from_purchases_minutes) if t.from_purchases_minutes else ""
+    if t.on_credit_minutes:
+        from_packages += f" ({hours(t.on_credit_minutes)} on credit)"
+    table = _section(
         [
-            ("teacher", False),
-            ("category", False),
-            ("lessons", True),
-            ("hours", True),
-            ("price", True),
-            ("from package", False),
-            ("from account", True),
-            ("to pay", True),
+            "teacher",
+            "category",
+            "lessons",
+            "hours",
+            "price",
+            "from package",
+            "from account",
+            "to pay",
         ],
-        footer,
-    )
-    for n in view.new_lessons:
-        table.add_row(
-            n.teacher,
-            n.category,
-            str(n.lessons),
-            hours(n.minutes),
-            _amount(n.price_cents),
-            _package_cell(n.from_purchases, credit=True),
-            _amount(n.from_balance_cents) if n.from_balance_cents else "",
-            _amount(n.external_cents) if n.external_cents else "",
-        )
-    if footer:
-        packages = hours(t.from_purchases_minutes) if t.from_purchases_minutes else ""
-        if t.on_credit_minutes:
-            packages += f" ({hours(t.on_credit_minutes)} on credit)"
-        values = [
+        {"lessons", "hours", "price", "from account", "to pay"},
+        [
+            [
+                n.teacher,
+                n.category,
+                str(n.lessons),
+                hours(n.minutes),
+                _amount(n.price_cents),
+                _package_cell(n.from_purchases, credit=True),
+                _some(n.from_balance_cents),
+                _some(n.external_cents),
+            ]
+            for n in view.new_lessons
+        ],
+        [
             "total",
             "",
             str(t.lessons),
             hours(t.minutes),
             _amount(t.price_cents),
-            packages,
-            _amount(t.from_balance_cents) if t.from_balance_cents else "",
-            _amount(t.external_cents) if t.external_cents else "",
-        ]
-        for column, value in zip(table.columns, values, strict=True):
-            column.footer = value
+            from_packages,
+            _some(t.from_balance_cents),
+            _some(t.external_cents),
+        ],
+    )
     return [table]
 
 

@@ -6,7 +6,13 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from tutorctl.core.status import OperationKind
-from tutorctl.core.views import BookingResultView, HistoryView, SessionListView, SessionView
+from tutorctl.core.views import (
+    BookingResultView,
+    HistoryView,
+    SessionListView,
+    SessionSummaryView,
+    SessionView,
+)
 from tutorctl.render.base import listing, minute, render
 from tutorctl.render.lessons import lesson_line
 
@@ -54,37 +60,21 @@ def _(view: SessionView) -> RenderableType:
 
 @render.register
 def _(view: SessionListView) -> RenderableType:
-    return listing(
-        "booking sessions",
-        ("id", "student", "status", "pending ops", "created", "last activity"),
-        (
-            (
-                str(s.id),
-                s.student,
-                s.status,
-                str(s.pending_operations),
-                minute(s.created_at),
-                minute(s.touched_at),
-            )
-            for s in view.sessions
-        ),
-    )
+    columns = ("id", "student", "status", "pending ops", "created", "last activity")
+    return listing("booking sessions", columns, map(_session_row, view.sessions))
+
+
+def _session_row(s: SessionSummaryView) -> tuple[str, ...]:
+    created, touched = minute(s.created_at), minute(s.touched_at)
+    return str(s.id), s.student, s.status, str(s.pending_operations), created, touched
 
 
 @render.register
 def _(view: HistoryView) -> RenderableType:
-    return listing(
-        "history",
-        ("id", "at", "actor", "command", "subject", "session"),
-        (
-            (
-                str(h.id),
-                h.at[:19].replace("T", " "),
-                h.actor,
-                h.command,
-                h.subject,
-                str(h.session_id) if h.session_id else "",
-            )
-            for h in view.entries
-        ),
-    )
+    table = listing("history", ("id", "at", "actor", "command", "subject", "session"), ())
+    for h in view.entries:
+        session = str(h.session_id) if h.session_id else ""
+        table.add_row(
+            str(h.id), h.at[:19].replace("T", " "), h.actor, h.command, h.subject, session
+        )
+    return table
