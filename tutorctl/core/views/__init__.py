@@ -49,6 +49,7 @@ from tutorctl.core.views.resume import NewGroupView as NewGroupView
 from tutorctl.core.views.resume import NewTotalsView as NewTotalsView
 from tutorctl.core.views.resume import PackageHoursView as PackageHoursView
 from tutorctl.core.views.resume import ResumeView as ResumeView
+from tutorctl.core.views.resume import TotalsView as TotalsView
 from tutorctl.core.views.runs import CheckView as CheckView
 from tutorctl.core.views.runs import ExpireView as ExpireView
 from tutorctl.core.views.runs import ImportView as ImportView

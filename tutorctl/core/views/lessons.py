@@ -31,13 +31,14 @@ class LessonView:
 
 @dataclass(frozen=True)
 class FundingPartView:
-    """Where part of a lesson's price came from: package minutes, the balance or a payment."""
+    """Where part of a lesson's price came from: package minutes, the balance or a payment.
+    The payment resume plans with these same parts (``tutorctl.core.resume.Part``)."""
 
     source: str  # purchase | balance | payment
     minutes: int
-    amount_cents: int
-    purchase_id: int | None
-    payment_id: int | None
+    amount_cents: int = 0
+    purchase_id: int | None = None
+    payment_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -71,22 +71,26 @@ class MoveLineView:
 
 
 @dataclass(frozen=True)
-class CancelTotalsView:
-    """The cancellations of a resume, added up."""
+class TotalsView:
+    """What each section of a resume adds up first: its lessons and their minutes."""
 
     lessons: int = 0
     minutes: int = 0
+
+
+@dataclass(frozen=True)
+class CancelTotalsView(TotalsView):
+    """The cancellations of a resume, added up."""
+
     refunded_minutes_to_purchases: int = 0
     refunded_cents_to_balance: int = 0
     late_lessons: int = 0
 
 
 @dataclass(frozen=True)
-class NewTotalsView:
+class NewTotalsView(TotalsView):
     """The new lessons of a resume, added up."""
 
-    lessons: int = 0
-    minutes: int = 0
     price_cents: int = 0
     from_purchases_minutes: int = 0
     on_credit_minutes: int = 0
