@@ -11,10 +11,10 @@ from typing import Any
 
 from rich.console import Console
 
-from tutorctl.render import calendar, lessons, money, reports, resume, runs, school, sessions
+from tutorctl.render import lessons, money, reports, resume, runs, schedule, school, sessions
 from tutorctl.render.base import render
 
-RENDERERS = (calendar, lessons, money, reports, resume, runs, school, sessions)  # registered
+RENDERERS = (lessons, money, reports, resume, runs, schedule, school, sessions)  # registered
 
 __all__ = ["make_console", "render"]
 

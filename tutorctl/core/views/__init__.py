@@ -7,12 +7,6 @@ One module a concept; every name is re-exported here (``X as X``), so
 ``from tutorctl.core.views import LessonView`` works as well as the module's own path.
 """
 
-from tutorctl.core.views.calendar import DayView as DayView
-from tutorctl.core.views.calendar import OffLessonView as OffLessonView
-from tutorctl.core.views.calendar import ScheduleChangeView as ScheduleChangeView
-from tutorctl.core.views.calendar import ScheduleView as ScheduleView
-from tutorctl.core.views.calendar import SlotView as SlotView
-from tutorctl.core.views.calendar import TeacherOffView as TeacherOffView
 from tutorctl.core.views.catalog import CategoryListView as CategoryListView
 from tutorctl.core.views.catalog import CategoryView as CategoryView
 from tutorctl.core.views.database import DbInfoView as DbInfoView
@@ -53,6 +47,12 @@ from tutorctl.core.views.resume import TotalsView as TotalsView
 from tutorctl.core.views.runs import CheckView as CheckView
 from tutorctl.core.views.runs import ExpireView as ExpireView
 from tutorctl.core.views.runs import ImportView as ImportView
+from tutorctl.core.views.schedule import DayView as DayView
+from tutorctl.core.views.schedule import OffLessonView as OffLessonView
+from tutorctl.core.views.schedule import ScheduleChangeView as ScheduleChangeView
+from tutorctl.core.views.schedule import ScheduleView as ScheduleView
+from tutorctl.core.views.schedule import SlotView as SlotView
+from tutorctl.core.views.schedule import TeacherOffView as TeacherOffView
 from tutorctl.core.views.sessions import BookingResultView as BookingResultView
 from tutorctl.core.views.sessions import OperationView as OperationView
 from tutorctl.core.views.sessions import SessionListView as SessionListView

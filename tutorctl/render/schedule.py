@@ -1,4 +1,4 @@
-"""Week grids, availability changes and a teacher's day off."""
+"""The `schedule` commands: week grids, availability changes and a teacher's day off."""
 
 from __future__ import annotations
 
