@@ -6,7 +6,7 @@ from rich.console import Console
 
 from tutorctl.core.grid import week_grid
 from tutorctl.core.views import DayView, LessonView, PersonRef, ScheduleView, SlotView
-from tutorctl.render.grid import render_week
+from tutorctl.render.week import render_week
 
 ALICE = PersonRef(1, "alice", "Alice", "teacher")
 BOB = PersonRef(2, "bob", "Bob", "student")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Annotated, Any
 
@@ -24,68 +24,67 @@ app = typer.Typer(
 )
 
 
+def _global(name: str, envvar: str, help: str, **more: Any) -> Any:
+    """A root option that the environment can also set (shown in --help)."""
+    return typer.Option(name, envvar=envvar, show_envvar=True, help=help, **more)
+
+
 @app.callback()
 def root(
     db: Annotated[
         str | None,
-        typer.Option(
+        _global(
             "--db",
-            envvar=ENV_DB,
-            show_envvar=True,
-            help="Database URL (sqlite:///PATH or postgresql://…); default "
+            ENV_DB,
+            "Database URL (sqlite:///PATH or postgresql://…); default "
             "$XDG_DATA_HOME/tutorctl/tutorctl.db.",
         ),
     ] = None,
     now: Annotated[
-        str | None,
-        typer.Option(
-            "--now",
-            envvar=ENV_NOW,
-            show_envvar=True,
-            help="Fix 'now' (ISO 8601), for tests and replays.",
-        ),
+        str | None, _global("--now", ENV_NOW, "Fix 'now' (ISO 8601), for tests and replays.")
     ] = None,
     actor: Annotated[
-        str | None,
-        typer.Option(
-            "--actor",
-            envvar=ENV_ACTOR,
-            show_envvar=True,
-            help="Who is acting (history); default: OS user.",
-        ),
+        str | None, _global("--actor", ENV_ACTOR, "Who is acting (history); default: OS user.")
     ] = None,
     lock_timeout: Annotated[
         str | None,
-        typer.Option(
+        _global(
             "--lock-timeout",
-            envvar=ENV_LOCK_TIMEOUT,
-            show_envvar=True,
-            metavar="SECONDS",
-            help="How long one attempt waits for a lock before the command retries; "
+            ENV_LOCK_TIMEOUT,
+            "How long one attempt waits for a lock before the command retries; "
             "when retries run out (after about twice this) it exits 5. Default 10.",
+            metavar="SECONDS",
         ),
     ] = None,
 ) -> None:
     configure(db, now, actor, lock_timeout)
 
 
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(users.users, name="user")
-app.add_typer(users.categories, name="category")
-app.add_typer(schedule.app, name="schedule")
-app.add_typer(lessons.app, name="lesson")
-app.command("reserve")(booking.reserve)
-app.command("cancel")(booking.cancel)
-app.command("move")(booking.move)
-app.add_typer(booking.sessions, name="session")
-app.command("history")(booking.history)
-app.add_typer(money.accounts, name="account")
-app.add_typer(money.purchases, name="purchase")
-app.command("check")(money.check)
-app.command("expire")(money.expire)
-app.command("import")(transfer.import_)
-app.add_typer(transfer.exports, name="export")
-app.add_typer(report.reports, name="report")
+# Sub-command groups (a Typer) and commands (a function), in the order --help lists them.
+COMMANDS: list[tuple[str, typer.Typer | Callable[..., Any]]] = [
+    ("db", db_cmd.app),
+    ("user", users.users),
+    ("category", users.categories),
+    ("schedule", schedule.app),
+    ("lesson", lessons.app),
+    ("reserve", booking.reserve),
+    ("cancel", booking.cancel),
+    ("move", booking.move),
+    ("session", booking.sessions),
+    ("history", booking.history),
+    ("account", money.accounts),
+    ("purchase", money.purchases),
+    ("check", money.check),
+    ("expire", money.expire),
+    ("import", transfer.import_),
+    ("export", transfer.exports),
+    ("report", report.reports),
+]
+for _name, _command_or_group in COMMANDS:
+    if isinstance(_command_or_group, typer.Typer):
+        app.add_typer(_command_or_group, name=_name)
+    else:
+        app.command(_name)(_command_or_group)
 
 
 @app.command("demo")

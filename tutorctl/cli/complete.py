@@ -19,6 +19,8 @@ from typing import Any
 
 import typer
 
+from tutorctl.core.status import CLOSED_SESSION, LessonStatus, PaymentMethod, SessionStatus
+
 Item = tuple[str, str]  # (value, help shown by zsh and fish)
 LIMIT = 200
 
@@ -42,19 +44,8 @@ DAY_WORDS = [
     ("sun", "Sunday"),
     ("mon-fri", "Monday to Friday"),
 ]
-METHODS = [("card", ""), ("wechat", ""), ("cash", ""), ("transfer", "")]
-STATUSES = [
-    (s, "")
-    for s in (
-        "open",
-        "awaiting_payment",
-        "paid",
-        "payment_failed",
-        "applied",
-        "abandoned",
-        "expired",
-    )
-]
+METHODS = [(m.value, "") for m in PaymentMethod]
+STATUSES = [(s.value, "") for s in SessionStatus]
 ROLES = [("teacher", ""), ("student", "")]
 KINDS = [
     (k, "") for k in ("users", "categories", "availability", "purchases", "credits", "reservations")
@@ -155,12 +146,21 @@ def _reader(ctx: typer.Context) -> Iterator[_Reader]:
         yield _Reader(pg, "%s")
 
 
-def _safely(fn: Callable[[_Reader], list[Item]], ctx: typer.Context) -> list[Item]:
-    try:
-        with _reader(ctx) as reader:
-            return fn(reader)
-    except Exception:  # noqa: BLE001 - completion must never print an error into a shell
-        return []
+Completer = Callable[[typer.Context, str], list[Item]]
+
+
+def _completer(query: Callable[[_Reader, typer.Context, str], list[Item]]) -> Completer:
+    """A completion from the database: ``query(db, ctx, incomplete)`` on a read-only
+    connection; nothing at all when anything fails."""
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[Item]:
+        try:
+            with _reader(ctx) as reader:
+                return query(reader, ctx, incomplete)
+        except Exception:  # noqa: BLE001 - completion must never print an error into a shell
+            return []
+
+    return complete
 
 
 def _like(incomplete: str) -> str:
@@ -169,21 +169,18 @@ def _like(incomplete: str) -> str:
     return escaped + "%"
 
 
-def _users(role: str | None) -> Callable[[typer.Context, str], list[Item]]:
-    def complete(ctx: typer.Context, incomplete: str) -> list[Item]:
-        def query(db: _Reader) -> list[Item]:
-            rows = db.rows(
-                "SELECT handle, name, role FROM users WHERE active AND handle LIKE ? ESCAPE '\\' "
-                "AND role IN (?, ?) ORDER BY handle LIMIT 200",
-                _like(incomplete),
-                role or "teacher",
-                role or "student",
-            )
-            return [(h, f"{n} ({r})" if role is None else n) for h, n, r in rows]
+def _users(role: str | None) -> Completer:
+    def query(db: _Reader, ctx: typer.Context, incomplete: str) -> list[Item]:
+        rows = db.rows(
+            "SELECT handle, name, role FROM users WHERE active AND handle LIKE ? ESCAPE '\\' "
+            "AND role IN (?, ?) ORDER BY handle LIMIT 200",
+            _like(incomplete),
+            role or "teacher",
+            role or "student",
+        )
+        return [(h, f"{n} ({r})" if role is None else n) for h, n, r in rows]
 
-        return _safely(query, ctx)
-
-    return complete
+    return _completer(query)
 
 
 teachers = _users("teacher")
@@ -191,92 +188,79 @@ students = _users("student")
 people = _users(None)
 
 
-def categories(ctx: typer.Context, incomplete: str) -> list[Item]:
-    def query(db: _Reader) -> list[Item]:
+@_completer
+def categories(db: _Reader, ctx: typer.Context, incomplete: str) -> list[Item]:
+    rows = db.rows(
+        "SELECT name, price_cents FROM categories WHERE active AND name LIKE ? ESCAPE '\\' "
+        "ORDER BY name LIMIT 200",
+        _like(incomplete),
+    )
+    return [(n, f"{p // 100}.{p % 100:02d} per hour") for n, p in rows]
+
+
+def _sessions(wanted: tuple[SessionStatus, ...]) -> Completer:
+    def query(db: _Reader, ctx: typer.Context, incomplete: str) -> list[Item]:
         rows = db.rows(
-            "SELECT name, price_cents FROM categories WHERE active AND name LIKE ? ESCAPE '\\' "
-            "ORDER BY name LIMIT 200",
-            _like(incomplete),
+            "SELECT s.id, u.handle, s.status FROM booking_sessions s "
+            "JOIN users u ON u.id = s.student_id "
+            "WHERE s.status <> ? AND s.status <> ? AND s.status <> ? "
+            "ORDER BY s.id DESC LIMIT 1000",
+            *(str(closed) for closed in CLOSED_SESSION),
         )
-        return [(n, f"{p // 100}.{p % 100:02d} per hour") for n, p in rows]
+        return [
+            (str(i), f"{h} · {st}")
+            for i, h, st in rows
+            if st in wanted and str(i).startswith(incomplete)
+        ][:LIMIT]
 
-    return _safely(query, ctx)
-
-
-def _sessions(wanted: tuple[str, ...]) -> Callable[[typer.Context, str], list[Item]]:
-    def complete(ctx: typer.Context, incomplete: str) -> list[Item]:
-        def query(db: _Reader) -> list[Item]:
-            rows = db.rows(
-                "SELECT s.id, u.handle, s.status FROM booking_sessions s "
-                "JOIN users u ON u.id = s.student_id "
-                "WHERE s.status <> 'applied' AND s.status <> 'abandoned' "
-                "AND s.status <> 'expired' ORDER BY s.id DESC LIMIT 1000",
-            )
-            return [
-                (str(i), f"{h} · {st}")
-                for i, h, st in rows
-                if st in wanted and str(i).startswith(incomplete)
-            ][:LIMIT]
-
-        return _safely(query, ctx)
-
-    return complete
+    return _completer(query)
 
 
-open_sessions = _sessions(("open",))
-live_sessions = _sessions(("open", "awaiting_payment", "paid", "payment_failed"))
+open_sessions = _sessions((SessionStatus.OPEN,))
+live_sessions = _sessions(tuple(s for s in SessionStatus if s not in CLOSED_SESSION))
 
 
-def _lessons(statuses: tuple[str, ...]) -> Callable[[typer.Context, str], list[Item]]:
+def _lessons(statuses: tuple[LessonStatus, ...]) -> Completer:
     """Lesson ids, newest first, each described by its student, teacher, category and time
     (zsh and fish show it). With ``--session N`` on the line, only that session's student's
     lessons."""
 
-    def complete(ctx: typer.Context, incomplete: str) -> list[Item]:
+    def query(db: _Reader, ctx: typer.Context, incomplete: str) -> list[Item]:
         session = ctx.params.get("session")  # as typed while completing: a string
         if isinstance(session, str) and session.isdigit():
             session = int(session)
-
-        def query(db: _Reader) -> list[Item]:
-            (slot,) = db.rows("SELECT slot_minutes FROM settings")[0]
-            student_ids = (
-                [
-                    r[0]
-                    for r in db.rows(
-                        "SELECT student_id FROM booking_sessions WHERE id = ?", session
-                    )
-                ]
-                if isinstance(session, int)
-                else []
-            )
-            rows = db.rows(
-                "SELECT r.id, s.handle, t.handle, c.name, r.week, r.day, r.start_slot, "
-                "r.status, r.student_id FROM reservations r "
-                "JOIN users s ON s.id = r.student_id JOIN users t ON t.id = r.teacher_id "
-                "JOIN categories c ON c.id = r.category_id "
-                "WHERE r.status IN (?, ?) ORDER BY r.id DESC LIMIT 1000",
-                statuses[0],
-                statuses[-1],
-            )
-            items = []
-            for i, student, teacher, category, week, day, start, status, sid in rows:
-                if not str(i).startswith(incomplete) or (student_ids and sid not in student_ids):
-                    continue
-                when = date.fromisoformat(str(week)[:10]) + timedelta(days=int(day))
-                minutes = int(start) * int(slot)
-                items.append(
-                    (
-                        str(i),
-                        f"{student} · {teacher} {category} · {when:%a %Y-%m-%d} "
-                        f"{minutes // 60:02d}:{minutes % 60:02d} · {status}",
-                    )
+        (slot,) = db.rows("SELECT slot_minutes FROM settings")[0]
+        student_ids = (
+            [r[0] for r in db.rows("SELECT student_id FROM booking_sessions WHERE id = ?", session)]
+            if isinstance(session, int)
+            else []
+        )
+        rows = db.rows(
+            "SELECT r.id, s.handle, t.handle, c.name, r.week, r.day, r.start_slot, "
+            "r.status, r.student_id FROM reservations r "
+            "JOIN users s ON s.id = r.student_id JOIN users t ON t.id = r.teacher_id "
+            "JOIN categories c ON c.id = r.category_id "
+            "WHERE r.status IN (?, ?) ORDER BY r.id DESC LIMIT 1000",
+            str(statuses[0]),
+            str(statuses[-1]),
+        )
+        items = []
+        for i, student, teacher, category, week, day, start, status, sid in rows:
+            if not str(i).startswith(incomplete) or (student_ids and sid not in student_ids):
+                continue
+            when = date.fromisoformat(str(week)[:10]) + timedelta(days=int(day))
+            minutes = int(start) * int(slot)
+            items.append(
+                (
+                    str(i),
+                    f"{student} · {teacher} {category} · {when:%a %Y-%m-%d} "
+                    f"{minutes // 60:02d}:{minutes % 60:02d} · {status}",
                 )
-            return items[:LIMIT]
+            )
+        return items[:LIMIT]
 
-        return _safely(query, ctx)
-
-    return complete
+    return _completer(query)
 
 
-booked_lessons = _lessons(("booked",))
-live_lessons = _lessons(("booked", "done"))
+booked_lessons = _lessons((LessonStatus.BOOKED,))
+live_lessons = _lessons((LessonStatus.BOOKED, LessonStatus.DONE))

@@ -11,26 +11,24 @@ from tutorctl.cli.state import Json, emit, state
 app = typer.Typer(help="Create, upgrade and describe the database.", no_args_is_help=True)
 
 
+def _setting(help: str) -> Any:
+    return typer.Option(help=help)
+
+
 @app.command("init")
 def init(
-    timezone: Annotated[
-        str | None, typer.Option(help="IANA zone of the school, e.g. Europe/Paris.")
-    ] = None,
-    slot_minutes: Annotated[
-        int | None, typer.Option(help="Slot length; divides 1440 (60, 30, 15).")
-    ] = None,
-    currency: Annotated[str | None, typer.Option(help="ISO currency code, e.g. EUR.")] = None,
+    timezone: Annotated[str | None, _setting("IANA zone of the school, e.g. Europe/Paris.")] = None,
+    slot_minutes: Annotated[int | None, _setting("Slot length; divides 1440 (60, 30, 15).")] = None,
+    currency: Annotated[str | None, _setting("ISO currency code, e.g. EUR.")] = None,
     hold_minutes: Annotated[
-        int | None, typer.Option(help="Idle minutes before an open session expires.")
+        int | None, _setting("Idle minutes before an open session expires.")
     ] = None,
-    payment_minutes: Annotated[
-        int | None, typer.Option(help="Minutes a payment may stay pending.")
-    ] = None,
+    payment_minutes: Annotated[int | None, _setting("Minutes a payment may stay pending.")] = None,
     cancel_notice_hours: Annotated[
-        int | None, typer.Option(help="Cancels later than this are late (no refund).")
+        int | None, _setting("Cancels later than this are late (no refund).")
     ] = None,
     min_notice_hours: Annotated[
-        int | None, typer.Option(help="How soon before its start a lesson may be booked.")
+        int | None, _setting("How soon before its start a lesson may be booked.")
     ] = None,
     json: Json = False,
 ) -> None:

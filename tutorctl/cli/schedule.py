@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, read, write
 from tutorctl.core.timegrid import parse_days, parse_week, parse_week_range
+
+if TYPE_CHECKING:  # not at run time: `tutorctl --help` must not import SQLAlchemy
+    from tutorctl.core.views import ScheduleChangeView, TeacherOffView
+    from tutorctl.db.uow import Tx
 
 app = typer.Typer(help="Teachers' weekly availability and week grids.", no_args_is_help=True)
 
@@ -71,7 +75,7 @@ def set_(
         raise InputError("say --open or --close")
     day_list = parse_days(days)
 
-    def run(tx):  # type: ignore[no-untyped-def]
+    def run(tx: Tx) -> ScheduleChangeView:
         start, end = tx.settings.grid.parse_range(hours)
         weeks = parse_week_range(week, tx.today)
         return schedule.set_availability(
@@ -133,7 +137,7 @@ def off(
     day = parse_date(date)
     why = check_text(reason, "--reason")
 
-    def run(tx):  # type: ignore[no-untyped-def]
+    def run(tx: Tx) -> TeacherOffView:
         start, end = tx.settings.grid.parse_range(hours) if hours else (None, None)
         return absence.teacher_off(tx, teacher, day, start, end, why)
 

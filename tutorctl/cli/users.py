@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,14 +58,15 @@ def user_deactivate(user: UserArg, json: Json = False) -> None:
     emit(write("user deactivate", lambda tx: svc.deactivate_user(tx, user)), json)
 
 
+def _active(help: str) -> Any:
+    return typer.Option("--active/--inactive", help=help)
+
+
 @users.command("set")
 def user_set(
     user: UserArg,
     name: Annotated[str | None, typer.Option(help="New display name.")] = None,
-    active: Annotated[
-        bool | None,
-        typer.Option("--active/--inactive", help="Reactivate, or deactivate (no new lessons)."),
-    ] = None,
+    active: Annotated[bool | None, _active("Reactivate, or deactivate (no new lessons).")] = None,
     json: Json = False,
 ) -> None:
     """Correct a user's name, or reactivate / deactivate them (recorded in history)."""
@@ -83,10 +84,7 @@ def category_set(
         str | None, typer.Option(help="New price per hour (for lessons booked from now on).")
     ] = None,
     rename: Annotated[str | None, typer.Option(help="New name.")] = None,
-    active: Annotated[
-        bool | None,
-        typer.Option("--active/--inactive", help="Whether new lessons can be booked in it."),
-    ] = None,
+    active: Annotated[bool | None, _active("Whether new lessons can be booked in it.")] = None,
     json: Json = False,
 ) -> None:
     """Correct a category: price, name, active (recorded in history)."""

@@ -10,16 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from tutorctl.core.views.lessons import FundingPartView
 
-@dataclass(frozen=True)
-class Part:
-    """One piece of a lesson's funding: purchase minutes, or money (balance or payment)."""
-
-    source: str  # purchase | balance | payment
-    minutes: int
-    amount_cents: int = 0
-    purchase_id: int | None = None
-    payment_id: int | None = None
+Part = FundingPartView  # one piece of a lesson's funding, as `lesson show` lists it
 
 
 @dataclass(frozen=True)

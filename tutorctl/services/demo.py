@@ -21,6 +21,7 @@ from sqlmodel import col, func, select
 
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import RuleError
+from tutorctl.core.status import PaymentMethod
 from tutorctl.core.timegrid import monday_of
 from tutorctl.core.views import ScheduleView
 from tutorctl.db.schema import Category, History, LedgerEntry, Purchase, Reservation, User
@@ -134,10 +135,10 @@ def _future_weekdays(tx: Tx, count: int) -> list[tuple[int, int]]:
     return found
 
 
-LESSONS = [  # (student, teacher, category, start, end, pay?)
+LESSONS = [  # (student, teacher, category, start, end, how: confirm, hold or a payment method)
     ("chloe", "alice", "maths", "10:00", "11:00", "confirm"),
-    ("david", "alice", "maths", "14:00", "16:00", "card"),
-    ("emma", "bruno", "piano", "11:00", "12:00", "cash"),
+    ("david", "alice", "maths", "14:00", "16:00", PaymentMethod.CARD),
+    ("emma", "bruno", "piano", "11:00", "12:00", PaymentMethod.CASH),
     ("emma", "alice", "english", "16:00", "17:00", "hold"),
 ]
 

@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.ids import must
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.schema import Account, Category, User
@@ -144,9 +145,8 @@ def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
     if with_balance and user.role == "student":
         account = tx.session.exec(select(Account).where(Account.student_id == user.id)).first()
         balance = account.balance_cents if account else 0
-    assert user.id is not None
     return UserView(
-        id=user.id,
+        id=must(user.id),
         handle=user.handle,
         name=user.name,
         role=user.role,
@@ -164,10 +164,9 @@ def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
     user = User(handle=handle, name=name, role=role, active=True, created_at=tx.now)
     tx.session.add(user)
     tx.session.flush()
-    assert user.id is not None
     if role == "student":
-        tx.session.add(Account(student_id=user.id, balance_cents=0))
-    tx.audit(f"user {handle}", users=[user.id], handle=handle, name=name, role=role)
+        tx.session.add(Account(student_id=must(user.id), balance_cents=0))
+    tx.audit(f"user {handle}", users=[must(user.id)], handle=handle, name=name, role=role)
     return user_view(tx, user)
 
 
@@ -190,7 +189,7 @@ def deactivate_user(tx: Tx, ref: str) -> UserView:
         raise RuleError(f"user {user.handle!r} is already inactive")
     user.active = False
     tx.session.add(user)
-    tx.audit(f"user {user.handle}", users=[user.id or 0], active=False)
+    tx.audit(f"user {user.handle}", users=[must(user.id)], active=False)
     return user_view(tx, user)
 
 
@@ -200,16 +199,12 @@ def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = No
         raise InputError("nothing to change: give --name, --active or --inactive")
     user = find_user(tx, ref)
     changes: dict[str, object] = {}
-    if name is not None and check_name(name) != user.name:
-        changes["name"] = {"from": user.name, "to": check_name(name)}
-        user.name = check_name(name)
-    if active is not None and active != user.active:
-        changes["active"] = {"from": user.active, "to": active}
-        user.active = active
+    _change(changes, user, "name", None if name is None else check_name(name))
+    _change(changes, user, "active", active)
     if not changes:
         raise RuleError(f"user {user.handle!r} already has those values: nothing changed")
     tx.session.add(user)
-    tx.audit(f"user {user.handle}", users=[user.id or 0], changes=changes)
+    tx.audit(f"user {user.handle}", users=[must(user.id)], changes=changes)
     return user_view(tx, user)
 
 
@@ -226,25 +221,28 @@ def set_category(
         raise InputError("nothing to change: give --price, --rename, --active or --inactive")
     category = find_category(tx, ref)
     changes: dict[str, object] = {}
-    if rename is not None:
-        new_name = _category_name(rename)
-        if new_name != category.name:
-            taken = tx.session.exec(select(Category).where(Category.name == new_name)).first()
-            if taken is not None:
-                raise RuleError(f"category {new_name!r} already exists (id {taken.id})")
-            changes["name"] = {"from": category.name, "to": new_name}
-            category.name = new_name
-    if price_cents is not None and price_cents != category.price_cents:
-        changes["price_cents"] = {"from": category.price_cents, "to": price_cents}
-        category.price_cents = price_cents
-    if active is not None and active != category.active:
-        changes["active"] = {"from": category.active, "to": active}
-        category.active = active
+    new_name = None if rename is None else _category_name(rename)
+    if new_name is not None and new_name != category.name:
+        taken = tx.session.exec(select(Category).where(Category.name == new_name)).first()
+        if taken is not None:
+            raise RuleError(f"category {new_name!r} already exists (id {taken.id})")
+    _change(changes, category, "name", new_name)
+    _change(changes, category, "price_cents", price_cents)
+    _change(changes, category, "active", active)
     if not changes:
         raise RuleError(f"category {category.name!r} already has those values: nothing changed")
     tx.session.add(category)
     tx.audit(f"category {category.name}", category=category.id, changes=changes)
     return category_view(tx, category)
+
+
+def _change(changes: dict[str, object], row: User | Category, name: str, new: object) -> None:
+    """Set ``row.<name>`` to ``new`` (``None``: not asked for) and note it in ``changes``
+    (``{"from": old, "to": new}``, as history shows it) when it differs."""
+    old = getattr(row, name)
+    if new is not None and new != old:
+        changes[name] = {"from": old, "to": new}
+        setattr(row, name, new)
 
 
 def _category_name(name: str) -> str:
@@ -255,9 +253,8 @@ def _category_name(name: str) -> str:
 
 
 def category_view(tx: Tx, category: Category) -> CategoryView:
-    assert category.id is not None
     return CategoryView(
-        id=category.id,
+        id=must(category.id),
         name=category.name,
         price_cents=category.price_cents,
         currency=tx.settings.currency,

@@ -1,4 +1,5 @@
-"""The week grid as a rich table (colour is an extra; the text alone reads without it)."""
+"""The week grid (``tutorctl.core.grid.WeekGrid``) drawn as a rich table: colour is an extra,
+the text alone reads without it."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from rich.table import Table
 from rich.text import Text
 
 from tutorctl.core.grid import WeekGrid
+from tutorctl.core.status import LessonStatus
 
-STYLES = {
+STYLES: dict[str, str] = {  # a cell's kind: a lesson status or what the slot is
     "closed": "dim",
     "open": "green",
     "missing": "dim italic",
-    "booked": "bold cyan",
-    "held": "yellow",
-    "done": "dim cyan",
+    LessonStatus.BOOKED: "bold cyan",
+    LessonStatus.HELD: "yellow",
+    LessonStatus.DONE: "dim cyan",
     "pending": "magenta",
     "busy": "red",
     "teacher-open": "green",

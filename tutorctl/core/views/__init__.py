@@ -1,0 +1,60 @@
+"""Read models: plain dataclasses that services return, the renderer draws and --json dumps.
+
+Field names follow SPEC §6: ids ``id``/``*_id``, money ``*_cents``, durations ``*_minutes``,
+instants ISO 8601 with offset, dates ISO, statuses lower-case words.
+
+One module a concept; every name is re-exported here (``X as X``), so
+``from tutorctl.core.views import LessonView`` works as well as the module's own path.
+"""
+
+from tutorctl.core.views.catalog import CategoryListView as CategoryListView
+from tutorctl.core.views.catalog import CategoryView as CategoryView
+from tutorctl.core.views.database import DbInfoView as DbInfoView
+from tutorctl.core.views.database import DbInitView as DbInitView
+from tutorctl.core.views.database import SettingsView as SettingsView
+from tutorctl.core.views.history import HistoryEntryView as HistoryEntryView
+from tutorctl.core.views.history import HistoryView as HistoryView
+from tutorctl.core.views.lessons import FundingPartView as FundingPartView
+from tutorctl.core.views.lessons import LessonDetailView as LessonDetailView
+from tutorctl.core.views.lessons import LessonEventView as LessonEventView
+from tutorctl.core.views.lessons import LessonView as LessonView
+from tutorctl.core.views.money import AccountView as AccountView
+from tutorctl.core.views.money import LedgerLineView as LedgerLineView
+from tutorctl.core.views.money import LedgerView as LedgerView
+from tutorctl.core.views.money import PayResultView as PayResultView
+from tutorctl.core.views.money import PurchaseLine as PurchaseLine
+from tutorctl.core.views.money import PurchaseListView as PurchaseListView
+from tutorctl.core.views.people import PersonRef as PersonRef
+from tutorctl.core.views.people import UserListView as UserListView
+from tutorctl.core.views.people import UserView as UserView
+from tutorctl.core.views.reports import BalanceRow as BalanceRow
+from tutorctl.core.views.reports import BalancesReport as BalancesReport
+from tutorctl.core.views.reports import HoursReport as HoursReport
+from tutorctl.core.views.reports import HoursRow as HoursRow
+from tutorctl.core.views.reports import OccupancyReport as OccupancyReport
+from tutorctl.core.views.reports import OccupancyRow as OccupancyRow
+from tutorctl.core.views.reports import ReportPeriod as ReportPeriod
+from tutorctl.core.views.reports import RevenueReport as RevenueReport
+from tutorctl.core.views.reports import RevenueRow as RevenueRow
+from tutorctl.core.views.resume import CancelGroupView as CancelGroupView
+from tutorctl.core.views.resume import CancelTotalsView as CancelTotalsView
+from tutorctl.core.views.resume import MoveLineView as MoveLineView
+from tutorctl.core.views.resume import NewGroupView as NewGroupView
+from tutorctl.core.views.resume import NewTotalsView as NewTotalsView
+from tutorctl.core.views.resume import PackageHoursView as PackageHoursView
+from tutorctl.core.views.resume import ResumeView as ResumeView
+from tutorctl.core.views.resume import TotalsView as TotalsView
+from tutorctl.core.views.runs import CheckView as CheckView
+from tutorctl.core.views.runs import ExpireView as ExpireView
+from tutorctl.core.views.runs import ImportView as ImportView
+from tutorctl.core.views.schedule import DayView as DayView
+from tutorctl.core.views.schedule import OffLessonView as OffLessonView
+from tutorctl.core.views.schedule import ScheduleChangeView as ScheduleChangeView
+from tutorctl.core.views.schedule import ScheduleView as ScheduleView
+from tutorctl.core.views.schedule import SlotView as SlotView
+from tutorctl.core.views.schedule import TeacherOffView as TeacherOffView
+from tutorctl.core.views.sessions import BookingResultView as BookingResultView
+from tutorctl.core.views.sessions import OperationView as OperationView
+from tutorctl.core.views.sessions import SessionListView as SessionListView
+from tutorctl.core.views.sessions import SessionSummaryView as SessionSummaryView
+from tutorctl.core.views.sessions import SessionView as SessionView
