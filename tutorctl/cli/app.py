@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from tutorctl.cli import booking, db_cmd, lessons, money, report, schedule, transfer, users
+from tutorctl.cli import (
+    booking,
+    db_cmd,
+    lessons,
+    maintenance,
+    money,
+    report,
+    schedule,
+    transfer,
+    users,
+)
 from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -81,8 +91,8 @@ app.add_typer(booking.sessions, name="session")
 app.command("history")(booking.history)
 app.add_typer(money.accounts, name="account")
 app.add_typer(money.purchases, name="purchase")
-app.command("check")(money.check)
-app.command("expire")(money.expire)
+app.command("check")(maintenance.check)
+app.command("expire")(maintenance.expire)
 app.command("import")(transfer.import_)
 app.add_typer(transfer.exports, name="export")
 app.add_typer(report.reports, name="report")

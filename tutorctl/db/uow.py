@@ -490,6 +490,10 @@ class Tx:
     def session(self) -> Session:
         return Session(bind=self.conn, autoflush=True, expire_on_commit=False)
 
+    @property
+    def orm(self) -> Session:
+        return self.session  # the ORM session: services name it ``tx.orm``
+
     def accounts(self) -> dict[int, Account]:
         """The locked accounts as ORM rows (student id → account), loaded in one query."""
         if self._accounts is None:

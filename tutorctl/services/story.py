@@ -23,7 +23,7 @@ _MONEY_WORDS = {
 
 def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
     row = tx.execute(lesson_query().where(R.c.id == lesson_id)).first()
-    lesson = tx.session.get(Reservation, lesson_id)
+    lesson = tx.orm.get(Reservation, lesson_id)
     if row is None or lesson is None:
         raise NotFoundError(f"no lesson {lesson_id}")
     view = lesson_view(tx, row)
@@ -36,7 +36,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
             purchase_id=f.purchase_id,
             payment_id=f.payment_id,
         )
-        for f in tx.session.exec(
+        for f in tx.orm.exec(
             select(Funding).where(Funding.reservation_id == lesson_id).order_by(col(Funding.id))
         )
     ]
@@ -48,7 +48,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         )
 
     operations = list(
-        tx.session.exec(
+        tx.orm.exec(
             select(Operation)
             .where(or_(Operation.new_id == lesson_id, Operation.target_id == lesson_id))
             .order_by(col(Operation.id))
@@ -84,7 +84,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         else:
             late = " late: not refunded" if lesson.late_cancel else ""
             event(when, f"cancelled{waived}{late}", op.session_id, op.id)
-    for entry in tx.session.exec(
+    for entry in tx.orm.exec(
         select(LedgerEntry)
         .where(LedgerEntry.reservation_id == lesson_id)
         .order_by(col(LedgerEntry.id))
