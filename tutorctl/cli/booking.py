@@ -38,18 +38,21 @@ WeekOpt = Annotated[
 ]
 DayOpt = Annotated[str, typer.Option(help="mon..sun or 1..7.", autocompletion=complete.days)]
 TimeOpt = Annotated[str, typer.Option(help="HH:MM-HH:MM on the slot grid.")]
+TeacherOpt = Annotated[
+    str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
+]
+StudentOpt = Annotated[
+    str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
+]
+CategoryOpt = Annotated[
+    str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
+]
 
 
 def reserve(
-    teacher: Annotated[
-        str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
-    ],
-    student: Annotated[
-        str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
-    ],
-    category: Annotated[
-        str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
-    ],
+    teacher: TeacherOpt,
+    student: StudentOpt,
+    category: CategoryOpt,
     week: WeekOpt,
     day: DayOpt,
     time: TimeOpt,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tutorctl.cli import complete
-from tutorctl.cli.booking import sessions
+from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt, sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
 from tutorctl.core.money import parse_amount, parse_hours
 from tutorctl.core.status import PaymentMethod
@@ -74,15 +74,9 @@ def account_history(student: StudentArg, json: Json = False) -> None:
 
 @purchases.command("add")
 def purchase_add(
-    student: Annotated[
-        str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
-    ],
-    teacher: Annotated[
-        str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
-    ],
-    category: Annotated[
-        str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
-    ],
+    student: StudentOpt,
+    teacher: TeacherOpt,
+    category: CategoryOpt,
     hours: Annotated[str, typer.Option(help="Hours bought, e.g. 10 or 7.5.")],
     price: Annotated[str, typer.Option(help="Price of the package, e.g. 380.00.")],
     paid_hours: Annotated[

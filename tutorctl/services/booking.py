@@ -24,7 +24,14 @@ from tutorctl.core.money import prorate
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.core.timegrid import DAY_NAMES, format_week
 from tutorctl.core.views import BookingResultView, LessonView
-from tutorctl.db.schema import Category, IdempotencyKey, Operation, Reservation, User
+from tutorctl.db.schema import (
+    BookingSession,
+    Category,
+    IdempotencyKey,
+    Operation,
+    Reservation,
+    User,
+)
 from tutorctl.db.uow import Tx
 from tutorctl.services.holds import Place, Touch
 from tutorctl.services.ids import must_id
@@ -250,8 +257,47 @@ def _lesson_or_missing(tx: Tx, reservation_id: int) -> Reservation:
     return lesson
 
 
-def _waived(waive_notice: bool) -> dict[str, Any]:
-    return {"waive_notice": True} if waive_notice else {}
+def _plan(
+    tx: Tx,
+    booking: BookingSession,
+    lesson: Reservation,
+    kind: OperationKind,
+    new_id: int | None,
+    waive_notice: bool,
+    **details: Any,
+) -> Operation:
+    """A cancel or move of ``lesson`` added to the session, with its history entry."""
+    operation = add_operation(tx, booking, kind, must_id(lesson), new_id, waive_notice)
+    extra = {"new_reservation": new_id, **details} if new_id is not None else details
+    tx.audit(
+        f"{kind} lesson {lesson.id}",
+        users=[lesson.teacher_id, lesson.student_id],
+        session_id=booking.id,
+        reservation=lesson.id,
+        operation=operation.id,
+        **extra,
+        **({"waive_notice": True} if waive_notice else {}),
+    )
+    return operation
+
+
+def _result(
+    booking: BookingSession,
+    operation: Operation,
+    status: str,
+    reservation_id: int,
+    lessons: list[LessonView],
+) -> BookingResultView:
+    return BookingResultView(
+        session_id=must_id(booking),
+        operation_id=must_id(operation),
+        reservation_id=reservation_id,
+        status=status,
+        kind=operation.kind,
+        operation_ids=[must_id(operation)],
+        reservation_ids=[reservation_id],
+        lessons=lessons,
+    )
 
 
 def cancel(
@@ -278,26 +324,13 @@ def cancel(
     def action() -> BookingResultView:
         lesson, _teacher, student = _booked_target(tx, reservation_id)
         booking = session_for(tx, student, session_id)
-        operation = add_operation(
-            tx, booking, OperationKind.CANCEL, reservation_id, None, waive_notice
-        )
-        tx.audit(
-            f"cancel lesson {reservation_id}",
-            users=[lesson.teacher_id, lesson.student_id],
-            session_id=booking.id,
-            reservation=reservation_id,
-            operation=operation.id,
-            **_waived(waive_notice),
-        )
-        return BookingResultView(
-            session_id=must_id(booking),
-            operation_id=must_id(operation),
-            reservation_id=reservation_id,
-            status=OperationStatus.PENDING,
-            kind=OperationKind.CANCEL,
-            operation_ids=[must_id(operation)],
-            reservation_ids=[reservation_id],
-            lessons=list(lessons_by_id(tx, [reservation_id]).values()),
+        operation = _plan(tx, booking, lesson, OperationKind.CANCEL, None, waive_notice)
+        return _result(
+            booking,
+            operation,
+            OperationStatus.PENDING,
+            reservation_id,
+            list(lessons_by_id(tx, [reservation_id]).values()),
         )
 
     return idempotent(tx, key, request, student_id, action)
@@ -363,29 +396,11 @@ def move(
             session_id=must_id(booking),
         )
         (new_id,) = insert_lessons(tx, [row])
-        operation = add_operation(
-            tx, booking, OperationKind.MOVE, reservation_id, new_id, waive_notice
-        )
-        tx.audit(
-            f"move lesson {reservation_id}",
-            users=[lesson.teacher_id, lesson.student_id],
-            session_id=booking.id,
-            reservation=reservation_id,
-            new_reservation=new_id,
-            operation=operation.id,
-            to=place_label(tx, week, day, start, end),
-            **_waived(waive_notice),
-        )
+        to = place_label(tx, week, day, start, end)
+        operation = _plan(tx, booking, lesson, OperationKind.MOVE, new_id, waive_notice, to=to)
         views = lessons_by_id(tx, [new_id, reservation_id])
-        return BookingResultView(
-            session_id=must_id(booking),
-            operation_id=must_id(operation),
-            reservation_id=new_id,
-            status=LessonStatus.HELD,
-            kind=OperationKind.MOVE,
-            operation_ids=[must_id(operation)],
-            reservation_ids=[new_id],
-            lessons=[views[new_id], views[reservation_id]],
+        return _result(
+            booking, operation, LessonStatus.HELD, new_id, [views[new_id], views[reservation_id]]
         )
 
     return idempotent(tx, key, request, student_id, action)
