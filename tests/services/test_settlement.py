@@ -7,7 +7,7 @@ from tutorctl.core.status import LessonStatus, PaymentMethod, SessionStatus
 from tutorctl.core.views import BookingResultView, PayResultView
 from tutorctl.db.uow import Tx
 from tutorctl.services import booking, expire, resume, sessions, settlement
-from tutorctl.services.providers import Simulate, SimulatedProvider
+from tutorctl.services.providers import SimulatedProvider
 
 
 def held_lesson(school: School) -> BookingResultView:
@@ -29,9 +29,7 @@ def test_a_refused_payment_releases_the_holds(school: School) -> None:
     school.student("bob")  # nothing on the balance: the card pays it all
     school.category()
     held = held_lesson(school)
-    paid = settlement.pay(
-        school.db, held.session_id, PaymentMethod.CARD, SimulatedProvider(Simulate.FAILURE)
-    )
+    paid = settlement.pay(school.db, held.session_id, PaymentMethod.CARD, SimulatedProvider(False))
     assert (paid.status, paid.payment_status) == (SessionStatus.PAYMENT_FAILED, "failed")
     assert lesson_status(school, held.session_id) == LessonStatus.RELEASED
     operation = school.read(lambda tx: sessions.show_session(tx, held.session_id)).operations[0]
@@ -70,7 +68,7 @@ def test_an_unanswered_payment_fails_with_time(school: School) -> None:
     school.category()
     held = held_lesson(school)
     waiting = settlement.pay(
-        school.db, held.session_id, PaymentMethod.WECHAT, SimulatedProvider(Simulate.PENDING)
+        school.db, held.session_id, PaymentMethod.WECHAT, SimulatedProvider(None)
     )
     assert (waiting.status, waiting.payment_status) == (SessionStatus.AWAITING_PAYMENT, "pending")
     school.advance(minutes=31)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,7 +12,6 @@ from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt, sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
 from tutorctl.core.money import parse_amount, parse_hours
 from tutorctl.core.status import PaymentMethod
-from tutorctl.services.providers import Simulate, SimulatedProvider
 
 accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
 purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
@@ -20,6 +20,17 @@ StudentArg = Annotated[
     str, typer.Argument(help="Student handle or id.", autocompletion=complete.students)
 ]
 SessionArg = Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)]
+
+
+class Simulate(StrEnum):
+    """The simulated provider's answer to ``session pay``."""
+
+    success = "success"
+    failure = "failure"
+    pending = "pending"
+
+
+ANSWERS = {Simulate.success: True, Simulate.failure: False, Simulate.pending: None}
 
 
 @accounts.command("credit")
@@ -174,7 +185,7 @@ def session_pay(
     simulate: Annotated[
         Simulate,
         typer.Option(help="The provider's answer: success, failure, or pending (no answer yet)."),
-    ] = Simulate.SUCCESS,
+    ] = Simulate.success,
     expect_total: Annotated[
         str | None, typer.Option(help="Refuse unless the resume asks exactly this.")
     ] = None,
@@ -183,6 +194,7 @@ def session_pay(
     """Take the payment the resume asks for; success applies the session at once."""
     from tutorctl.core.limits import check_text
     from tutorctl.services import settlement
+    from tutorctl.services.providers import SimulatedProvider
 
     reference = check_text(reference, "--reference") if reference is not None else None
     expected = (
@@ -192,7 +204,7 @@ def session_pay(
         state().database(),
         session_id,
         method,
-        SimulatedProvider(simulate),
+        SimulatedProvider(ANSWERS[simulate]),
         reference=reference,
         expect_total=expected,
     )

@@ -61,9 +61,9 @@ def teacher_off(
     touch = touched(tx, lessons=[*(must_id(r) for r in lessons), *holds])
     tx.lock(weeks={(teacher_id, week), *touch.weeks})
 
-    sessions = _sessions(tx, {op.session_id for op in ops})
+    carts = _sessions(tx, {op.session_id for op in ops})
     for op in ops:
-        if sessions[op.session_id].status == SessionStatus.AWAITING_PAYMENT:
+        if carts[op.session_id].status == SessionStatus.AWAITING_PAYMENT:
             raise RuleError(
                 f"session {op.session_id} awaits its payment and holds a lesson of "
                 f"{teacher.handle} that day: settle it first (`tutorctl session pay "
@@ -117,27 +117,27 @@ def _cancel_with_refund(
     tx: Tx, student_id: int, lessons: list[Reservation], reason: str, names: dict[int, str]
 ) -> list[OffLessonView]:
     """One session of cancels (notice waived) applied at once: the full refund of each."""
-    session = BookingSession(
+    booking = BookingSession(
         student_id=student_id,
         status=SessionStatus.APPLIED,
         created_at=tx.now,
         touched_at=tx.now,
         closed_at=tx.now,
     )
-    tx.orm.add(session)
+    tx.orm.add(booking)
     tx.orm.flush()
     ops = [
-        add_operation(tx, session, OperationKind.CANCEL, r.id, None, waive_notice=True)
+        add_operation(tx, booking, OperationKind.CANCEL, r.id, None, waive_notice=True)
         for r in lessons
     ]
-    plan = compute_plan(tx, session, ops)
+    plan = compute_plan(tx, booking, ops)
     student = tx.orm.get(User, student_id)
     assert student is not None
-    apply_plan(tx, session, student, plan, ops)
+    apply_plan(tx, booking, student, plan, ops)
     tx.audit(
         f"teacher off: cancel {len(lessons)} lesson(s) of {student.handle}",
         users=[student_id, *{r.teacher_id for r in lessons}],
-        session_id=session.id,
+        session_id=booking.id,
         reservations=[r.id for r in lessons],
         reason=reason,
         waive_notice=True,
@@ -152,7 +152,7 @@ def _cancel_with_refund(
                 lesson,
                 names,
                 "cancelled",
-                session.id,
+                booking.id,
                 refunded_cents=refund.to_balance_cents,
                 refunded_minutes=sum(p.minutes for p in refund.to_purchases),
                 was=LessonStatus.BOOKED,

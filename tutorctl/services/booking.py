@@ -148,7 +148,7 @@ def reserve(
         # the account also serialises the student's sessions
         tx.lock(accounts=[student.id], weeks=touch.weeks)
         require_active(teacher, student, category)
-        session = open_session_id(tx, student, session_id)
+        cart = open_session_id(tx, student, session_id)
         problems = []
         for w in weeks:
             problem = check_place(tx, teacher, student, w, day, start, end)
@@ -175,13 +175,13 @@ def reserve(
                 status=LessonStatus.HELD,
                 price_cents=price,
                 rate_cents=category.price_cents,
-                session_id=session,
+                session_id=cart,
             )
             for w in weeks
         ]
         lesson_ids = insert_lessons(tx, rows)
         operation_ids = [
-            insert_operation(tx, session, OperationKind.RESERVE, None, lesson_id)
+            insert_operation(tx, cart, OperationKind.RESERVE, None, lesson_id)
             for lesson_id in lesson_ids
         ]
         names = {"teacher": teacher.handle, "student": student.handle, "category": category.name}
@@ -192,7 +192,7 @@ def reserve(
         tx.audit(
             f"reserve {teacher.handle}/{student.handle}",
             users=[teacher.id, student.id],
-            session_id=session,
+            session_id=cart,
             reservations=lesson_ids,
             operations=operation_ids,
             weeks=[format_week(w) for w in weeks],
@@ -201,7 +201,7 @@ def reserve(
             category=category.name,
         )
         return BookingResultView(
-            session_id=session,
+            session_id=cart,
             operation_id=operation_ids[0],
             reservation_id=lesson_ids[0],
             status=LessonStatus.HELD,

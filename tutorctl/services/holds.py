@@ -90,12 +90,26 @@ def touched(
     return Touch({i: Place(t, s, w) for i, t, s, w in rows})
 
 
-def lock_sessions(tx: Tx, session_ids: list[int]) -> Touch:
+def lock_sessions(
+    tx: Tx,
+    session_ids: list[int],
+    *,
+    students: list[int] | None = None,
+    operations: Iterable[int] = (),
+    pending_only: bool = True,
+) -> Touch:
     """Lock the accounts of these sessions' students (they serialise their sessions), then
-    the weeks of every lesson their pending operations touch, read under that lock."""
-    students = tx.execute(select(S.c.student_id).where(tx.one_of(S.c.id, session_ids)))
-    tx.lock(accounts=[row[0] for row in students])
-    touch = touched(tx, sessions=session_ids)
+    the weeks of every lesson their pending operations (or these ``operations``) touch, read
+    under that lock; what they touch."""
+    if students is None:
+        rows = tx.execute(select(S.c.student_id).where(tx.one_of(S.c.id, session_ids)))
+        students = [row[0] for row in rows]
+    tx.lock(accounts=students)
+    wanted = list(operations)
+    if wanted:
+        touch = touched(tx, operations=wanted, pending_only=pending_only)
+    else:
+        touch = touched(tx, sessions=session_ids, pending_only=pending_only)
     tx.lock(weeks=touch.weeks)
     return touch
 
@@ -103,15 +117,14 @@ def lock_sessions(tx: Tx, session_ids: list[int]) -> Touch:
 def lock_session(
     tx: Tx, booking: BookingSession, *, operations: Iterable[int] = (), pending_only: bool = True
 ) -> Touch:
-    """``lock_sessions`` for one session (an ORM row, re-read under the lock), or only for
-    some of its ``operations``; what it touches."""
-    tx.lock(accounts=[booking.student_id])
-    wanted = list(operations)
-    if wanted:
-        touch = touched(tx, operations=wanted, pending_only=pending_only)
-    else:
-        touch = touched(tx, sessions=[must_id(booking)], pending_only=pending_only)
-    tx.lock(weeks=touch.weeks)
+    """``lock_sessions`` for one session (an ORM row, read again under the lock)."""
+    touch = lock_sessions(
+        tx,
+        [must_id(booking)],
+        students=[booking.student_id],
+        operations=operations,
+        pending_only=pending_only,
+    )
     tx.orm.refresh(booking)
     return touch
 

@@ -7,7 +7,6 @@ same ``charge``.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Protocol
 
 from tutorctl.core.views import PayResultView
@@ -20,19 +19,11 @@ class PaymentProvider(Protocol):
         ...
 
 
-class Simulate(StrEnum):
-    SUCCESS = "success"
-    FAILURE = "failure"
-    PENDING = "pending"
-
-
 class SimulatedProvider:
-    """Answers what it was told to (``--simulate``)."""
+    """Answers what it was told to (``session pay --simulate``): True, False or None."""
 
-    def __init__(self, answer: Simulate = Simulate.SUCCESS) -> None:
+    def __init__(self, answer: bool | None = True) -> None:
         self.answer = answer
 
     def charge(self, payment: PayResultView) -> bool | None:
-        if self.answer == Simulate.PENDING:
-            return None
-        return self.answer == Simulate.SUCCESS
+        return self.answer
