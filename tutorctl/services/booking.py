@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.money import prorate
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.core.timegrid import DAY_NAMES, format_week
@@ -34,7 +34,7 @@ from tutorctl.db.schema import (
 )
 from tutorctl.db.uow import Tx
 from tutorctl.services.holds import Place, Touch
-from tutorctl.services.ids import must_id
+from tutorctl.services.ids import must_get, must_id
 from tutorctl.services.lessons import insert_lessons, lesson_view, lessons_by_id, new_lesson_row
 from tutorctl.services.operations import add_operation, insert_operation
 from tutorctl.services.placement import (
@@ -251,10 +251,7 @@ def _booked_target(
 
 
 def _lesson_or_missing(tx: Tx, reservation_id: int) -> Reservation:
-    lesson = tx.orm.get(Reservation, reservation_id)
-    if lesson is None:
-        raise NotFoundError(f"no lesson {reservation_id}")
-    return lesson
+    return must_get(tx, Reservation, reservation_id, f"no lesson {reservation_id}")
 
 
 def _plan(

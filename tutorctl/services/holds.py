@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, or_, select, update
 
@@ -27,8 +27,7 @@ O = Operation.__table__  # type: ignore[attr-defined]  # noqa: E741
 R = Reservation.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """Where a lesson sits for the locks: its two people and its calendar week."""
 
     teacher_id: int

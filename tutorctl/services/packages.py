@@ -9,13 +9,13 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
-from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.money import paid_price
 from tutorctl.core.status import PaymentMethod, SessionStatus
 from tutorctl.core.views import PurchaseLine, PurchaseListView
 from tutorctl.db.schema import BookingSession, Category, PackageHold, PackagePayment, Purchase, User
 from tutorctl.db.uow import Tx
-from tutorctl.services.ids import must_id
+from tutorctl.services.ids import must_get, must_id
 from tutorctl.services.users import find_category, find_user
 
 
@@ -116,9 +116,8 @@ def settle_purchase(
     """Record a later payment of a package's owed hours (all of them unless ``minutes``): the
     price of those hours pro rata, to the cent."""
     paid_by = payment_method(method)
-    found = tx.orm.get(Purchase, purchase_id)
-    if found is None:
-        raise NotFoundError(f"no package {purchase_id}: see `tutorctl purchase list`")
+    missing = f"no package {purchase_id}: see `tutorctl purchase list`"
+    found = must_get(tx, Purchase, purchase_id, missing)
     tx.lock(accounts=[found.student_id])
     tx.orm.refresh(found)  # read under the lock
     owed = found.bought_minutes - found.paid_minutes

@@ -14,7 +14,7 @@ from tutorctl.core.views import OperationView, SessionListView, SessionSummaryVi
 from tutorctl.db.schema import BookingSession, Operation, User
 from tutorctl.db.uow import Prepared, Tx
 from tutorctl.services.holds import lock_session, release_holds
-from tutorctl.services.ids import must_id
+from tutorctl.services.ids import must_get, must_id
 from tutorctl.services.lessons import lessons_by_id
 from tutorctl.services.operations import pending_operations
 from tutorctl.services.placement import Who
@@ -24,10 +24,8 @@ SESSION_STATUSES = tuple(status.value for status in SessionStatus)
 
 
 def get_session(tx: Tx, session_id: int) -> BookingSession:
-    booking = tx.orm.get(BookingSession, session_id)
-    if booking is None:
-        raise NotFoundError(f"no session {session_id}: see `tutorctl session list`")
-    return booking
+    missing = f"no session {session_id}: see `tutorctl session list`"
+    return must_get(tx, BookingSession, session_id, missing)
 
 
 def require_status(
