@@ -265,7 +265,7 @@ def fill_history(f: Filler, first_lesson: int, count: int) -> None:
 
 
 def calls() -> dict[str, Callable[[Any], Any]]:
-    from tutorctl.services import booking, reports
+    from tutorctl.services import history, reports
 
     def month(tx: Any) -> reports.Period:
         return reports.period(tx, None, None, MONTH)
@@ -280,7 +280,7 @@ def calls() -> dict[str, Callable[[Any], Any]]:
         "report hours --by category": lambda tx: reports.hours(tx, month(tx), "category"),
         "report balances": reports.balances,
         "report occupancy": lambda tx: reports.occupancy(tx, month(tx)),
-        "history --user s5 --limit 50": lambda tx: booking.history(tx, "s5", limit=50),
+        "history --user s5 --limit 50": lambda tx: history.history(tx, "s5", limit=50),
     }
 
 

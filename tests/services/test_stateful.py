@@ -61,7 +61,11 @@ from tutorctl.db.schema import (
 )
 from tutorctl.db.uow import Database, Tx
 from tutorctl.render import console as rendering
-from tutorctl.services import booking, check, expire, imports, payments, schedule, users
+from tutorctl.services import accounts as account_svc
+from tutorctl.services import booking, check, expire, imports, schedule, settlement, users
+from tutorctl.services import history as history_svc
+from tutorctl.services import resume as resume_svc
+from tutorctl.services import sessions as session_svc
 
 ZONE = ZoneInfo("Europe/Paris")  # the default school zone; no DST change in the weeks we visit
 START = parse_now(NOW)
@@ -426,12 +430,12 @@ class WorldMachine(RuleBasedStateMachine):
             return
         sid = sessions[0]
         self.settling.add(sid)
-        resume = self.db.read(lambda tx: payments.show_resume(tx, sid))
+        resume = self.db.read(lambda tx: resume_svc.show_resume(tx, sid))
         if resume.to_pay_cents == 0:
-            self.db.write("confirm", lambda tx: payments.confirm(tx, sid))
+            self.db.write("confirm", lambda tx: settlement.confirm(tx, sid))
             return
         started = self.db.write(
-            "pay", lambda tx: payments.start_payment(tx, sid, "card", "ref [/b]", None)
+            "pay", lambda tx: settlement.start_payment(tx, sid, "card", "ref [/b]", None)
         )
         assert started.payment_id is not None and started.amount_cents == resume.to_pay_cents
         self.reserved[sid] = max(0, resume.balance_before_cents - resume.balance_after_cents)
@@ -441,7 +445,7 @@ class WorldMachine(RuleBasedStateMachine):
     def _finish(self, sid: int, pid: int, succeed: bool) -> None:
         before = self.db.read(snapshot)  # the pending payment is there now
         self.settling.add(sid)
-        self.db.write("result", lambda tx: payments.finish_payment(tx, sid, pid, succeed))
+        self.db.write("result", lambda tx: settlement.finish_payment(tx, sid, pid, succeed))
         _session_id, status, amount = before.payments[pid]
         if succeed and status == "pending" and before.sessions[sid][1] == "awaiting_payment":
             self.money_in += amount
@@ -466,7 +470,7 @@ class WorldMachine(RuleBasedStateMachine):
         try:
             self.db.write(
                 "confirm",
-                lambda tx: payments.confirm(tx, sid, cancels=cancels, moves=moves),
+                lambda tx: settlement.confirm(tx, sid, cancels=cancels, moves=moves),
             )
         except RuleError:
             # open with money to pay, or a move that needs money / lost its place
@@ -476,11 +480,11 @@ class WorldMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def abandon(self, data: st.DataObject) -> None:
         sid = data.draw(st.sampled_from(self._sessions("open", "payment_failed")))
-        self.db.write("abandon", lambda tx: booking.abandon(tx, sid))
+        self.db.write("abandon", lambda tx: session_svc.abandon(tx, sid))
 
     @rule(student=st.sampled_from(sorted(STUDENTS)), cents=st.integers(1, 10_000))
     def credit(self, student: str, cents: int) -> None:
-        self.db.write("credit", lambda tx: payments.credit(tx, student, cents, "top-up [/i]"))
+        self.db.write("credit", lambda tx: account_svc.credit(tx, student, cents, "top-up [/i]"))
         self.money_in += cents
 
     # -- rules: imports beside the desk -------------------------------------------------------
@@ -561,12 +565,12 @@ class WorldMachine(RuleBasedStateMachine):
                 users.list_users(tx),
                 users.list_categories(tx),
                 schedule.show_schedule(tx, teacher, monday, student),
-                payments.show_account(tx, student),
-                payments.account_history(tx, student),
-                booking.history(tx),
+                account_svc.show_account(tx, student),
+                account_svc.account_history(tx, student),
+                history_svc.history(tx),
             ]
             for sid in self._sessions(*ALL_STATUSES, student=student)[-2:]:
-                found += [booking.show_session(tx, sid), payments.show_resume(tx, sid)]
+                found += [session_svc.show_session(tx, sid), resume_svc.show_resume(tx, sid)]
             return found
 
         out = _Terminal()

@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from tutorctl.cli import booking, db_cmd, lessons, money, report, schedule, transfer, users
+from tutorctl.cli import (
+    booking,
+    db_cmd,
+    lessons,
+    maintenance,
+    money,
+    report,
+    schedule,
+    transfer,
+    users,
+)
 from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -74,8 +84,8 @@ COMMANDS: list[tuple[str, typer.Typer | Callable[..., Any]]] = [
     ("history", booking.history),
     ("account", money.accounts),
     ("purchase", money.purchases),
-    ("check", money.check),
-    ("expire", money.expire),
+    ("check", maintenance.check),
+    ("expire", maintenance.expire),
     ("import", transfer.import_),
     ("export", transfer.exports),
     ("report", report.reports),

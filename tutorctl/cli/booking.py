@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, id_argument, id_option, read, write
 from tutorctl.core.timegrid import parse_date, parse_day, parse_week
+
+if TYPE_CHECKING:  # the CLI starts without SQLAlchemy: only commands that run import it
+    from tutorctl.core.views import BookingResultView, HistoryView
+    from tutorctl.db.uow import Tx
 
 sessions = typer.Typer(
     help="Booking sessions: list, show, drop an operation, abandon.", no_args_is_help=True
@@ -34,18 +38,21 @@ WeekOpt = Annotated[
 ]
 DayOpt = Annotated[str, typer.Option(help="mon..sun or 1..7.", autocompletion=complete.days)]
 TimeOpt = Annotated[str, typer.Option(help="HH:MM-HH:MM on the slot grid.")]
+TeacherOpt = Annotated[
+    str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
+]
+StudentOpt = Annotated[
+    str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
+]
+CategoryOpt = Annotated[
+    str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
+]
 
 
 def reserve(
-    teacher: Annotated[
-        str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
-    ],
-    student: Annotated[
-        str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
-    ],
-    category: Annotated[
-        str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
-    ],
+    teacher: TeacherOpt,
+    student: StudentOpt,
+    category: CategoryOpt,
     week: WeekOpt,
     day: DayOpt,
     time: TimeOpt,
@@ -61,7 +68,7 @@ def reserve(
 
     day_index = parse_day(day)
 
-    def run(tx):  # type: ignore[no-untyped-def]
+    def run(tx: Tx) -> BookingResultView:
         start, end = tx.settings.grid.parse_range(time)
         return booking.reserve(
             tx,
@@ -130,7 +137,7 @@ def move(
 
     day_index = parse_day(day)
 
-    def run(tx):  # type: ignore[no-untyped-def]
+    def run(tx: Tx) -> BookingResultView:
         start, end = tx.settings.grid.parse_range(time)
         return booking.move(
             tx,
@@ -163,9 +170,9 @@ def session_list(
     json: Json = False,
 ) -> None:
     """List booking sessions, newest first."""
-    from tutorctl.services import booking
+    from tutorctl.services import sessions as svc
 
-    emit(read(lambda tx: booking.list_sessions(tx, student, status)), json)
+    emit(read(lambda tx: svc.list_sessions(tx, student, status)), json)
 
 
 @sessions.command("show")
@@ -174,9 +181,9 @@ def session_show(
     json: Json = False,
 ) -> None:
     """Show a session and its operations."""
-    from tutorctl.services import booking
+    from tutorctl.services import sessions as svc
 
-    emit(read(lambda tx: booking.show_session(tx, session_id)), json)
+    emit(read(lambda tx: svc.show_session(tx, session_id)), json)
 
 
 @sessions.command("drop")
@@ -186,9 +193,9 @@ def session_drop(
     json: Json = False,
 ) -> None:
     """Remove one operation from an open session and release its hold."""
-    from tutorctl.services import booking
+    from tutorctl.services import sessions as svc
 
-    emit(write("session drop", lambda tx: booking.drop(tx, session_id, operation_id)), json)
+    emit(write("session drop", lambda tx: svc.drop(tx, session_id, operation_id)), json)
 
 
 @sessions.command("abandon")
@@ -197,9 +204,9 @@ def session_abandon(
     json: Json = False,
 ) -> None:
     """Release everything the session holds; it becomes abandoned."""
-    from tutorctl.services import booking
+    from tutorctl.services import sessions as svc
 
-    emit(write("session abandon", lambda tx: booking.abandon(tx, session_id)), json)
+    emit(write("session abandon", lambda tx: svc.abandon(tx, session_id)), json)
 
 
 def history(
@@ -227,14 +234,14 @@ def history(
 ) -> None:
     """The audit trail: every mutation, with its actor (newest last)."""
     from tutorctl.core.timegrid import to_utc
-    from tutorctl.services import booking
+    from tutorctl.services import history as svc
 
-    def run(tx):  # type: ignore[no-untyped-def]
+    def run(tx: Tx) -> HistoryView:
         from datetime import datetime, time
 
         start = (
             to_utc(datetime.combine(parse_date(since), time()), tx.settings.zone) if since else None
         )
-        return booking.history(tx, user, session, start, limit=limit, before=before)
+        return svc.history(tx, user, session, start, limit=limit, before=before)
 
     emit(read(run), json)

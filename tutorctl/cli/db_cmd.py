@@ -34,7 +34,7 @@ def init(
 ) -> None:
     """Create or upgrade the schema and store the school settings (safe to re-run)."""
     from tutorctl.core.views import DbInitView
-    from tutorctl.services import school
+    from tutorctl.services import settings as school
 
     changes: dict[str, Any] = {
         "timezone": timezone,
@@ -55,7 +55,7 @@ def info(json: Json = False) -> None:
     """Show the database URL (password masked), schema version and school settings."""
     from tutorctl.core.views import DbInfoView
     from tutorctl.db.migrations import SCHEMA_VERSION
-    from tutorctl.services import school
+    from tutorctl.services import settings as school
 
     db = state().database()
     settings = db.read(lambda tx: school.settings_view(tx.settings))

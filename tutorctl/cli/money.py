@@ -1,4 +1,4 @@
-"""tutorctl account …, purchase …, session resume | pay | confirm, check"""
+"""tutorctl account …, purchase …, session resume | pay | confirm"""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from tutorctl.cli import complete
-from tutorctl.cli.booking import sessions
+from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt, sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
-from tutorctl.core.money import parse_amount
+from tutorctl.core.money import parse_amount, parse_hours
+from tutorctl.core.status import PaymentMethod
 
 accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
 purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
@@ -21,17 +22,15 @@ StudentArg = Annotated[
 SessionArg = Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)]
 
 
-class Method(StrEnum):
-    card = "card"
-    wechat = "wechat"
-    cash = "cash"
-    transfer = "transfer"
-
-
 class Simulate(StrEnum):
+    """The simulated provider's answer to ``session pay``."""
+
     success = "success"
     failure = "failure"
     pending = "pending"
+
+
+ANSWERS = {Simulate.success: True, Simulate.failure: False, Simulate.pending: None}
 
 
 @accounts.command("credit")
@@ -43,11 +42,11 @@ def account_credit(
 ) -> None:
     """Top up a student's balance."""
     from tutorctl.core.limits import check_text
-    from tutorctl.services import payments
+    from tutorctl.services import accounts
 
     cents = parse_amount(amount)
     reason = check_text(reason, "--reason") if reason is not None else None
-    emit(write("account credit", lambda tx: payments.credit(tx, student, cents, reason)), json)
+    emit(write("account credit", lambda tx: accounts.credit(tx, student, cents, reason)), json)
 
 
 @accounts.command("debit")
@@ -61,64 +60,59 @@ def account_debit(
 ) -> None:
     """Pay money out of a student's balance: never below zero, never reserved money."""
     from tutorctl.core.limits import check_text
-    from tutorctl.services import payments
+    from tutorctl.services import accounts
 
     cents = parse_amount(amount)
     why = check_text(reason, "--reason")
-    emit(write("account debit", lambda tx: payments.debit(tx, student, cents, why)), json)
+    emit(write("account debit", lambda tx: accounts.debit(tx, student, cents, why)), json)
 
 
 @accounts.command("show")
 def account_show(student: StudentArg, json: Json = False) -> None:
     """Balance and packages with hours left."""
-    from tutorctl.services import payments
+    from tutorctl.services import accounts
 
-    emit(read(lambda tx: payments.show_account(tx, student)), json)
+    emit(read(lambda tx: accounts.show_account(tx, student)), json)
 
 
 @accounts.command("history")
 def account_history(student: StudentArg, json: Json = False) -> None:
     """Every ledger entry of the account."""
-    from tutorctl.services import payments
+    from tutorctl.services import accounts
 
-    emit(read(lambda tx: payments.account_history(tx, student)), json)
+    emit(read(lambda tx: accounts.account_history(tx, student)), json)
 
 
 @purchases.command("add")
 def purchase_add(
-    student: Annotated[
-        str, typer.Option(help="Student handle or id.", autocompletion=complete.students)
-    ],
-    teacher: Annotated[
-        str, typer.Option(help="Teacher handle or id.", autocompletion=complete.teachers)
-    ],
-    category: Annotated[
-        str, typer.Option(help="Category name or id.", autocompletion=complete.categories)
-    ],
+    student: StudentOpt,
+    teacher: TeacherOpt,
+    category: CategoryOpt,
     hours: Annotated[str, typer.Option(help="Hours bought, e.g. 10 or 7.5.")],
     price: Annotated[str, typer.Option(help="Price of the package, e.g. 380.00.")],
     paid_hours: Annotated[
         str | None, typer.Option(help="Hours paid; the rest is owed (default: all).")
     ] = None,
     method: Annotated[
-        Method, typer.Option(help="How the paid hours were paid: card, wechat, cash, transfer.")
-    ] = Method.cash,
+        PaymentMethod,
+        typer.Option(help="How the paid hours were paid: card, wechat, cash, transfer."),
+    ] = PaymentMethod.CASH,
     reference: Annotated[str | None, typer.Option(help="The payment's reference.")] = None,
     json: Json = False,
 ) -> None:
     """Record a package of hours bought by a student for one teacher and category, and the
     payment of its paid hours."""
     from tutorctl.core.limits import check_text
-    from tutorctl.services import payments
+    from tutorctl.services import packages
 
-    bought = payments.parse_hours(hours)
-    paid = payments.parse_hours(paid_hours, "paid hours") if paid_hours is not None else None
+    bought = parse_hours(hours)
+    paid = parse_hours(paid_hours, "paid hours") if paid_hours is not None else None
     cents = parse_amount(price, allow_zero=True, what="price")
     ref = check_text(reference, "--reference") if reference is not None else None
     emit(
         write(
             "purchase add",
-            lambda tx: payments.add_purchase(
+            lambda tx: packages.add_purchase(
                 tx,
                 student,
                 teacher,
@@ -126,7 +120,7 @@ def purchase_add(
                 bought,
                 cents,
                 paid,
-                method=method.value,
+                method=method,
                 reference=ref,
             ),
         ),
@@ -137,7 +131,7 @@ def purchase_add(
 @purchases.command("settle")
 def purchase_settle(
     purchase: Annotated[int, id_argument("PURCHASE", "The package's id.")],
-    method: Annotated[Method, typer.Option(help="card, wechat, cash or transfer.")],
+    method: Annotated[PaymentMethod, typer.Option(help="card, wechat, cash or transfer.")],
     hours: Annotated[
         str | None, typer.Option(help="Owed hours paid now (default: all owed hours).")
     ] = None,
@@ -146,14 +140,14 @@ def purchase_settle(
 ) -> None:
     """Record a later payment of a package's owed hours (pro rata of its price, to the cent)."""
     from tutorctl.core.limits import check_text
-    from tutorctl.services import payments
+    from tutorctl.services import packages
 
-    minutes = payments.parse_hours(hours) if hours is not None else None
+    minutes = parse_hours(hours) if hours is not None else None
     ref = check_text(reference, "--reference") if reference is not None else None
     emit(
         write(
             "purchase settle",
-            lambda tx: payments.settle_purchase(tx, purchase, minutes, method.value, ref),
+            lambda tx: packages.settle_purchase(tx, purchase, minutes, method, ref),
         ),
         json,
     )
@@ -168,23 +162,23 @@ def purchase_list(
     json: Json = False,
 ) -> None:
     """List packages with hours bought, consumed and remaining."""
-    from tutorctl.services import payments
+    from tutorctl.services import packages
 
-    emit(read(lambda tx: payments.list_purchases(tx, student)), json)
+    emit(read(lambda tx: packages.list_purchases(tx, student)), json)
 
 
 @sessions.command("resume")
 def session_resume(session_id: SessionArg, json: Json = False) -> None:
     """The payment resume: now, cancellations, after, new lessons, to pay."""
-    from tutorctl.services import payments
+    from tutorctl.services import resume
 
-    emit(read(lambda tx: payments.show_resume(tx, session_id)), json)
+    emit(read(lambda tx: resume.show_resume(tx, session_id)), json)
 
 
 @sessions.command("pay")
 def session_pay(
     session_id: SessionArg,
-    method: Annotated[Method, typer.Option(help="card, wechat, cash or transfer.")],
+    method: Annotated[PaymentMethod, typer.Option(help="card, wechat, cash or transfer.")],
     reference: Annotated[
         str | None, typer.Option(help="The provider's or the desk's reference.")
     ] = None,
@@ -199,30 +193,21 @@ def session_pay(
 ) -> None:
     """Take the payment the resume asks for; success applies the session at once."""
     from tutorctl.core.limits import check_text
-    from tutorctl.services import payments
+    from tutorctl.services import settlement
+    from tutorctl.services.providers import SimulatedProvider
 
     reference = check_text(reference, "--reference") if reference is not None else None
     expected = (
         parse_amount(expect_total, allow_zero=True, what="--expect-total") if expect_total else None
     )
-    db = state().database()
-    started = db.write(
-        "session pay",
-        lambda tx: payments.start_payment(tx, session_id, method.value, reference, expected),
+    result = settlement.pay(
+        state().database(),
+        session_id,
+        method,
+        SimulatedProvider(ANSWERS[simulate]),
+        reference=reference,
+        expect_total=expected,
     )
-    result = started
-    if (
-        started.payment_status == "pending"
-        and started.payment_id is not None
-        and simulate != Simulate.pending
-    ):
-        payment_id = started.payment_id
-        result = db.write(
-            "payment result",
-            lambda tx: payments.finish_payment(
-                tx, session_id, payment_id, simulate == Simulate.success
-            ),
-        )
     emit(result, json)
 
 
@@ -239,37 +224,12 @@ def session_confirm(
     json: Json = False,
 ) -> None:
     """Apply a session with nothing to pay, close a paid one, or settle a failed payment."""
-    from tutorctl.services import payments
+    from tutorctl.services import settlement
 
     emit(
         write(
             "session confirm",
-            lambda tx: payments.confirm(tx, session_id, cancels=cancels, moves=moves),
+            lambda tx: settlement.confirm(tx, session_id, cancels=cancels, moves=moves),
         ),
         json,
     )
-
-
-def check(json: Json = False) -> None:
-    """Verify every invariant on the whole database (exit 1 and the list when one fails)."""
-    from tutorctl.services.check import check as run_check
-
-    result = read(run_check)
-    emit(result, json)
-    if not result.ok:
-        raise typer.Exit(1)
-
-
-def expire(
-    batch: Annotated[int, typer.Option(help="Rows per transaction.", min=1, max=100_000)] = 1000,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Say what was done even when all is well.")
-    ] = False,
-    json: Json = False,
-) -> None:
-    """For cron: expire idle sessions, fail stale payments, mark past lessons done (quiet on success)."""
-    from tutorctl.services.expire import expire_all
-
-    result = expire_all(state().database(), batch)
-    if json or verbose:
-        emit(result, json)

@@ -15,12 +15,16 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 
 from tutorctl.core.errors import RuleError
+from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus, SessionStatus
 from tutorctl.core.views import OffLessonView, TeacherOffView
 from tutorctl.db.schema import BookingSession, Operation, Reservation, User
-from tutorctl.db.uow import Tx, WeekKey
-from tutorctl.services.booking import _operation, release
+from tutorctl.db.uow import Tx
+from tutorctl.services.funding import apply_plan
+from tutorctl.services.holds import release_holds, touched
+from tutorctl.services.ids import must_id
 from tutorctl.services.lessons import overlapping
-from tutorctl.services.payments import apply_plan, compute_plan
+from tutorctl.services.operations import add_operation
+from tutorctl.services.resume import compute_plan
 from tutorctl.services.users import find_user
 
 
@@ -28,7 +32,7 @@ def teacher_off(
     tx: Tx, teacher_ref: str, day: date, start: int | None, end: int | None, reason: str
 ) -> TeacherOffView:
     teacher = find_user(tx, teacher_ref, role="teacher")
-    assert teacher.id is not None
+    teacher_id = must_id(teacher)
     grid = tx.settings.grid
     first, last = (0, grid.slots_per_day) if start is None or end is None else (start, end)
     week, weekday = day - timedelta(days=day.weekday()), day.weekday()
@@ -37,13 +41,13 @@ def teacher_off(
         ids = [
             lesson.id
             for lesson in overlapping(
-                tx, [teacher.id or 0], week, weekday, first, last, as_teacher_only=True
+                tx, [teacher_id], week, weekday, first, last, as_teacher_only=True
             )
         ]
         if not ids:
             return []
-        found = tx.session.exec(select(Reservation).where(col(Reservation.id).in_(ids)))
-        return sorted(found, key=lambda r: (r.start_slot, r.id or 0))
+        found = tx.orm.exec(select(Reservation).where(col(Reservation.id).in_(ids)))
+        return sorted(found, key=lambda r: (r.start_slot, must_id(r)))
 
     # the students' accounts first (their sessions and money), then every week touched: the
     # teacher's, the students', and those of the holds a pending move of these lessons made
@@ -52,15 +56,14 @@ def teacher_off(
     lessons = lessons_there()
     if sorted({r.student_id for r in lessons}) != students:
         raise RuleError(f"{teacher.handle}'s lessons that day changed meanwhile: run it again")
-    ops = _pending_operations(tx, [r.id or 0 for r in lessons])
-    holds = _lessons(tx, [op.new_id for op in ops if op.new_id is not None])
-    keys: set[WeekKey] = {(teacher.id, week)}
-    keys |= {(p, r.week) for r in [*lessons, *holds.values()] for p in (r.teacher_id, r.student_id)}
-    tx.lock(weeks=keys)
+    ops = _pending_operations(tx, [must_id(r) for r in lessons])
+    holds = [op.new_id for op in ops if op.new_id is not None]
+    touch = touched(tx, lessons=[*(must_id(r) for r in lessons), *holds])
+    tx.lock(weeks={(teacher_id, week), *touch.weeks})
 
-    sessions = _sessions(tx, {op.session_id for op in ops})
+    carts = _sessions(tx, {op.session_id for op in ops})
     for op in ops:
-        if sessions[op.session_id].status == "awaiting_payment":
+        if carts[op.session_id].status == SessionStatus.AWAITING_PAYMENT:
             raise RuleError(
                 f"session {op.session_id} awaits its payment and holds a lesson of "
                 f"{teacher.handle} that day: settle it first (`tutorctl session pay "
@@ -76,14 +79,15 @@ def teacher_off(
         if lesson.starts_at <= tx.now:
             report.append(_line(tx, lesson, names, "kept (already started)"))
             continue
-        if lesson.status == "held":
-            report.append(_line(tx, lesson, names, "released", held_by[lesson.id or 0].session_id))
+        if lesson.status == LessonStatus.HELD:
+            report.append(_line(tx, lesson, names, "released", held_by[must_id(lesson)].session_id))
         # whatever a session planned for this lesson no longer makes sense
-        for op in ops:
-            if lesson.id in (op.target_id, op.new_id):
-                op.note = note
-                release(tx, op, {**holds, lesson.id or 0: lesson})
-        if lesson.status == "booked":
+        planned = [op for op in ops if lesson.id in (op.target_id, op.new_id)]
+        for op in planned:
+            op.note = note
+            tx.orm.add(op)
+        release_holds(tx, operations=[must_id(op) for op in planned])
+        if lesson.status == LessonStatus.BOOKED:
             to_cancel[lesson.student_id].append(lesson)
 
     for student_id, cancelled in sorted(to_cancel.items()):
@@ -92,7 +96,7 @@ def teacher_off(
     closed = _close(tx, teacher, week, weekday, first, last)
     tx.audit(
         f"teacher off {teacher.handle} {day.isoformat()}",
-        users=[teacher.id, *students],
+        users=[teacher_id, *students],
         date=day.isoformat(),
         hours=grid.format_range(first, last),
         reason=reason,
@@ -113,24 +117,27 @@ def _cancel_with_refund(
     tx: Tx, student_id: int, lessons: list[Reservation], reason: str, names: dict[int, str]
 ) -> list[OffLessonView]:
     """One session of cancels (notice waived) applied at once: the full refund of each."""
-    session = BookingSession(
+    booking = BookingSession(
         student_id=student_id,
-        status="applied",
+        status=SessionStatus.APPLIED,
         created_at=tx.now,
         touched_at=tx.now,
         closed_at=tx.now,
     )
-    tx.session.add(session)
-    tx.session.flush()
-    ops = [_operation(tx, session, "cancel", r.id, None, waive_notice=True) for r in lessons]
-    plan = compute_plan(tx, session, ops)
-    student = tx.session.get(User, student_id)
+    tx.orm.add(booking)
+    tx.orm.flush()
+    ops = [
+        add_operation(tx, booking, OperationKind.CANCEL, r.id, None, waive_notice=True)
+        for r in lessons
+    ]
+    plan = compute_plan(tx, booking, ops)
+    student = tx.orm.get(User, student_id)
     assert student is not None
-    apply_plan(tx, session, student, plan, ops)
+    apply_plan(tx, booking, student, plan, ops)
     tx.audit(
         f"teacher off: cancel {len(lessons)} lesson(s) of {student.handle}",
         users=[student_id, *{r.teacher_id for r in lessons}],
-        session_id=session.id,
+        session_id=booking.id,
         reservations=[r.id for r in lessons],
         reason=reason,
         waive_notice=True,
@@ -138,17 +145,17 @@ def _cancel_with_refund(
     refunds = {refund.lesson.id: refund for refund in plan.refunds}
     lines = []
     for lesson in lessons:
-        refund = refunds[lesson.id or 0]
+        refund = refunds[must_id(lesson)]
         lines.append(
             _line(
                 tx,
                 lesson,
                 names,
                 "cancelled",
-                session.id,
+                booking.id,
                 refunded_cents=refund.to_balance_cents,
                 refunded_minutes=sum(p.minutes for p in refund.to_purchases),
-                was="booked",
+                was=LessonStatus.BOOKED,
             )
         )
     return lines
@@ -156,12 +163,12 @@ def _cancel_with_refund(
 
 def _close(tx: Tx, teacher: User, week: date, day: int, start: int, end: int) -> int:
     """Close [start, end) that day in the teacher's (locked) week; the number of slots closed."""
-    row = tx.locked_weeks[(teacher.id or 0, week)]
+    row = tx.locked_weeks[(must_id(teacher), week)]
     slots = list(getattr(row, f"d{day}"))
     closed = sum(1 for slot in range(start, end) if slots[slot] == "1")
     slots[start:end] = "0" * (end - start)
     setattr(row, f"d{day}", "".join(slots))
-    tx.session.add(row)
+    tx.orm.add(row)
     return closed
 
 
@@ -177,7 +184,7 @@ def _line(
 ) -> OffLessonView:
     grid = tx.settings.grid
     return OffLessonView(
-        lesson_id=lesson.id or 0,
+        lesson_id=must_id(lesson),
         student=names[lesson.student_id],
         start=grid.format_slot(lesson.start_slot),
         end=grid.format_slot(lesson.end_slot),
@@ -193,10 +200,10 @@ def _pending_operations(tx: Tx, lesson_ids: list[int]) -> list[Operation]:
     if not lesson_ids:
         return []
     return list(
-        tx.session.exec(
+        tx.orm.exec(
             select(Operation)
             .where(
-                Operation.status == "pending",
+                Operation.status == OperationStatus.PENDING,
                 col(Operation.target_id).in_(lesson_ids) | col(Operation.new_id).in_(lesson_ids),
             )
             .order_by(col(Operation.id))
@@ -204,21 +211,14 @@ def _pending_operations(tx: Tx, lesson_ids: list[int]) -> list[Operation]:
     )
 
 
-def _lessons(tx: Tx, ids: list[int]) -> dict[int, Reservation]:
-    if not ids:
-        return {}
-    found = tx.session.exec(select(Reservation).where(col(Reservation.id).in_(sorted(ids))))
-    return {r.id: r for r in found if r.id is not None}
-
-
 def _sessions(tx: Tx, ids: set[int]) -> dict[int, BookingSession]:
     if not ids:
         return {}
-    found = tx.session.exec(select(BookingSession).where(col(BookingSession.id).in_(sorted(ids))))
+    found = tx.orm.exec(select(BookingSession).where(col(BookingSession.id).in_(sorted(ids))))
     return {s.id: s for s in found if s.id is not None}
 
 
 def _handles(tx: Tx, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return {u.id or 0: u.handle for u in tx.session.exec(select(User).where(col(User.id).in_(ids)))}
+    return {must_id(u): u.handle for u in tx.orm.exec(select(User).where(col(User.id).in_(ids)))}

@@ -26,7 +26,8 @@ from tutorctl.core.timegrid import monday_of
 from tutorctl.core.views import ScheduleView
 from tutorctl.db.schema import Category, History, LedgerEntry, Purchase, Reservation, User
 from tutorctl.db.uow import Database, Tx
-from tutorctl.services import booking, payments, schedule, school, users
+from tutorctl.services import accounts, booking, packages, resume, schedule, settlement, users
+from tutorctl.services import settings as school
 
 TEACHERS = [("alice", "Alice Martin"), ("bruno", "Bruno Costa")]
 STUDENTS = [("chloe", "Chloé Dubois"), ("david", "David Kim"), ("emma", "Emma Rossi")]
@@ -110,17 +111,17 @@ def _availability(tx: Tx, teacher: str, days: list[int], start: str, end: str) -
 def _package(tx: Tx) -> None:
     chloe = users.find_user(tx, "chloe")
     if tx.session.exec(select(Purchase).where(Purchase.student_id == chloe.id)).first() is None:
-        payments.add_purchase(tx, "chloe", "alice", "maths", 10 * 60, 38000, 8 * 60)
+        packages.add_purchase(tx, "chloe", "alice", "maths", 10 * 60, 38000, 8 * 60)
 
 
 def _credit(tx: Tx) -> None:
     david = users.find_user(tx, "david")
-    account = payments.account_of(tx, david)
+    account = accounts.account_of(tx, david)
     if (
         tx.session.exec(select(LedgerEntry).where(LedgerEntry.account_id == account.id)).first()
         is None
     ):
-        payments.credit(tx, "david", 10000, "demo top-up")
+        accounts.credit(tx, "david", 10000, "demo top-up")
 
 
 def _future_weekdays(tx: Tx, count: int) -> list[tuple[int, int]]:
@@ -200,15 +201,15 @@ def _book(
         return  # the place is taken or closed (e.g. late on a Friday): the demo does without it
     if how == "hold":
         return  # left open: staff see a held lesson in the grid
-    to_pay = db.read(lambda tx: payments.show_resume(tx, session_id).to_pay_cents)
+    to_pay = db.read(lambda tx: resume.show_resume(tx, session_id).to_pay_cents)
     if to_pay == 0:
-        db.write("demo confirm", lambda tx: payments.confirm(tx, session_id))
+        db.write("demo confirm", lambda tx: settlement.confirm(tx, session_id))
         return
     started = db.write(
-        "demo pay", lambda tx: payments.start_payment(tx, session_id, how, None, None)
+        "demo pay", lambda tx: settlement.start_payment(tx, session_id, how, None, None)
     )
     if started.payment_id is not None:
         payment_id = started.payment_id
         db.write(
-            "demo payment", lambda tx: payments.finish_payment(tx, session_id, payment_id, True)
+            "demo payment", lambda tx: settlement.finish_payment(tx, session_id, payment_id, True)
         )

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, or_, select, update
+from sqlalchemy import String, and_, cast, literal, select, update
 
+from tutorctl.core.status import LessonStatus, OperationKind, PaymentStatus, SessionStatus
 from tutorctl.core.views import ExpireView
-from tutorctl.db.schema import BookingSession, Operation, Payment, Reservation
+from tutorctl.db.schema import BookingSession, Payment, Reservation
 from tutorctl.db.uow import Database, Tx
+from tutorctl.services.holds import lock_sessions, release_holds
 
 S = BookingSession.__table__  # type: ignore[attr-defined]
-O = Operation.__table__  # type: ignore[attr-defined]  # noqa: E741
 R = Reservation.__table__  # type: ignore[attr-defined]
 PAY = Payment.__table__  # type: ignore[attr-defined]
 
@@ -36,50 +37,7 @@ class BatchResult:
     candidates: int = 0
 
 
-def _lock_sessions(tx: Tx, session_ids: list[int]) -> None:
-    """Lock the students' accounts (they serialise their sessions), then the weeks of the lessons."""
-    students = [
-        row[0]
-        for row in tx.session.execute(select(S.c.student_id).where(tx.one_of(S.c.id, session_ids)))
-    ]
-    tx.lock(accounts=students)
-    tx.lock(weeks=_weeks_of_sessions(tx, session_ids))
-
-
-def _weeks_of_sessions(tx: Tx, session_ids: list[int]) -> set[tuple[int, Any]]:
-    rows = tx.session.execute(
-        select(R.c.teacher_id, R.c.student_id, R.c.week)
-        .select_from(R.join(O, or_(O.c.new_id == R.c.id, O.c.target_id == R.c.id)))
-        .where(tx.one_of(O.c.session_id, session_ids), O.c.status == "pending")
-        .distinct()
-    )
-    return {key for t, s, w in rows for key in ((t, w), (s, w))}
-
-
-def _release(tx: Tx, session_ids: list[int], reserve_only: bool, why: str) -> int:
-    """Release the holds of these sessions' pending operations; abandon them (or only
-    reserves), saying ``why``."""
-    held = select(O.c.new_id).where(
-        tx.one_of(O.c.session_id, session_ids), O.c.status == "pending", O.c.new_id.is_not(None)
-    )
-    released = len(
-        tx.session.execute(
-            update(R)
-            .where(R.c.id.in_(held), R.c.status == "held")
-            .values(status="released")
-            .returning(R.c.id)
-        ).all()
-    )
-    abandon = and_(tx.one_of(O.c.session_id, session_ids), O.c.status == "pending")
-    if reserve_only:
-        abandon = and_(abandon, O.c.kind == "reserve")
-    tx.session.execute(
-        update(O).where(abandon).values(status="abandoned", applied_at=tx.now, note=why)
-    )
-    return released
-
-
-def _audit_sessions(tx: Tx, session_ids: list[int], status: str) -> None:
+def _audit_sessions(tx: Tx, session_ids: list[int], status: SessionStatus) -> None:
     """One history row per settled session, with its session and student (set-based)."""
     tx.audit_from(
         select(
@@ -91,73 +49,86 @@ def _audit_sessions(tx: Tx, session_ids: list[int], status: str) -> None:
     )
 
 
-def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
-    cutoff = tx.now - timedelta(minutes=tx.settings.hold_minutes)
-    stale = and_(S.c.status == "open", S.c.touched_at < cutoff)
+@dataclass(frozen=True)
+class _Overdue:
+    """One kind of session time overtook: which ones, what they become, what is abandoned."""
+
+    stale: Any  # the condition, checked again under the locks
+    status: SessionStatus
+    stamp: str  # the column set to now
+    abandon: tuple[OperationKind, ...]
+    why: str
+
+
+def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> tuple[list[int], int, int]:
+    """Up to ``batch`` overdue sessions moved on under their locks: (their ids, candidates,
+    holds released)."""
     ids = [
         row[0]
-        for row in tx.session.execute(select(S.c.id).where(stale).order_by(S.c.id).limit(batch))
+        for row in tx.execute(select(S.c.id).where(overdue.stale).order_by(S.c.id).limit(batch))
     ]
     if not ids:
         tx.unchanged()
-        return BatchResult()
-    _lock_sessions(tx, ids)
-    expired = [
+        return [], 0, 0
+    lock_sessions(tx, ids)
+    changed = [
         row[0]
-        for row in tx.session.execute(
+        for row in tx.execute(
             update(S)
-            .where(tx.one_of(S.c.id, ids), stale)
-            .values(status="expired", closed_at=tx.now)
+            .where(tx.one_of(S.c.id, ids), overdue.stale)
+            .values(status=overdue.status, **{overdue.stamp: tx.now})
             .returning(S.c.id)
         )
     ]
-    if not expired:
+    if not changed:
         tx.unchanged()
-        return BatchResult(candidates=len(ids))
-    idle = f"the session was idle over {tx.settings.hold_minutes} min: expired"
-    released = _release(tx, expired, reserve_only=False, why=idle)
-    _audit_sessions(tx, expired, "expired")
-    return BatchResult(sessions=len(expired), released=released, candidates=len(ids))
+        return [], len(ids), 0
+    if overdue.status == SessionStatus.PAYMENT_FAILED:
+        tx.execute(
+            update(PAY)
+            .where(tx.one_of(PAY.c.session_id, changed), PAY.c.status == PaymentStatus.PENDING)
+            .values(status=PaymentStatus.FAILED, settled_at=tx.now)
+        )
+    released = release_holds(tx, sessions=changed, abandon=overdue.abandon, note=overdue.why)
+    _audit_sessions(tx, changed, overdue.status)
+    return changed, len(ids), released
+
+
+def expire_idle_sessions(tx: Tx, batch: int) -> BatchResult:
+    minutes = tx.settings.hold_minutes
+    idle = _Overdue(
+        and_(
+            S.c.status == SessionStatus.OPEN, S.c.touched_at < tx.now - timedelta(minutes=minutes)
+        ),
+        SessionStatus.EXPIRED,
+        "closed_at",
+        tuple(OperationKind),
+        f"the session was idle over {minutes} min: expired",
+    )
+    expired, candidates, released = _settle_overdue(tx, batch, idle)
+    return BatchResult(sessions=len(expired), released=released, candidates=candidates)
 
 
 def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
-    cutoff = tx.now - timedelta(minutes=tx.settings.payment_minutes)
-    stale = and_(S.c.status == "awaiting_payment", S.c.payment_started_at < cutoff)
-    ids = [
-        row[0]
-        for row in tx.session.execute(select(S.c.id).where(stale).order_by(S.c.id).limit(batch))
-    ]
-    if not ids:
-        tx.unchanged()
-        return BatchResult()
-    _lock_sessions(tx, ids)
-    failed = [
-        row[0]
-        for row in tx.session.execute(
-            update(S)
-            .where(tx.one_of(S.c.id, ids), stale)
-            .values(status="payment_failed", touched_at=tx.now)
-            .returning(S.c.id)
-        )
-    ]
-    if not failed:
-        tx.unchanged()
-        return BatchResult(candidates=len(ids))
-    tx.session.execute(
-        update(PAY)
-        .where(tx.one_of(PAY.c.session_id, failed), PAY.c.status == "pending")
-        .values(status="failed", settled_at=tx.now)
+    minutes = tx.settings.payment_minutes
+    silent = _Overdue(
+        and_(
+            S.c.status == SessionStatus.AWAITING_PAYMENT,
+            S.c.payment_started_at < tx.now - timedelta(minutes=minutes),
+        ),
+        SessionStatus.PAYMENT_FAILED,
+        "touched_at",
+        (OperationKind.RESERVE,),
+        f"the payment had no answer in {minutes} min: failed",
     )
-    silent = f"the payment had no answer in {tx.settings.payment_minutes} min: failed"
-    released = _release(tx, failed, reserve_only=True, why=silent)
-    _audit_sessions(tx, failed, "payment_failed")
-    return BatchResult(payments=len(failed), released=released, candidates=len(ids))
+    failed, candidates, released = _settle_overdue(tx, batch, silent)
+    return BatchResult(payments=len(failed), released=released, candidates=candidates)
 
 
 def mark_done(tx: Tx, batch: int) -> BatchResult:
-    ended = and_(R.c.status == "booked", R.c.ends_at <= tx.now)
+    ended = and_(R.c.status == LessonStatus.BOOKED, R.c.ends_at <= tx.now)
     rows = list(
-        tx.session.execute(
+        tx.execute(
             select(R.c.id, R.c.teacher_id, R.c.student_id, R.c.week)
             .where(ended)
             .order_by(R.c.id)
@@ -170,10 +141,10 @@ def mark_done(tx: Tx, batch: int) -> BatchResult:
     tx.lock(weeks={key for _i, t, s, w in rows for key in ((t, w), (s, w))})
     done = [
         row[0]
-        for row in tx.session.execute(
+        for row in tx.execute(
             update(R)
             .where(tx.one_of(R.c.id, [r[0] for r in rows]), ended)
-            .values(status="done")
+            .values(status=LessonStatus.DONE)
             .returning(R.c.id)
         )
     ]

@@ -6,21 +6,21 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal_column, or_, select, union_all
+from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, union_all
 
+from tutorctl.core.status import LIVE, LessonStatus, OperationStatus
 from tutorctl.core.timegrid import format_week
 from tutorctl.core.views import LessonView
 from tutorctl.db.schema import Category, Operation, Reservation, User
 from tutorctl.db.uow import Prepared, Tx
 
-LIVE = ("held", "booked")  # statuses that occupy a slot
 # what a new lesson's insert names (its id comes back, or an import allocates it)
 NEW_LESSON_COLUMNS = (
     "teacher_id", "student_id", "category_id", "week", "day", "start_slot", "end_slot",
     "starts_at", "ends_at", "status", "price_cents", "rate_cents", "session_id", "unfunded",
     "late_cancel", "created_at",
 )  # fmt: skip
-VISIBLE = ("held", "booked", "done")
+VISIBLE = (*LIVE, LessonStatus.DONE)
 
 R = Reservation.__table__  # type: ignore[attr-defined]
 _T = User.__table__.alias("teacher_user")  # type: ignore[attr-defined]
@@ -55,8 +55,64 @@ def lesson_query() -> Any:
         .join(_T, _T.c.id == R.c.teacher_id)
         .join(_S, _S.c.id == R.c.student_id)
         .join(_C, _C.c.id == R.c.category_id)
-        .outerjoin(_O, and_(_O.c.target_id == R.c.id, _O.c.status == "pending"))
+        .outerjoin(_O, and_(_O.c.target_id == R.c.id, _O.c.status == OperationStatus.PENDING))
     )
+
+
+def new_lesson_row(
+    tx: Tx,
+    teacher_id: int,
+    student_id: int,
+    category_id: int,
+    week: date,
+    day: int,
+    start: int,
+    end: int,
+    *,
+    status: LessonStatus,
+    price_cents: int,
+    rate_cents: int | None,
+    session_id: int | None,
+    unfunded: bool = False,
+) -> dict[str, Any]:
+    """The one shape of a new lesson row (``NEW_LESSON_COLUMNS``): reserve and move insert it
+    with ``insert_lessons``; an import adds its allocated ``id`` and inserts a batch."""
+    grid, zone = tx.settings.grid, tx.settings.zone
+    return {
+        "teacher_id": teacher_id,
+        "student_id": student_id,
+        "category_id": category_id,
+        "week": week,
+        "day": day,
+        "start_slot": start,
+        "end_slot": end,
+        "starts_at": grid.instant(zone, week, day, start),
+        "ends_at": grid.instant(zone, week, day, end),
+        "status": status,
+        "price_cents": price_cents,
+        "rate_cents": rate_cents,
+        "session_id": session_id,
+        "unfunded": unfunded,
+        "late_cancel": False,
+        "created_at": tx.now,
+    }
+
+
+NEW_LESSON = Prepared(insert(R).returning(R.c.id), keys=NEW_LESSON_COLUMNS)
+
+
+def insert_lessons(tx: Tx, rows: Iterable[dict[str, Any]]) -> list[int]:
+    """Insert rows of ``new_lesson_row``; their new ids, in order."""
+    return [int(tx.run(NEW_LESSON, row)[0].id) for row in rows]
+
+
+def lessons_by_id(tx: Tx, ids: Iterable[int | None]) -> dict[int, LessonView]:
+    """The lessons of these ids as read models (one query)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = tx.execute(lesson_query().where(R.c.id.in_(wanted)))
+    return {view.id: view for view in (lesson_view(tx, row) for row in rows)}
 
 
 def lesson_view(tx: Tx, row: Any) -> LessonView:
@@ -117,7 +173,7 @@ def overlapping(
 
 
 _LIVE_INLINE: list[Any] = [
-    literal_column(f"'{status}'") for status in LIVE
+    literal_column(f"'{status.value}'") for status in LIVE
 ]  # constants, in the SQL text
 
 

@@ -8,22 +8,23 @@ from sqlmodel import col, or_, select
 
 from tutorctl.core.errors import NotFoundError
 from tutorctl.core.money import format_amount
+from tutorctl.core.status import LedgerKind, LessonStatus, OperationKind, OperationStatus
 from tutorctl.core.views import FundingPartView, LessonDetailView, LessonEventView
 from tutorctl.db.schema import Funding, LedgerEntry, Operation, Reservation
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import R, lesson_query, lesson_view
 
-_MONEY_WORDS = {
-    "lesson": "paid from the balance",
-    "refund": "refunded to the balance",
-    "move-refund": "refunded to the balance (shortened by a move)",
-    "payment": "payment surplus to the balance",
+_MONEY_WORDS: dict[str, str] = {
+    LedgerKind.LESSON: "paid from the balance",
+    LedgerKind.REFUND: "refunded to the balance",
+    LedgerKind.MOVE_REFUND: "refunded to the balance (shortened by a move)",
+    LedgerKind.PAYMENT: "payment surplus to the balance",
 }
 
 
 def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
     row = tx.execute(lesson_query().where(R.c.id == lesson_id)).first()
-    lesson = tx.session.get(Reservation, lesson_id)
+    lesson = tx.orm.get(Reservation, lesson_id)
     if row is None or lesson is None:
         raise NotFoundError(f"no lesson {lesson_id}")
     view = lesson_view(tx, row)
@@ -36,7 +37,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
             purchase_id=f.purchase_id,
             payment_id=f.payment_id,
         )
-        for f in tx.session.exec(
+        for f in tx.orm.exec(
             select(Funding).where(Funding.reservation_id == lesson_id).order_by(col(Funding.id))
         )
     ]
@@ -48,7 +49,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         )
 
     operations = list(
-        tx.session.exec(
+        tx.orm.exec(
             select(Operation)
             .where(or_(Operation.new_id == lesson_id, Operation.target_id == lesson_id))
             .order_by(col(Operation.id))
@@ -58,7 +59,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
     if made_by is None:
         event(lesson.created_at, f"imported as {'unfunded ' if lesson.unfunded else ''}history")
     else:
-        origin = f" of lesson {made_by.target_id}" if made_by.kind == "move" else ""
+        origin = f" of lesson {made_by.target_id}" if made_by.kind == OperationKind.MOVE else ""
         event(
             lesson.created_at,
             f"held by a {made_by.kind}{origin}",
@@ -68,23 +69,23 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
     for op in operations:
         when = op.applied_at or op.created_at
         if op.new_id == lesson_id:
-            if op.status == "applied":
+            if op.status == OperationStatus.APPLIED:
                 event(when, "booked", op.session_id, op.id)
-            elif op.status == "abandoned":
+            elif op.status == OperationStatus.ABANDONED:
                 event(when, f"released{': ' + op.note if op.note else ''}", op.session_id, op.id)
             continue
         waived = " (notice waived)" if op.waive_notice else ""
-        if op.status == "pending":
+        if op.status == OperationStatus.PENDING:
             event(op.created_at, f"{op.kind} planned{waived}", op.session_id, op.id)
-        elif op.status == "abandoned":
+        elif op.status == OperationStatus.ABANDONED:
             why = f": {op.note}" if op.note else ""
             event(when, f"{op.kind} abandoned{why}", op.session_id, op.id)
-        elif op.kind == "move":
+        elif op.kind == OperationKind.MOVE:
             event(when, f"moved to lesson {op.new_id}{waived}", op.session_id, op.id)
         else:
             late = " late: not refunded" if lesson.late_cancel else ""
             event(when, f"cancelled{waived}{late}", op.session_id, op.id)
-    for entry in tx.session.exec(
+    for entry in tx.orm.exec(
         select(LedgerEntry)
         .where(LedgerEntry.reservation_id == lesson_id)
         .order_by(col(LedgerEntry.id))
@@ -95,7 +96,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
             f"{format_amount(abs(entry.amount_cents), currency)} {words}",
             entry.session_id,
         )
-    if lesson.status == "done":
+    if lesson.status == LessonStatus.DONE:
         event(lesson.ends_at, "done")
     return LessonDetailView(
         lesson=view,

@@ -39,7 +39,7 @@ def validate(settings: SchoolSettings) -> SchoolSettings:
 
 def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
     """Store the school settings: defaults on a fresh database, else only what is given."""
-    row = tx.session.get(Settings, 1)
+    row = tx.orm.get(Settings, 1)
     current = tx.settings if row is not None else DEFAULT_SETTINGS
     wanted = validate(replace(current, **{k: v for k, v in changes.items() if v is not None}))
     if row is not None and _has_calendar(tx):
@@ -59,13 +59,13 @@ def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
     else:
         for key, value in asdict(wanted).items():
             setattr(row, key, value)
-    tx.session.add(row)
+    tx.orm.add(row)
     tx.audit("settings", **asdict(wanted))
     return settings_view(wanted)
 
 
 def _has_calendar(tx: Tx) -> bool:
     """Whether any calendar week or lesson exists (two index probes, not counts)."""
-    weeks = tx.session.exec(select(CalendarWeek.id).limit(1)).first()
-    lessons = tx.session.exec(select(Reservation.id).limit(1)).first()
+    weeks = tx.orm.exec(select(CalendarWeek.id).limit(1)).first()
+    lessons = tx.orm.exec(select(Reservation.id).limit(1)).first()
     return weeks is not None or lessons is not None

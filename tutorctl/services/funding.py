@@ -1,0 +1,128 @@
+"""Applying a plan: refunds, funding carried by moves, charges to packages, the balance or a
+payment; lessons and operations move on. Exactly the plan computed under the session's locks."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from tutorctl.core import resume as rs
+from tutorctl.core.status import LedgerKind, LessonStatus, OperationKind, OperationStatus
+from tutorctl.db.schema import (
+    Account,
+    BookingSession,
+    Funding,
+    Operation,
+    Purchase,
+    Reservation,
+    User,
+)
+from tutorctl.db.uow import Tx
+from tutorctl.services.accounts import account_of, post
+from tutorctl.services.ids import must_id
+
+
+def _fund(
+    tx: Tx,
+    lesson_id: int,
+    parts: tuple[rs.Part, ...],
+    account: Account,
+    session_id: int,
+    payment_id: int | None,
+) -> None:
+    for part in parts:
+        if part.source == "purchase" and part.purchase_id is not None:
+            purchase = tx.orm.get(Purchase, part.purchase_id)
+            assert purchase is not None
+            purchase.consumed_minutes += part.minutes
+            tx.orm.add(purchase)
+        elif part.source == "balance" and part.amount_cents:
+            post(
+                tx,
+                account,
+                -part.amount_cents,
+                LedgerKind.LESSON,
+                f"lesson {lesson_id}",
+                session_id=session_id,
+                reservation_id=lesson_id,
+            )
+        tx.orm.add(
+            Funding(
+                reservation_id=lesson_id,
+                source=part.source,
+                purchase_id=part.purchase_id,
+                payment_id=payment_id if part.source == "payment" else part.payment_id,
+                minutes=part.minutes,
+                amount_cents=part.amount_cents,
+            )
+        )
+
+
+def apply_plan(
+    tx: Tx,
+    booking: BookingSession,
+    student: User,
+    plan: rs.Plan,
+    operations: list[Operation],
+    payment_id: int | None = None,
+) -> None:
+    """Apply exactly ``plan``: refunds, carried funding, charges; lessons and operations move on."""
+    account = account_of(tx, student)
+    sid = must_id(booking)
+    for refund in plan.refunds:
+        lesson = tx.orm.get(Reservation, refund.lesson.id)
+        assert lesson is not None
+        if refund.kind == OperationKind.CANCEL:
+            lesson.status = LessonStatus.CANCELLED
+            lesson.late_cancel = refund.late
+            tx.orm.add(lesson)
+        for part in refund.to_purchases:
+            purchase = tx.orm.get(Purchase, part.purchase_id)
+            assert purchase is not None
+            purchase.consumed_minutes -= part.minutes
+            tx.orm.add(purchase)
+    for carry in plan.carries:
+        old = tx.orm.get(Reservation, carry.old.id)
+        new = tx.orm.get(Reservation, carry.new.id)
+        assert old is not None and new is not None
+        for row in tx.orm.exec(select(Funding).where(Funding.reservation_id == old.id)):
+            tx.orm.delete(row)
+        old.status, new.status = LessonStatus.CANCELLED, LessonStatus.BOOKED
+        new.unfunded = old.unfunded  # an unfunded imported lesson stays unfunded (SPEC §4)
+        tx.orm.add_all([old, new])
+        tx.orm.flush()
+        for part in carry.parts:
+            tx.orm.add(
+                Funding(
+                    reservation_id=must_id(new),
+                    source=part.source,
+                    purchase_id=part.purchase_id,
+                    payment_id=part.payment_id,
+                    minutes=part.minutes,
+                    amount_cents=part.amount_cents,
+                )
+            )
+    # money back after carries, so a shortened move refunds onto its new lesson
+    for refund in plan.refunds:
+        if refund.to_balance_cents:
+            target = refund.lesson.id
+            if refund.kind == "shortened move":
+                target = next(c.new.id for c in plan.carries if c.old.id == refund.lesson.id)
+            post(
+                tx,
+                account,
+                refund.to_balance_cents,
+                LedgerKind.MOVE_REFUND if refund.kind == "shortened move" else LedgerKind.REFUND,
+                f"refund lesson {refund.lesson.id}",
+                session_id=sid,
+                reservation_id=target,
+            )
+    for charge in plan.charges:
+        lesson = tx.orm.get(Reservation, charge.lesson.id)
+        assert lesson is not None
+        lesson.status = LessonStatus.BOOKED
+        tx.orm.add(lesson)
+        _fund(tx, must_id(lesson), charge.parts, account, sid, payment_id)
+    for operation in operations:
+        operation.status = OperationStatus.APPLIED
+        operation.applied_at = tx.now
+        tx.orm.add(operation)
