@@ -8,10 +8,7 @@ import importlib
 import inspect
 import pkgutil
 
-import pytest
-
 import tutorctl.core.views as views
-from tutorctl.core.ids import must
 
 # Views only ever drawn inside another one (a line, a part, a total): no renderer of their own.
 PARTS = {
@@ -51,9 +48,3 @@ def test_a_views_own_id_is_never_optional() -> None:
         for f in dataclasses.fields(model):
             if f.name == "id" and name not in ("RevenueRow", "HoursRow"):  # None: the total row
                 assert f.type == "int", f"{name}.id is {f.type}"
-
-
-def test_must_passes_an_id_and_refuses_none() -> None:
-    assert must(7) == 7
-    with pytest.raises(ValueError, match="without an id"):
-        must(None)

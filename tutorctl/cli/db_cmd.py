@@ -55,8 +55,7 @@ def info(json: Json = False) -> None:
     """Show the database URL (password masked), schema version and school settings."""
     from tutorctl.core.views import DbInfoView
     from tutorctl.db.migrations import SCHEMA_VERSION
-    from tutorctl.services import settings as school
 
     db = state().database()
-    settings = db.read(lambda tx: school.settings_view(tx.settings))
+    settings = db.read(lambda tx: tx.settings)
     emit(DbInfoView(state().masked_url, db.dialect, SCHEMA_VERSION, settings), json)

@@ -9,16 +9,12 @@ from typing import Any
 from sqlmodel import select
 
 from tutorctl.core.errors import InputError, RuleError
+from tutorctl.core.settings import DEFAULT_SETTINGS, SchoolSettings
 from tutorctl.core.timegrid import SlotGrid, load_zone
-from tutorctl.core.views import SettingsView
 from tutorctl.db.schema import CalendarWeek, Reservation, Settings
-from tutorctl.db.uow import DEFAULT_SETTINGS, SchoolSettings, Tx
+from tutorctl.db.uow import Tx
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def settings_view(settings: SchoolSettings) -> SettingsView:
-    return SettingsView(**{k: v for k, v in asdict(settings).items()})
 
 
 def validate(settings: SchoolSettings) -> SchoolSettings:
@@ -37,7 +33,7 @@ def validate(settings: SchoolSettings) -> SchoolSettings:
     return settings
 
 
-def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
+def init_settings(tx: Tx, changes: dict[str, Any]) -> SchoolSettings:
     """Store the school settings: defaults on a fresh database, else only what is given."""
     row = tx.orm.get(Settings, 1)
     current = tx.settings if row is not None else DEFAULT_SETTINGS
@@ -61,7 +57,7 @@ def init_settings(tx: Tx, changes: dict[str, Any]) -> SettingsView:
             setattr(row, key, value)
     tx.orm.add(row)
     tx.audit("settings", **asdict(wanted))
-    return settings_view(wanted)
+    return wanted
 
 
 def _has_calendar(tx: Tx) -> bool:

@@ -11,11 +11,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
-from tutorctl.core.ids import must
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.schema import Account, Category, User
 from tutorctl.db.uow import Prepared, Tx
+from tutorctl.services.ids import must_id
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # \Z: no trailing newline slips by
 ROLES = ("teacher", "student")
@@ -146,7 +146,7 @@ def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
         account = tx.session.exec(select(Account).where(Account.student_id == user.id)).first()
         balance = account.balance_cents if account else 0
     return UserView(
-        id=must(user.id),
+        id=must_id(user),
         handle=user.handle,
         name=user.name,
         role=user.role,
@@ -165,8 +165,8 @@ def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
     tx.session.add(user)
     tx.session.flush()
     if role == "student":
-        tx.session.add(Account(student_id=must(user.id), balance_cents=0))
-    tx.audit(f"user {handle}", users=[must(user.id)], handle=handle, name=name, role=role)
+        tx.session.add(Account(student_id=must_id(user), balance_cents=0))
+    tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role)
     return user_view(tx, user)
 
 
@@ -189,7 +189,7 @@ def deactivate_user(tx: Tx, ref: str) -> UserView:
         raise RuleError(f"user {user.handle!r} is already inactive")
     user.active = False
     tx.session.add(user)
-    tx.audit(f"user {user.handle}", users=[must(user.id)], active=False)
+    tx.audit(f"user {user.handle}", users=[must_id(user)], active=False)
     return user_view(tx, user)
 
 
@@ -204,7 +204,7 @@ def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = No
     if not changes:
         raise RuleError(f"user {user.handle!r} already has those values: nothing changed")
     tx.session.add(user)
-    tx.audit(f"user {user.handle}", users=[must(user.id)], changes=changes)
+    tx.audit(f"user {user.handle}", users=[must_id(user)], changes=changes)
     return user_view(tx, user)
 
 
@@ -254,7 +254,7 @@ def _category_name(name: str) -> str:
 
 def category_view(tx: Tx, category: Category) -> CategoryView:
     return CategoryView(
-        id=must(category.id),
+        id=must_id(category),
         name=category.name,
         price_cents=category.price_cents,
         currency=tx.settings.currency,

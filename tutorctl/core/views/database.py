@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutorctl.core.settings import SchoolSettings
 
-@dataclass(frozen=True)
-class SettingsView:
-    """The school settings (shown by `db init` and `db info`)."""
-
-    timezone: str
-    slot_minutes: int
-    currency: str
-    hold_minutes: int
-    payment_minutes: int
-    cancel_notice_hours: int
-    min_notice_hours: int
+SettingsView = SchoolSettings  # the one settings shape is also its read model
 
 
 @dataclass(frozen=True)
