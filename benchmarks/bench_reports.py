@@ -13,7 +13,12 @@ sessions, payments, fundings, ledger entries, packages, calendar weeks and histo
 reported month is the same, as a school's month is when its past grows. Every report runs
 in-process (the service call behind the command, median of ``--runs``), so the ratio measures
 the queries, not interpreter start-up. Targets: each report ≤ 1.5× at 1M; `check` in constant
-memory (peak RSS of the command at 1M ≈ at 10k). `lesson show` does not exist in this tree.
+memory (peak RSS of the command at 1M ≈ at 10k).
+
+Filling the big database takes minutes: ``--keep NAME`` keeps both databases under that name
+(SQLite files in the temp folder, PostgreSQL databases ``tutorctl_bench_NAME_small|big``) and
+a later run with the same name reuses them (``db init`` upgrades their schema first).
+``--only TEXT`` times only the calls whose name contains TEXT; ``--no-check`` skips `check`.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, peak_rss_mb, report
+from common import PG_ADMIN, database, peak_rss_mb, report, tutorctl
 
 TEACHERS = 200
 STUDENTS = 1_000
@@ -42,6 +48,7 @@ NOVEMBER = [date(2026, 11, d) for d in range(1, 31) if date(2026, 11, d).weekday
 OPEN = "0" * 9 + "1" * 9 + "0" * 6  # 09:00-18:00 on the 60-minute grid
 CLOSED = "0" * 24
 BATCH = 20_000
+SHOWN_LESSON = 4321  # a November lesson: the same one at both sizes
 
 COLUMNS = {
     "users": "id, handle, name, role, active, created_at",
@@ -264,8 +271,30 @@ def fill_history(f: Filler, first_lesson: int, count: int) -> None:
                                        f.ts(at(day, 11))) for n in packages])  # fmt: skip
 
 
+@contextmanager
+def kept(backend: str, name: str) -> Iterator[tuple[str, bool]]:
+    """A database kept between runs: (url, whether it is new and must be filled)."""
+    if backend == "sqlite":
+        path = Path(tempfile.gettempdir()) / f"tutorctl-bench-{name}.db"
+        url, fresh = f"sqlite:///{path}", not path.exists()
+    else:
+        import psycopg
+
+        db = f"tutorctl_bench_{name}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            fresh = not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (db,)
+            ).fetchone()
+            if fresh:
+                conn.execute(f'CREATE DATABASE "{db}"')
+        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        url += f"/{db}"
+    tutorctl(url, "db", "init")  # creates a new one, upgrades a kept one
+    yield url, fresh
+
+
 def calls() -> dict[str, Callable[[Any], Any]]:
-    from tutorctl.services import booking, reports
+    from tutorctl.services import booking, reports, story
 
     def month(tx: Any) -> reports.Period:
         return reports.period(tx, None, None, MONTH)
@@ -281,10 +310,13 @@ def calls() -> dict[str, Callable[[Any], Any]]:
         "report balances": reports.balances,
         "report occupancy": lambda tx: reports.occupancy(tx, month(tx)),
         "history --user s5 --limit 50": lambda tx: booking.history(tx, "s5", limit=50),
+        "lesson show": lambda tx: story.show_lesson(tx, SHOWN_LESSON),
     }
 
 
-def measure(small_url: str, big_url: str, runs: int) -> list[tuple[str, float, float, bool]]:
+def measure(
+    small_url: str, big_url: str, runs: int, only: str | None = None
+) -> list[tuple[str, float, float, bool]]:
     """Each call on both databases, interleaved (small, big, small, …): the machine's noise
     falls on both sides alike. Returns (name, small median, big median, same result)."""
     from tutorctl.core.clock import Clock, parse_now
@@ -293,6 +325,8 @@ def measure(small_url: str, big_url: str, runs: int) -> list[tuple[str, float, f
     dbs = [Database(url, Clock(parse_now(NOW))) for url in (small_url, big_url)]
     results = []
     for name, call in calls().items():
+        if only is not None and only not in name:
+            continue
         shown = [repr(db.read(call)) for db in dbs for _ in range(3)]
         times: list[list[float]] = [[], []]
         for _ in range(runs):
@@ -313,24 +347,36 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--keep", metavar="NAME", help="keep (and reuse) the databases")
+    parser.add_argument("--only", metavar="TEXT", help="time only the calls naming TEXT")
+    parser.add_argument("--no-check", action="store_true", help="skip check's peak memory")
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        database(args.backend, Path(tmp)) as small_url,
-        database(args.backend, Path(tmp)) as big_url,
-    ):
-        for url in (small_url, big_url):
+    filled = 0.0
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        urls = []
+        for role in ("small", "big"):
+            if args.keep:
+                url, fresh = stack.enter_context(kept(args.backend, f"{args.keep}_{role}"))
+            else:
+                url, fresh = stack.enter_context(database(args.backend, Path(tmp))), True
+            urls.append(url)
+            if not fresh:
+                continue
             f = Filler(url)
             next_lesson = fill_month(f, args.small)
             f.commit()
-            if url == big_url:
+            if role == "big":
                 started = time.perf_counter()
                 fill_history(f, next_lesson, args.big - args.small)
                 f.commit()
                 filled = time.perf_counter() - started
             f.close()
-        results = measure(small_url, big_url, args.runs)
-        checks = [peak_rss_mb(url, "check", now=NOW, codes=(0, 1)) for url in (small_url, big_url)]
+        small_url, big_url = urls
+        results = measure(small_url, big_url, args.runs, args.only)
+        checks = [
+            (0.0, 0.0) if args.no_check else peak_rss_mb(url, "check", now=NOW, codes=(0, 1))
+            for url in urls
+        ]
     rows = [
         (name, f"{small * 1000:7.2f} ms → {big * 1000:7.2f} ms  ({big / small:.2f}×)")
         for name, small, big, _same in results
