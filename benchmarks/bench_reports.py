@@ -106,14 +106,17 @@ class Filler:
         cursor.close()
 
     def commit(self) -> None:
+        """Commit, then give the planner what a running school's autovacuum would: statistics
+        (ANALYZE) and, on PostgreSQL, the visibility map an index-only scan needs (VACUUM)."""
         self.raw.commit()
-        if not self.sqlite:
-            self.raw.autocommit = True
-            self.raw.cursor().execute("ANALYZE")
-            self.raw.autocommit = False
-        else:
+        if self.sqlite:
             self.raw.cursor().execute("ANALYZE")
             self.raw.commit()
+            return
+        driver = self.raw.driver_connection  # the pool's proxy would not pass autocommit on
+        driver.autocommit = True
+        driver.execute("VACUUM ANALYZE")
+        driver.autocommit = False
 
     def close(self) -> None:
         self.raw.close()
@@ -287,6 +290,9 @@ def kept(backend: str, name: str) -> Iterator[tuple[str, bool]]:
             ).fetchone()
             if fresh:
                 conn.execute(f'CREATE DATABASE "{db}"')
+        if not fresh:  # the fill wrote history ids itself: db init's entry takes the next one
+            with psycopg.connect(f"{PG_ADMIN.rsplit('/', 1)[0]}/{db}", autocommit=True) as conn:
+                conn.execute("SELECT setval('history_id_seq', (SELECT max(id) FROM history))")
         url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
         url += f"/{db}"
     tutorctl(url, "db", "init")  # creates a new one, upgrades a kept one

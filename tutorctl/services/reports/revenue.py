@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, literal, null, select, union_all
+from sqlalchemy import Integer, and_, case, cast, func, literal, null, select, true, union_all
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.status import LedgerKind, PaymentStatus
@@ -43,15 +43,36 @@ def _money_select(key: Any, at: Any, **amounts: Any) -> Any:
     )
 
 
-def _branches(span: Period, by: str | None) -> list[Any]:
+def _funded_parts(dialect: str) -> tuple[Any, Any]:
+    """The payments of a period joined to the lesson parts each funded: (from clause, parts).
+
+    The period's payments come first and each one's fundings are found through the index on
+    ``payment_id``: the fundings table grows with the whole history, the period's payments do
+    not. SQLite plans it so from the join; PostgreSQL, which would hash the whole fundings table
+    instead, gets a LATERAL subquery that OFFSET 0 keeps it from flattening."""
+    own = and_(F.c.payment_id == PAY.c.id, F.c.source == "payment")
+    if dialect != "postgresql":
+        return PAY.join(F, own), F
+    parts = select(F.c.reservation_id, F.c.amount_cents).where(own).offset(0).lateral("part")
+    return PAY.join(parts, true()), parts
+
+
+def _branches(span: Period, by: str | None, dialect: str) -> list[Any]:
     """The kinds of money of the period, each keyed by what ``by`` groups on."""
     attribute = by in ("teacher", "category")
     none = cast(null(), Integer)
     lesson_key = R.c.teacher_id if by == "teacher" else R.c.category_id
     package_key = P.c.teacher_id if by == "teacher" else P.c.category_id
     payments_in = and_(PAY.c.status == PaymentStatus.SUCCEEDED, span.during(PAY.c.settled_at))
+    paid: Any = PAY.c.amount_cents
+    if attribute:  # a payment's part that funded lessons moves from (account) to them
+        paid = paid - (
+            select(func.coalesce(func.sum(F.c.amount_cents), 0))
+            .where(F.c.payment_id == PAY.c.id, F.c.source == "payment")
+            .scalar_subquery()
+        )
     branches = [
-        _money_select(none, PAY.c.settled_at, payments=PAY.c.amount_cents).where(payments_in),
+        _money_select(none, PAY.c.settled_at, payments=paid).where(payments_in),
         _money_select(
             package_key if attribute else none, PP.c.at, package_payments=PP.c.amount_cents
         )
@@ -67,18 +88,13 @@ def _branches(span: Period, by: str | None) -> list[Any]:
             L.c.kind == LedgerKind.DEBIT, span.during(L.c.at)
         ),
     ]
-    if attribute:  # a payment's part that funded lessons moves from (account) to them
-        funded = F.join(PAY, and_(PAY.c.id == F.c.payment_id, F.c.source == "payment")).join(
-            R, R.c.id == F.c.reservation_id
+    if attribute:
+        funded, parts = _funded_parts(dialect)
+        branches.append(
+            _money_select(lesson_key, PAY.c.settled_at, payments=parts.c.amount_cents)
+            .select_from(funded.join(R, R.c.id == parts.c.reservation_id))
+            .where(payments_in)
         )
-        branches += [
-            _money_select(lesson_key, PAY.c.settled_at, payments=F.c.amount_cents)
-            .select_from(funded)
-            .where(payments_in),
-            _money_select(none, PAY.c.settled_at, payments=-F.c.amount_cents)
-            .select_from(funded)
-            .where(payments_in),
-        ]
     return branches
 
 
@@ -86,7 +102,7 @@ def revenue(tx: Tx, span: Period, by: str | None = None) -> RevenueReport:
     if by is not None and by not in REVENUE_BY:
         raise InputError(f"bad --by {by!r}: use {', '.join(REVENUE_BY)}")
     attribute = by in ("teacher", "category")
-    money = union_all(*_branches(span, by)).subquery("money")
+    money = union_all(*_branches(span, by, tx.dialect)).subquery("money")
     key: Any = money.c.key
     if by == "month":  # each instant's month in the school zone, as bounds computed here
         months = span.months()
