@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, null, select, true, union_all
+from sqlalchemy import Integer, and_, case, cast, literal, null, select, true, union_all
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.status import LedgerKind, PaymentStatus
@@ -64,15 +64,8 @@ def _branches(span: Period, by: str | None, dialect: str) -> list[Any]:
     lesson_key = R.c.teacher_id if by == "teacher" else R.c.category_id
     package_key = P.c.teacher_id if by == "teacher" else P.c.category_id
     payments_in = and_(PAY.c.status == PaymentStatus.SUCCEEDED, span.during(PAY.c.settled_at))
-    paid: Any = PAY.c.amount_cents
-    if attribute:  # a payment's part that funded lessons moves from (account) to them
-        paid = paid - (
-            select(func.coalesce(func.sum(F.c.amount_cents), 0))
-            .where(F.c.payment_id == PAY.c.id, F.c.source == "payment")
-            .scalar_subquery()
-        )
     branches = [
-        _money_select(none, PAY.c.settled_at, payments=paid).where(payments_in),
+        _money_select(none, PAY.c.settled_at, payments=PAY.c.amount_cents).where(payments_in),
         _money_select(
             package_key if attribute else none, PP.c.at, package_payments=PP.c.amount_cents
         )
@@ -88,13 +81,22 @@ def _branches(span: Period, by: str | None, dialect: str) -> list[Any]:
             L.c.kind == LedgerKind.DEBIT, span.during(L.c.at)
         ),
     ]
-    if attribute:
+    if attribute:  # a payment's part that funded lessons moves from (account) to them
         funded, parts = _funded_parts(dialect)
-        branches.append(
-            _money_select(lesson_key, PAY.c.settled_at, payments=parts.c.amount_cents)
+        moved = (
+            select(
+                lesson_key.label("key"),
+                PAY.c.settled_at.label("at"),
+                parts.c.amount_cents.label("amount"),
+            )
             .select_from(funded.join(R, R.c.id == parts.c.reservation_id))
             .where(payments_in)
+            .cte("funded")  # read twice, computed once
         )
+        branches += [
+            _money_select(moved.c.key, moved.c.at, payments=moved.c.amount),
+            _money_select(none, moved.c.at, payments=-moved.c.amount),
+        ]
     return branches
 
 
