@@ -9,10 +9,11 @@ from typing import TypeVar
 
 import pytest
 
-from tests.conftest import NOW, Cli, booked, school
 from tests.cli.test_reports import _month
+from tests.conftest import NOW, Cli, booked, school
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import InputError
+from tutorctl.core.views import BalancesReport, HoursReport, OccupancyReport, RevenueReport
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services import reports
 
@@ -36,16 +37,22 @@ def test_periods_are_whole_days_in_the_school_zone(cli: Cli) -> None:
         "2026-W45..2026-W46", date(2026, 11, 2), date(2026, 11, 16))  # fmt: skip
     assert weeks.months() == [("2026-11", date(2026, 12, 1))]
     assert weeks.weeks() == (date(2026, 11, 2), date(2026, 11, 9))
-    for bad in (("this", None, "2026-11"), (None, "this", None), ("+1", "this", None),
-                (None, None, "2026-13")):  # fmt: skip
+    bad: list[tuple[str | None, str | None, str | None]] = [
+        ("this", None, "2026-11"), (None, "this", None), ("+1", "this", None),
+        (None, None, "2026-13")]  # fmt: skip
+    for options in bad:
+
+        def span(tx: Tx, given: tuple[str | None, ...] = options) -> reports.Period:
+            return reports.period(tx, *given)
+
         with pytest.raises(InputError):
-            read(cli, lambda tx, bad=bad: reports.period(tx, *bad))
+            read(cli, span)
 
 
 def test_reports_of_a_month_in_one_transaction(cli: Cli) -> None:
     _month(cli)
 
-    def everything(tx: Tx) -> tuple[object, ...]:
+    def everything(tx: Tx) -> tuple[RevenueReport, HoursReport, BalancesReport, OccupancyReport]:
         span = reports.period(tx, None, None, "2026-11")
         return (
             reports.revenue(tx, span, "teacher"),
@@ -55,15 +62,15 @@ def test_reports_of_a_month_in_one_transaction(cli: Cli) -> None:
         )
 
     revenue, hours, balances, occupancy = read(cli, everything)
-    assert [(r.name, r.taken_cents, r.refunded_cents) for r in revenue.rows] == [  # type: ignore[attr-defined]
+    assert [(r.name, r.taken_cents, r.refunded_cents) for r in revenue.rows] == [
         ("alice", 20000, 12000), ("bruno", 12000, 0), (reports.ACCOUNT_ROW, 14000, 0)]  # fmt: skip
-    assert revenue.total.net_cents == 46000 - 3000  # type: ignore[attr-defined]
-    by_student = {r.name: r for r in hours.rows}  # type: ignore[attr-defined]
+    assert revenue.total.net_cents == 46000 - 3000
+    by_student = {r.name: r for r in hours.rows}
     assert by_student["bob"].late_cancelled_minutes == 60
     assert by_student["bob"].moved_minutes == 120 and by_student["carl"].done_minutes == 60
-    owed = {r.student: (r.owed_minutes, r.owed_cents) for r in balances.rows}  # type: ignore[attr-defined]
+    owed = {r.student: (r.owed_minutes, r.owed_cents) for r in balances.rows}
     assert owed["carl"] == (60, 4000)  # 1 h of the package still owed
-    assert {r.teacher for r in occupancy.rows} == {"alice", "bruno"}  # type: ignore[attr-defined]
+    assert {r.teacher for r in occupancy.rows} == {"alice", "bruno"}
 
 
 def test_bad_grouping_is_refused_before_any_query(cli: Cli) -> None:
