@@ -6,10 +6,11 @@ memory at both sizes.
 
 The database is filled with raw SQL (executemany), not through tutorctl. The small school is
 November 2026: 200 teachers open Mon-Fri 09-18, 10k one-hour lessons (done, booked, 5%
-cancelled, 1% late), each paid by card in its own session, credits, refunds, debits, 200
-packages (50 still owing), 20 sessions awaiting a payment, one history row per lesson. The big
-one adds 99k students and 990k lessons over the two and a half years before, with their
-sessions, payments, fundings, ledger entries, packages, calendar weeks and history — the
+cancelled, 1% late), each paid by card in its own session and booked (and cancelled) by an
+operation, credits, refunds, debits, 200 packages (50 still owing), 20 sessions awaiting a
+payment, one history row per lesson. The big one adds 99k students and 990k lessons over the
+two and a half years before, with their sessions, payments, fundings, operations, ledger
+entries, packages, calendar weeks and history — the
 reported month is the same, as a school's month is when its past grows. Every report runs
 in-process (the service call behind the command, median of ``--runs``), so the ratio measures
 the queries, not interpreter start-up. Targets: each report ≤ 1.5× at 1M; `check` in constant
@@ -66,6 +67,7 @@ COLUMNS = {
     "package_payments": "purchase_id, method, minutes, amount_cents, actor, at",
     "history": "id, at, actor, command, subject, user_ids, session_id, details",
     "history_users": "user_id, history_id",
+    "operations": "session_id, kind, status, target_id, new_id, created_at, applied_at",
 }
 
 
@@ -141,9 +143,9 @@ def student_id(n: int) -> int:
 
 def lessons(f: Filler, first_id: int, slots: Iterator[tuple[int, date, int]], students: int,
             mult: int, per_session: int) -> int:  # fmt: skip
-    """Insert lessons (teacher, date, hour) with their sessions, payments, fundings and
-    history; returns the next free lesson id."""
-    rows, sessions, payments, fundings, history, links = [], [], [], [], [], []
+    """Insert lessons (teacher, date, hour) with their sessions, payments, fundings, the
+    operations that booked (and cancelled) them, and history; returns the next free lesson id."""
+    rows, sessions, payments, fundings, history, links, operations = [], [], [], [], [], [], []
     lesson = first_id
     session = payment = 0
     for teacher, day, hour in slots:
@@ -164,6 +166,11 @@ def lessons(f: Filler, first_id: int, slots: Iterator[tuple[int, date, int]], st
                      hour, hour + 1, f.ts(starts), f.ts(starts + timedelta(hours=1)), status,
                      4000, session, False, late, f.ts(starts - timedelta(days=2))))  # fmt: skip
         fundings.append((lesson, "payment", payment, 60, 4000))
+        chosen = f.ts(starts - timedelta(days=2))
+        operations.append((session, "reserve", "applied", None, lesson, chosen, chosen))
+        if status == "cancelled":
+            gone = f.ts(starts - (timedelta(hours=6) if late else timedelta(days=1)))
+            operations.append((session, "cancel", "applied", lesson, None, gone, gone))
         f.ids["history"] += 1
         hid = f.ids["history"]
         history.append((hid, f.ts(starts - timedelta(days=2)), "bench", "session pay",
@@ -171,14 +178,14 @@ def lessons(f: Filler, first_id: int, slots: Iterator[tuple[int, date, int]], st
         links += [(teacher, hid), (student, hid)]
         lesson += 1
         if len(rows) >= BATCH:
-            _flush(f, sessions, payments, rows, fundings, history, links)
-    _flush(f, sessions, payments, rows, fundings, history, links)
+            _flush(f, sessions, payments, rows, fundings, history, links, operations)
+    _flush(f, sessions, payments, rows, fundings, history, links, operations)
     return lesson
 
 
 def _flush(f: Filler, *tables: list[Any]) -> None:
     names = ("booking_sessions", "payments", "reservations", "fundings", "history",
-             "history_users")  # fmt: skip
+             "history_users", "operations")  # fmt: skip
     for name, rows in zip(names, tables, strict=True):
         f.insert(name, rows)
         rows.clear()
