@@ -32,9 +32,9 @@ KEPT = (LessonStatus.BOOKED, LessonStatus.DONE)
 LIVE_SESSION = (SessionStatus.OPEN, SessionStatus.AWAITING_PAYMENT)
 
 
-def _found(tx: Tx, query: Any, say: Callable[..., str]) -> list[str]:
-    """The first ``LIMIT`` rows of ``query``, each said as one violation."""
-    return [say(*row) for row in tx.session.execute(query.limit(LIMIT))]
+def _found(tx: Tx, query: Any, message: str) -> list[str]:
+    """The first ``LIMIT`` rows of ``query``, each put in ``message`` (its columns in order)."""
+    return [message.format(*row) for row in tx.session.execute(query.limit(LIMIT))]
 
 
 def _sums(key: Any, *where: Any, source: Any = None, **columns: Any) -> Any:
@@ -101,7 +101,7 @@ def overlaps(tx: Tx) -> list[str]:
         b.c.start_slot < a.c.end_slot,
         ~_same_lesson_moving(a.c.id, b.c.id),
     )
-    return _found(tx, clash, lambda x, y, who: f"overlap: lessons {x} and {y} of user {who}")
+    return _found(tx, clash, "overlap: lessons {} and {} of user {}")
 
 
 def balances(tx: Tx) -> list[str]:
@@ -113,10 +113,7 @@ def balances(tx: Tx) -> list[str]:
         .select_from(A.outerjoin(sums, sums.c.account_id == A.c.id))
         .where(or_(A.c.balance_cents != summed, A.c.balance_cents < 0))
     )
-    return _found(
-        tx, wrong, lambda a, shows, total: f"balance: account {a} shows {shows} but its ledger "
-        f"sums to {total}"
-    )  # fmt: skip
+    return _found(tx, wrong, "balance: account {} shows {} but its ledger sums to {}")
 
 
 def consumption(tx: Tx) -> list[str]:
@@ -140,10 +137,7 @@ def consumption(tx: Tx) -> list[str]:
             )
         )
     )
-    return _found(
-        tx, wrong, lambda p, consumed, bought, uses: f"purchase {p}: consumed {consumed} of "
-        f"{bought} min, lessons use {uses}"
-    )  # fmt: skip
+    return _found(tx, wrong, "purchase {}: consumed {} of {} min, lessons use {}")
 
 
 def _fundings() -> Any:
@@ -161,10 +155,7 @@ def funding(tx: Tx) -> list[str]:
         .select_from(R.outerjoin(funded, funded.c.reservation_id == R.c.id))
         .where(R.c.status.in_(KEPT), R.c.unfunded.is_(False), covered != length)
     )
-    return _found(
-        tx, wrong, lambda lesson, lasts, got: f"funding: lesson {lesson} lasts {lasts} min but "
-        f"{got} min are funded"
-    )  # fmt: skip
+    return _found(tx, wrong, "funding: lesson {} lasts {} min but {} min are funded")
 
 
 def refunds(tx: Tx) -> list[str]:
@@ -184,10 +175,7 @@ def refunds(tx: Tx) -> list[str]:
             refunded != case((R.c.late_cancel.is_(True), 0), else_=money),
         )
     )
-    return _found(
-        tx, wrong, lambda lesson, paid, got, late: f"refund: cancelled lesson {lesson} was "
-        f"funded {paid} and refunded {got} (late: {bool(late)})"
-    )  # fmt: skip
+    return _found(tx, wrong, "refund: cancelled lesson {} was funded {} and refunded {} (late: {})")
 
 
 def money(tx: Tx) -> list[str]:
@@ -233,12 +221,8 @@ def statuses(tx: Tx) -> list[str]:
         .distinct()
     )
     return _found(
-        tx, held, lambda lesson, n: f"status: held lesson {lesson} belongs to {n} pending "
-        "operations of live sessions"
-    ) + _found(
-        tx, closed, lambda session, status: f"status: session {session} is {status} but still "
-        "has pending operations"
-    )  # fmt: skip
+        tx, held, "status: held lesson {} belongs to {} pending operations of live sessions"
+    ) + _found(tx, closed, "status: session {} is {} but still has pending operations")
 
 
 def real_time(tx: Tx) -> list[str]:
@@ -251,10 +235,7 @@ def real_time(tx: Tx) -> list[str]:
     wrong = select(R.c.id, seconds / 60, length).where(
         R.c.status.in_((*LIVE, LessonStatus.DONE)), seconds != length * 60
     )
-    return _found(
-        tx, wrong, lambda lesson, real, billed: f"time: lesson {lesson} lasts {real:.0f} real "
-        f"minutes but is billed {billed}"
-    )  # fmt: skip
+    return _found(tx, wrong, "time: lesson {} lasts {:.0f} real minutes but is billed {}")
 
 
 def started(tx: Tx) -> list[str]:
@@ -271,10 +252,7 @@ def started(tx: Tx) -> list[str]:
             touched.c.starts_at <= O.c.applied_at,
         )
     )
-    return _found(
-        tx, wrong, lambda op, kind, lesson: f"started: operation {op} ({kind}) was applied "
-        f"after lesson {lesson} had started"
-    )  # fmt: skip
+    return _found(tx, wrong, "started: operation {} ({}) was applied after lesson {} had started")
 
 
 def reserved_money(tx: Tx) -> list[str]:
@@ -287,9 +265,8 @@ def reserved_money(tx: Tx) -> list[str]:
         .where(reserved.c.reserved > A.c.balance_cents)
     )
     return _found(
-        tx, wrong, lambda student, balance, held: f"reserved: student {student} has {held} "
-        f"reserved for payments but a balance of {balance}"
-    )  # fmt: skip
+        tx, wrong, "reserved: student {0} has {2} reserved for payments but a balance of {1}"
+    )
 
 
 def package_payments(tx: Tx) -> list[str]:
@@ -310,9 +287,8 @@ def package_payments(tx: Tx) -> list[str]:
         )
     )
     return _found(
-        tx, wrong, lambda p, paid, price, got, got_minutes: f"package {p}: {paid} paid min cost "
-        f"{price} but payments of {got} for {got_minutes} min are recorded"
-    )  # fmt: skip
+        tx, wrong, "package {}: {} paid min cost {} but payments of {} for {} min are recorded"
+    )
 
 
 def reserved_minutes(tx: Tx) -> list[str]:
@@ -329,15 +305,14 @@ def reserved_minutes(tx: Tx) -> list[str]:
         .where(P.c.consumed_minutes + holds.c.minutes > P.c.bought_minutes)
     )
     return _found(
-        tx, wrong, lambda p, consumed, bought, held: f"reserved: package {p} has {consumed} of "
-        f"{bought} min used and {held} min held for payments"
-    )  # fmt: skip
+        tx, wrong, "reserved: package {} has {} of {} min used and {} min held for payments"
+    )
 
 
 def history(tx: Tx) -> list[str]:
     """7. every mutation is in history (every session and every ledger entry's session is there)"""
     silent = select(S.c.id).where(~select(H.c.id).where(H.c.session_id == S.c.id).exists())
-    return _found(tx, silent, lambda session: f"history: session {session} has no history")
+    return _found(tx, silent, "history: session {} has no history")
 
 
 # in the order their violations are listed
