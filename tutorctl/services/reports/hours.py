@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from sqlalchemy import and_, case, exists, literal, select
+from sqlalchemy import and_, case, literal, select
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
@@ -26,10 +26,19 @@ def hours(tx: Tx, span: Period, by: str = "teacher") -> HoursReport:
     if by not in HOURS_BY:
         raise InputError(f"bad --by {by!r}: use {', '.join(HOURS_BY)}")
     minutes = (R.c.end_slot - R.c.start_slot) * literal(tx.settings.slot_minutes)
-    moved = exists().where(
-        O.c.target_id == R.c.id,
-        O.c.kind == OperationKind.MOVE,
-        O.c.status == OperationStatus.APPLIED,
+    # whether a move cancelled the lesson: a scalar subquery, looked up through the index on
+    # target_id for the few cancelled lessons only (PostgreSQL would run an EXISTS as one
+    # hashed pass over every applied move the school ever made)
+    moved = (
+        select(O.c.id)
+        .where(
+            O.c.target_id == R.c.id,
+            O.c.status == OperationStatus.APPLIED,
+            O.c.kind == OperationKind.MOVE,
+        )
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
     )
     was_cancelled = R.c.status == LessonStatus.CANCELLED
     cancelled = and_(was_cancelled, R.c.late_cancel.is_(False))
