@@ -41,7 +41,7 @@ def test_each_invariant_reports_in_order_and_at_most_limit_rows(cli: Cli) -> Non
     # many faults of one kind: the first LIMIT are listed, the query never loads them all
     copies = ", ".join(
         f"({lesson + n}, 1, {BOB}, 1, '2026-11-23', 2, 10, 11, '2026-11-25 09:00:00',"
-        " '2026-11-25 10:00:00', 'done', 4000, 0, 0, '2026-11-20 09:00:00')"
+        " '2026-11-25 10:00:00', 'done', 4000, false, false, '2026-11-20 09:00:00')"
         for n in range(1, check.LIMIT + 11)
     )
     _db(cli, "INSERT INTO reservations (id, teacher_id, student_id, category_id, week, day,"
