@@ -6,14 +6,20 @@ memory at both sizes.
 
 The database is filled with raw SQL (executemany), not through tutorctl. The small school is
 November 2026: 200 teachers open Mon-Fri 09-18, 10k one-hour lessons (done, booked, 5%
-cancelled, 1% late), each paid by card in its own session, credits, refunds, debits, 200
-packages (50 still owing), 20 sessions awaiting a payment, one history row per lesson. The big
-one adds 99k students and 990k lessons over the two and a half years before, with their
-sessions, payments, fundings, ledger entries, packages, calendar weeks and history — the
+cancelled, 1% late), each paid by card in its own session and booked (and cancelled) by an
+operation, credits, refunds, debits, 200 packages (50 still owing), 20 sessions awaiting a
+payment, one history row per lesson. The big one adds 99k students and 990k lessons over the
+two and a half years before, with their sessions, payments, fundings, operations, ledger
+entries, packages, calendar weeks and history — the
 reported month is the same, as a school's month is when its past grows. Every report runs
 in-process (the service call behind the command, median of ``--runs``), so the ratio measures
 the queries, not interpreter start-up. Targets: each report ≤ 1.5× at 1M; `check` in constant
-memory (peak RSS of the command at 1M ≈ at 10k). `lesson show` does not exist in this tree.
+memory (peak RSS of the command at 1M ≈ at 10k).
+
+Filling the big database takes minutes: ``--keep NAME`` keeps both databases under that name
+(SQLite files in the temp folder, PostgreSQL databases ``tutorctl_bench_NAME_small|big``) and
+a later run with the same name reuses them (``db init`` upgrades their schema first).
+``--only TEXT`` times only the calls whose name contains TEXT; ``--no-check`` skips `check`.
 """
 
 from __future__ import annotations
@@ -24,13 +30,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, peak_rss_mb, report
+from common import PG_ADMIN, database, peak_rss_mb, report, tutorctl
 
 TEACHERS = 200
 STUDENTS = 1_000
@@ -42,6 +49,7 @@ NOVEMBER = [date(2026, 11, d) for d in range(1, 31) if date(2026, 11, d).weekday
 OPEN = "0" * 9 + "1" * 9 + "0" * 6  # 09:00-18:00 on the 60-minute grid
 CLOSED = "0" * 24
 BATCH = 20_000
+SHOWN_LESSON = 4321  # a November lesson: the same one at both sizes
 
 COLUMNS = {
     "users": "id, handle, name, role, active, created_at",
@@ -59,6 +67,7 @@ COLUMNS = {
     "package_payments": "purchase_id, method, minutes, amount_cents, actor, at",
     "history": "id, at, actor, command, subject, user_ids, session_id, details",
     "history_users": "user_id, history_id",
+    "operations": "session_id, kind, status, target_id, new_id, created_at, applied_at",
 }
 
 
@@ -99,14 +108,17 @@ class Filler:
         cursor.close()
 
     def commit(self) -> None:
+        """Commit, then give the planner what a running school's autovacuum would: statistics
+        (ANALYZE) and, on PostgreSQL, the visibility map an index-only scan needs (VACUUM)."""
         self.raw.commit()
-        if not self.sqlite:
-            self.raw.autocommit = True
-            self.raw.cursor().execute("ANALYZE")
-            self.raw.autocommit = False
-        else:
+        if self.sqlite:
             self.raw.cursor().execute("ANALYZE")
             self.raw.commit()
+            return
+        driver = self.raw.driver_connection  # the pool's proxy would not pass autocommit on
+        driver.autocommit = True
+        driver.execute("VACUUM ANALYZE")
+        driver.autocommit = False
 
     def close(self) -> None:
         self.raw.close()
@@ -131,9 +143,9 @@ def student_id(n: int) -> int:
 
 def lessons(f: Filler, first_id: int, slots: Iterator[tuple[int, date, int]], students: int,
             mult: int, per_session: int) -> int:  # fmt: skip
-    """Insert lessons (teacher, date, hour) with their sessions, payments, fundings and
-    history; returns the next free lesson id."""
-    rows, sessions, payments, fundings, history, links = [], [], [], [], [], []
+    """Insert lessons (teacher, date, hour) with their sessions, payments, fundings, the
+    operations that booked (and cancelled) them, and history; returns the next free lesson id."""
+    rows, sessions, payments, fundings, history, links, operations = [], [], [], [], [], [], []
     lesson = first_id
     session = payment = 0
     for teacher, day, hour in slots:
@@ -154,6 +166,11 @@ def lessons(f: Filler, first_id: int, slots: Iterator[tuple[int, date, int]], st
                      hour, hour + 1, f.ts(starts), f.ts(starts + timedelta(hours=1)), status,
                      4000, session, False, late, f.ts(starts - timedelta(days=2))))  # fmt: skip
         fundings.append((lesson, "payment", payment, 60, 4000))
+        chosen = f.ts(starts - timedelta(days=2))
+        operations.append((session, "reserve", "applied", None, lesson, chosen, chosen))
+        if status == "cancelled":
+            gone = f.ts(starts - (timedelta(hours=6) if late else timedelta(days=1)))
+            operations.append((session, "cancel", "applied", lesson, None, gone, gone))
         f.ids["history"] += 1
         hid = f.ids["history"]
         history.append((hid, f.ts(starts - timedelta(days=2)), "bench", "session pay",
@@ -161,14 +178,14 @@ def lessons(f: Filler, first_id: int, slots: Iterator[tuple[int, date, int]], st
         links += [(teacher, hid), (student, hid)]
         lesson += 1
         if len(rows) >= BATCH:
-            _flush(f, sessions, payments, rows, fundings, history, links)
-    _flush(f, sessions, payments, rows, fundings, history, links)
+            _flush(f, sessions, payments, rows, fundings, history, links, operations)
+    _flush(f, sessions, payments, rows, fundings, history, links, operations)
     return lesson
 
 
 def _flush(f: Filler, *tables: list[Any]) -> None:
     names = ("booking_sessions", "payments", "reservations", "fundings", "history",
-             "history_users")  # fmt: skip
+             "history_users", "operations")  # fmt: skip
     for name, rows in zip(names, tables, strict=True):
         f.insert(name, rows)
         rows.clear()
@@ -264,8 +281,33 @@ def fill_history(f: Filler, first_lesson: int, count: int) -> None:
                                        f.ts(at(day, 11))) for n in packages])  # fmt: skip
 
 
+@contextmanager
+def kept(backend: str, name: str) -> Iterator[tuple[str, bool]]:
+    """A database kept between runs: (url, whether it is new and must be filled)."""
+    if backend == "sqlite":
+        path = Path(tempfile.gettempdir()) / f"tutorctl-bench-{name}.db"
+        url, fresh = f"sqlite:///{path}", not path.exists()
+    else:
+        import psycopg
+
+        db = f"tutorctl_bench_{name}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            fresh = not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (db,)
+            ).fetchone()
+            if fresh:
+                conn.execute(f'CREATE DATABASE "{db}"')
+        if not fresh:  # the fill wrote history ids itself: db init's entry takes the next one
+            with psycopg.connect(f"{PG_ADMIN.rsplit('/', 1)[0]}/{db}", autocommit=True) as conn:
+                conn.execute("SELECT setval('history_id_seq', (SELECT max(id) FROM history))")
+        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        url += f"/{db}"
+    tutorctl(url, "db", "init")  # creates a new one, upgrades a kept one
+    yield url, fresh
+
+
 def calls() -> dict[str, Callable[[Any], Any]]:
-    from tutorctl.services import history, reports
+    from tutorctl.services import history, reports, story
 
     def month(tx: Any) -> reports.Period:
         return reports.period(tx, None, None, MONTH)
@@ -281,10 +323,13 @@ def calls() -> dict[str, Callable[[Any], Any]]:
         "report balances": reports.balances,
         "report occupancy": lambda tx: reports.occupancy(tx, month(tx)),
         "history --user s5 --limit 50": lambda tx: history.history(tx, "s5", limit=50),
+        "lesson show": lambda tx: story.show_lesson(tx, SHOWN_LESSON),
     }
 
 
-def measure(small_url: str, big_url: str, runs: int) -> list[tuple[str, float, float, bool]]:
+def measure(
+    small_url: str, big_url: str, runs: int, only: str | None = None
+) -> list[tuple[str, float, float, bool]]:
     """Each call on both databases, interleaved (small, big, small, …): the machine's noise
     falls on both sides alike. Returns (name, small median, big median, same result)."""
     from tutorctl.core.clock import Clock, parse_now
@@ -293,6 +338,8 @@ def measure(small_url: str, big_url: str, runs: int) -> list[tuple[str, float, f
     dbs = [Database(url, Clock(parse_now(NOW))) for url in (small_url, big_url)]
     results = []
     for name, call in calls().items():
+        if only is not None and only not in name:
+            continue
         shown = [repr(db.read(call)) for db in dbs for _ in range(3)]
         times: list[list[float]] = [[], []]
         for _ in range(runs):
@@ -313,24 +360,36 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--keep", metavar="NAME", help="keep (and reuse) the databases")
+    parser.add_argument("--only", metavar="TEXT", help="time only the calls naming TEXT")
+    parser.add_argument("--no-check", action="store_true", help="skip check's peak memory")
     args = parser.parse_args()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        database(args.backend, Path(tmp)) as small_url,
-        database(args.backend, Path(tmp)) as big_url,
-    ):
-        for url in (small_url, big_url):
+    filled = 0.0
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        urls = []
+        for role in ("small", "big"):
+            if args.keep:
+                url, fresh = stack.enter_context(kept(args.backend, f"{args.keep}_{role}"))
+            else:
+                url, fresh = stack.enter_context(database(args.backend, Path(tmp))), True
+            urls.append(url)
+            if not fresh:
+                continue
             f = Filler(url)
             next_lesson = fill_month(f, args.small)
             f.commit()
-            if url == big_url:
+            if role == "big":
                 started = time.perf_counter()
                 fill_history(f, next_lesson, args.big - args.small)
                 f.commit()
                 filled = time.perf_counter() - started
             f.close()
-        results = measure(small_url, big_url, args.runs)
-        checks = [peak_rss_mb(url, "check", now=NOW, codes=(0, 1)) for url in (small_url, big_url)]
+        small_url, big_url = urls
+        results = measure(small_url, big_url, args.runs, args.only)
+        checks = [
+            (0.0, 0.0) if args.no_check else peak_rss_mb(url, "check", now=NOW, codes=(0, 1))
+            for url in urls
+        ]
     rows = [
         (name, f"{small * 1000:7.2f} ms → {big * 1000:7.2f} ms  ({big / small:.2f}×)")
         for name, small, big, _same in results

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from tests.conftest import Cli, reserve, school
 from tutorctl.db.engine import get_engine
@@ -78,3 +78,18 @@ def test_money_adds_up_past_32_bits_on_both_databases(cli: Cli) -> None:
     assert cli.json("account", "show", "bob")["balance_cents"] == 3_000_000_000
     cli.ok("account", "debit", "bob", "10000000.00", "--reason", "back to the family")
     assert cli.json("check")["ok"] is True
+
+
+def test_upgrade_from_version_5_indexes_the_operation_that_made_a_lesson(cli: Cli) -> None:
+    school(cli)
+    held = reserve(cli, "--json").json()
+    with get_engine(cli.url).begin() as conn:  # make it look like a version 5 database
+        conn.execute(text("DROP INDEX ix_operations_new"))
+        conn.execute(text("UPDATE tutorctl_schema SET version = 5"))
+    upgraded = cli.json("db", "init")
+    assert (upgraded["schema_version_before"], upgraded["schema_version"]) == (5, SCHEMA_VERSION)
+    with get_engine(cli.url).begin() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("operations")}
+    assert "ix_operations_new" in indexes
+    shown = cli.json("lesson", "show", str(held["reservation_id"]))
+    assert shown["events"][0]["operation_id"] is not None  # found through the new index

@@ -24,7 +24,7 @@ from tutorctl.db.schema import (
     SchemaVersion,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
 # no person may be occupied twice at once, whatever code wrote the rows. Person and time are
@@ -268,6 +268,16 @@ V5_BACKFILL_HISTORY_USERS = {
 }
 
 
+# Version 6: the operation that made a lesson is found through an index on both backends
+# (``lesson show`` and ``schedule off`` ask "new_id = L or target_id = L"; without it SQLite
+# scanned every operation). PostgreSQL has had it since version 3 (its backstop's lineage).
+OPERATIONS_NEW = "CREATE INDEX IF NOT EXISTS ix_operations_new ON operations (new_id)"
+
+
+def _lesson_lookups(conn: Connection) -> None:
+    conn.exec_driver_sql(OPERATIONS_NEW)
+
+
 def _time_passes(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V5_COLUMNS:
@@ -293,6 +303,7 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     3: _backstop_live,
     4: _backstop_set_based,
     5: _time_passes,
+    6: _lesson_lookups,
 }
 # what a fresh database needs beyond the tables of the models, in version order
 FRESH: tuple[Callable[[Connection], None], ...] = (

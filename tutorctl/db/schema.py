@@ -179,6 +179,7 @@ class Operation(Table, table=True):
     __table_args__ = (
         Index("ix_operations_session", "session_id"),
         Index("ix_operations_target", "target_id", "status"),
+        Index("ix_operations_new", "new_id"),  # lesson show, schedule off: what made a lesson
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,53 +1,78 @@
-"""``tutorctl check``: every invariant of SPEC §7 over the whole database, set-based."""
+"""``tutorctl check``: every invariant of SPEC §7 over the whole database, set-based.
+
+Each invariant is one function returning what it found wrong, at most ``LIMIT`` rows a query:
+the database does the scanning and the grouping, so memory stays constant however large the
+school grows. ``check`` runs them in the order their messages are printed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
 
-from tutorctl.core.views import CheckView
-from tutorctl.db.schema import (
-    Account,
-    BookingSession,
-    Funding,
-    History,
-    LedgerEntry,
-    Operation,
-    PackageHold,
-    PackagePayment,
-    Payment,
-    Purchase,
-    Reservation,
+from tutorctl.core.status import (
+    CLOSED_SESSION,
+    LIVE,
+    LedgerKind,
+    LessonStatus,
+    OperationKind,
+    OperationStatus,
+    PaymentStatus,
+    SessionStatus,
 )
+from tutorctl.core.views import CheckView
+from tutorctl.db.tables import accounts as A
+from tutorctl.db.tables import booking_sessions as S
+from tutorctl.db.tables import fundings as F
+from tutorctl.db.tables import history as H
+from tutorctl.db.tables import ledger as L
+from tutorctl.db.tables import operations as O
+from tutorctl.db.tables import package_holds as PH
+from tutorctl.db.tables import package_payments as PP
+from tutorctl.db.tables import payments as PAY
+from tutorctl.db.tables import purchases as P
+from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
+from tutorctl.services.reports.balances import paid_price
 
 LIMIT = 50
-LIVE = ("held", "booked")
-
-R = Reservation.__table__  # type: ignore[attr-defined]
-F = Funding.__table__  # type: ignore[attr-defined]
-L = LedgerEntry.__table__  # type: ignore[attr-defined]
-A = Account.__table__  # type: ignore[attr-defined]
-P = Purchase.__table__  # type: ignore[attr-defined]
-O = Operation.__table__  # type: ignore[attr-defined]  # noqa: E741
-S = BookingSession.__table__  # type: ignore[attr-defined]
-PAY = Payment.__table__  # type: ignore[attr-defined]
-H = History.__table__  # type: ignore[attr-defined]
-PP = PackagePayment.__table__  # type: ignore[attr-defined]
-PH = PackageHold.__table__  # type: ignore[attr-defined]
+KEPT = (LessonStatus.BOOKED, LessonStatus.DONE)
+LIVE_SESSION = (SessionStatus.OPEN, SessionStatus.AWAITING_PAYMENT)
 
 
-def _rows(tx: Tx, query: object) -> list[tuple[object, ...]]:
-    return [tuple(row) for row in tx.session.execute(query.limit(LIMIT))]  # type: ignore[attr-defined]
+def _found(tx: Tx, query: Any, message: str) -> list[str]:
+    """The first ``LIMIT`` rows of ``query``, each put in ``message`` (its columns in order)."""
+    return [message.format(*row) for row in tx.session.execute(query.limit(LIMIT))]
 
 
-def _money_kept() -> object:
+def _sums(key: Any, *where: Any, source: Any = None, **columns: Any) -> Any:
+    """``key`` and one sum a column, grouped by ``key`` (a subquery to join on)."""
+    query = select(key, *(func.sum(c).label(name) for name, c in columns.items()))
+    if source is not None:
+        query = query.select_from(source)
+    return query.where(*where).group_by(key).subquery()
+
+
+def _scalar(tx: Tx, query: Any) -> int:
+    return int(tx.session.execute(query).scalar_one())
+
+
+def _total(column: Any, *where: Any) -> Any:
+    return select(func.coalesce(func.sum(column), 0)).where(*where)
+
+
+def _money_kept() -> Any:
     """Lessons whose funding is still held: booked, done, or cancelled late."""
     return or_(
-        R.c.status.in_(("booked", "done")),
-        and_(R.c.status == "cancelled", R.c.late_cancel.is_(True)),
+        R.c.status.in_(KEPT),
+        and_(R.c.status == LessonStatus.CANCELLED, R.c.late_cancel.is_(True)),
     )
+
+
+def _length(tx: Tx) -> Any:
+    return (R.c.end_slot - R.c.start_slot) * literal(tx.settings.slot_minutes)
 
 
 def _same_lesson_moving(first: Any, second: Any) -> Any:
@@ -55,8 +80,8 @@ def _same_lesson_moving(first: Any, second: Any) -> Any:
     return (
         select(O.c.id)
         .where(
-            O.c.kind == "move",
-            O.c.status == "pending",
+            O.c.kind == OperationKind.MOVE,
+            O.c.status == OperationStatus.PENDING,
             or_(
                 and_(O.c.target_id == first, O.c.new_id == second),
                 and_(O.c.target_id == second, O.c.new_id == first),
@@ -66,245 +91,200 @@ def _same_lesson_moving(first: Any, second: Any) -> Any:
     )
 
 
-def check(tx: Tx) -> CheckView:
-    violations: list[str] = []
-    slot = tx.settings.slot_minutes
-
-    # 1. no two live lessons overlap for any person, as teacher or as student
+def overlaps(tx: Tx) -> list[str]:
+    """1. no two live lessons overlap for any person, as teacher or as student"""
     occupancy = union_all(
-        select(
-            R.c.id, R.c.teacher_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
-        ).where(R.c.status.in_(LIVE)),
-        select(
-            R.c.id, R.c.student_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
-        ).where(R.c.status.in_(LIVE)),
+        *(
+            select(
+                R.c.id, person.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
+            ).where(R.c.status.in_(LIVE))
+            for person in (R.c.teacher_id, R.c.student_id)
+        )
     ).subquery()
     a, b = occupancy.alias("a"), occupancy.alias("b")
-    for first, second, person in _rows(
-        tx,
-        select(a.c.id, b.c.id, a.c.person).where(
-            a.c.person == b.c.person,
-            a.c.week == b.c.week,
-            a.c.day == b.c.day,
-            a.c.id < b.c.id,
-            a.c.start_slot < b.c.end_slot,
-            b.c.start_slot < a.c.end_slot,
-            ~_same_lesson_moving(a.c.id, b.c.id),
-        ),
-    ):
-        violations.append(f"overlap: lessons {first} and {second} of user {person}")
-
-    # 2. balance = Σ ledger, ≥ 0
-    sums = (
-        select(L.c.account_id, func.sum(L.c.amount_cents).label("total"))
-        .group_by(L.c.account_id)
-        .subquery()
+    clash = select(a.c.id, b.c.id, a.c.person).where(
+        a.c.person == b.c.person,
+        a.c.week == b.c.week,
+        a.c.day == b.c.day,
+        a.c.id < b.c.id,
+        a.c.start_slot < b.c.end_slot,
+        b.c.start_slot < a.c.end_slot,
+        ~_same_lesson_moving(a.c.id, b.c.id),
     )
-    for account, balance, total in _rows(
-        tx,
-        select(A.c.id, A.c.balance_cents, func.coalesce(sums.c.total, 0))
+    return _found(tx, clash, "overlap: lessons {} and {} of user {}")
+
+
+def balances(tx: Tx) -> list[str]:
+    """2. balance = Σ ledger, ≥ 0"""
+    sums = _sums(L.c.account_id, total=L.c.amount_cents)
+    summed = func.coalesce(sums.c.total, 0)
+    wrong = (
+        select(A.c.id, A.c.balance_cents, summed)
         .select_from(A.outerjoin(sums, sums.c.account_id == A.c.id))
-        .where(or_(A.c.balance_cents != func.coalesce(sums.c.total, 0), A.c.balance_cents < 0)),
-    ):
-        violations.append(
-            f"balance: account {account} shows {balance} but its ledger sums to {total}"
-        )
-
-    # 3. 0 ≤ consumed ≤ bought, consumed = minutes of the kept lessons it funds
-    used = (
-        select(F.c.purchase_id, func.sum(F.c.minutes).label("minutes"))
-        .select_from(F.join(R, R.c.id == F.c.reservation_id))
-        .where(F.c.source == "purchase", _money_kept())  # type: ignore[arg-type]
-        .group_by(F.c.purchase_id)
-        .subquery()
+        .where(or_(A.c.balance_cents != summed, A.c.balance_cents < 0))
     )
-    for purchase, consumed, bought, minutes in _rows(
-        tx,
-        select(P.c.id, P.c.consumed_minutes, P.c.bought_minutes, func.coalesce(used.c.minutes, 0))
+    return _found(tx, wrong, "balance: account {} shows {} but its ledger sums to {}")
+
+
+def consumption(tx: Tx) -> list[str]:
+    """3. 0 ≤ consumed ≤ bought, consumed = minutes of the kept lessons it funds"""
+    used = _sums(
+        F.c.purchase_id,
+        F.c.source == "purchase",
+        _money_kept(),
+        source=F.join(R, R.c.id == F.c.reservation_id),
+        minutes=F.c.minutes,
+    )
+    minutes = func.coalesce(used.c.minutes, 0)
+    wrong = (
+        select(P.c.id, P.c.consumed_minutes, P.c.bought_minutes, minutes)
         .select_from(P.outerjoin(used, used.c.purchase_id == P.c.id))
         .where(
             or_(
-                P.c.consumed_minutes != func.coalesce(used.c.minutes, 0),
+                P.c.consumed_minutes != minutes,
                 P.c.consumed_minutes < 0,
                 P.c.consumed_minutes > P.c.bought_minutes,
             )
-        ),
-    ):
-        violations.append(
-            f"purchase {purchase}: consumed {consumed} of {bought} min, lessons use {minutes}"
         )
+    )
+    return _found(tx, wrong, "purchase {}: consumed {} of {} min, lessons use {}")
 
-    # 4. booked/done lessons fully funded; cancelled ones refunded exactly (unless late)
-    funded = (
-        select(
-            F.c.reservation_id,
-            func.sum(F.c.minutes).label("minutes"),
-            func.sum(case((F.c.source != "purchase", F.c.amount_cents), else_=0)).label("money"),
-        )
-        .group_by(F.c.reservation_id)
-        .subquery()
-    )
-    length = (R.c.end_slot - R.c.start_slot) * literal(slot)
-    for lesson, minutes, covered in _rows(
-        tx,
-        select(R.c.id, length, func.coalesce(funded.c.minutes, 0))
+
+def _fundings() -> Any:
+    """Per lesson: the minutes funded and the money (not package minutes) that funded them."""
+    money = case((F.c.source != "purchase", F.c.amount_cents), else_=0)
+    return _sums(F.c.reservation_id, minutes=F.c.minutes, money=money)
+
+
+def funding(tx: Tx) -> list[str]:
+    """4. booked/done lessons fully funded …"""
+    funded = _fundings()
+    length, covered = _length(tx), func.coalesce(funded.c.minutes, 0)
+    wrong = (
+        select(R.c.id, length, covered)
         .select_from(R.outerjoin(funded, funded.c.reservation_id == R.c.id))
-        .where(
-            R.c.status.in_(("booked", "done")),
-            R.c.unfunded.is_(False),
-            func.coalesce(funded.c.minutes, 0) != length,
-        ),
-    ):
-        violations.append(
-            f"funding: lesson {lesson} lasts {minutes} min but {covered} min are funded"
-        )
-    refunds = (
-        select(L.c.reservation_id, func.sum(L.c.amount_cents).label("refunded"))
-        .where(L.c.kind == "refund")
-        .group_by(L.c.reservation_id)
-        .subquery()
+        .where(R.c.status.in_(KEPT), R.c.unfunded.is_(False), covered != length)
     )
-    for lesson, money, refunded, late in _rows(
-        tx,
-        select(
-            R.c.id,
-            func.coalesce(funded.c.money, 0),
-            func.coalesce(refunds.c.refunded, 0),
-            R.c.late_cancel,
-        )
+    return _found(tx, wrong, "funding: lesson {} lasts {} min but {} min are funded")
+
+
+def refunds(tx: Tx) -> list[str]:
+    """4. … cancelled ones refunded exactly (unless late)"""
+    funded = _fundings()
+    back = _sums(L.c.reservation_id, L.c.kind == LedgerKind.REFUND, refunded=L.c.amount_cents)
+    money, refunded = func.coalesce(funded.c.money, 0), func.coalesce(back.c.refunded, 0)
+    wrong = (
+        select(R.c.id, money, refunded, R.c.late_cancel)
         .select_from(
             R.outerjoin(funded, funded.c.reservation_id == R.c.id).outerjoin(
-                refunds, refunds.c.reservation_id == R.c.id
+                back, back.c.reservation_id == R.c.id
             )
         )
         .where(
-            R.c.status == "cancelled",
-            func.coalesce(refunds.c.refunded, 0)
-            != case((R.c.late_cancel.is_(True), 0), else_=func.coalesce(funded.c.money, 0)),
-        ),
-    ):
-        violations.append(
-            f"refund: cancelled lesson {lesson} was funded {money} and refunded {refunded} (late: {bool(late)})"
+            R.c.status == LessonStatus.CANCELLED,
+            refunded != case((R.c.late_cancel.is_(True), 0), else_=money),
         )
-
-    # 5. money is conserved
-    paid = tx.session.execute(
-        select(func.coalesce(func.sum(PAY.c.amount_cents), 0)).where(PAY.c.status == "succeeded")
-    ).scalar_one()
-    credits = tx.session.execute(
-        select(func.coalesce(func.sum(L.c.amount_cents), 0)).where(L.c.kind == "credit")
-    ).scalar_one()
-    paid_out = -tx.session.execute(
-        select(func.coalesce(func.sum(L.c.amount_cents), 0)).where(L.c.kind == "debit")
-    ).scalar_one()
-    balances = tx.session.execute(
-        select(func.coalesce(func.sum(A.c.balance_cents), 0))
-    ).scalar_one()
-    held = tx.session.execute(
-        select(func.coalesce(func.sum(F.c.amount_cents), 0))
-        .select_from(F.join(R, R.c.id == F.c.reservation_id))
-        .where(F.c.source != "purchase", _money_kept())  # type: ignore[arg-type]
-    ).scalar_one()
-    if int(paid) + int(credits) != int(balances) + int(held) + int(paid_out):
-        violations.append(
-            f"money: payments {paid} + credits {credits} ≠ balances {balances} + held in lessons "
-            f"{held} + paid out {paid_out}"
-        )
-
-    # 6. statuses agree
-    pending_new = (
-        select(O.c.new_id, func.count().label("n"))
-        .select_from(O.join(S, S.c.id == O.c.session_id))
-        .where(
-            O.c.status == "pending",
-            S.c.status.in_(("open", "awaiting_payment")),
-            O.c.new_id.is_not(None),
-        )
-        .group_by(O.c.new_id)
-        .subquery()
     )
-    for lesson, count in _rows(
+    return _found(tx, wrong, "refund: cancelled lesson {} was funded {} and refunded {} (late: {})")
+
+
+def money(tx: Tx) -> list[str]:
+    """5. money is conserved"""
+    paid = _scalar(tx, _total(PAY.c.amount_cents, PAY.c.status == PaymentStatus.SUCCEEDED))
+    credits = _scalar(tx, _total(L.c.amount_cents, L.c.kind == LedgerKind.CREDIT))
+    paid_out = -_scalar(tx, _total(L.c.amount_cents, L.c.kind == LedgerKind.DEBIT))
+    balances = _scalar(tx, _total(A.c.balance_cents))
+    held = _scalar(
         tx,
-        select(R.c.id, func.coalesce(pending_new.c.n, 0))
+        _total(F.c.amount_cents, F.c.source != "purchase", _money_kept()).select_from(
+            F.join(R, R.c.id == F.c.reservation_id)
+        ),
+    )
+    if paid + credits == balances + held + paid_out:
+        return []
+    return [
+        f"money: payments {paid} + credits {credits} ≠ balances {balances} + held in lessons "
+        f"{held} + paid out {paid_out}"
+    ]
+
+
+def statuses(tx: Tx) -> list[str]:
+    """6. statuses agree"""
+    pending_new = _sums(
+        O.c.new_id,
+        O.c.status == OperationStatus.PENDING,
+        S.c.status.in_(LIVE_SESSION),
+        O.c.new_id.is_not(None),
+        source=O.join(S, S.c.id == O.c.session_id),
+        n=literal_column("1"),
+    )
+    count = func.coalesce(pending_new.c.n, 0)
+    held = (
+        select(R.c.id, count)
         .select_from(R.outerjoin(pending_new, pending_new.c.new_id == R.c.id))
-        .where(R.c.status == "held", func.coalesce(pending_new.c.n, 0) != 1),
-    ):
-        violations.append(
-            f"status: held lesson {lesson} belongs to {count} pending operations of live sessions"
-        )
-    for session, status in _rows(
-        tx,
+        .where(R.c.status == LessonStatus.HELD, count != 1)
+    )
+    closed = (
         select(S.c.id, S.c.status)
         .select_from(S.join(O, O.c.session_id == S.c.id))
-        .where(S.c.status.in_(("applied", "abandoned", "expired")), O.c.status == "pending")
-        .distinct(),
-    ):
-        violations.append(f"status: session {session} is {status} but still has pending operations")
+        .where(S.c.status.in_(CLOSED_SESSION), O.c.status == OperationStatus.PENDING)
+        .distinct()
+    )
+    return _found(
+        tx, held, "status: held lesson {} belongs to {} pending operations of live sessions"
+    ) + _found(tx, closed, "status: session {} is {} but still has pending operations")
 
-    # 1b. a lesson is billed for the time it really lasts (no lesson across a change of clocks)
+
+def real_time(tx: Tx) -> list[str]:
+    """1b. a lesson is billed for the time it really lasts (no lesson across a change of clocks)"""
     if tx.dialect == "postgresql":
         seconds: Any = func.extract("epoch", R.c.ends_at - R.c.starts_at)
     else:
         seconds = func.round((func.julianday(R.c.ends_at) - func.julianday(R.c.starts_at)) * 86400)
-    for lesson, real, billed in _rows(
-        tx,
-        select(R.c.id, seconds / 60, length).where(
-            R.c.status.in_(("held", "booked", "done")), seconds != length * 60
-        ),
-    ):
-        violations.append(
-            f"time: lesson {lesson} lasts {real:.0f} real minutes but is billed {billed}"
-        )
+    length = _length(tx)
+    wrong = select(R.c.id, seconds / 60, length).where(
+        R.c.status.in_((*LIVE, LessonStatus.DONE)), seconds != length * 60
+    )
+    return _found(tx, wrong, "time: lesson {} lasts {:.0f} real minutes but is billed {}")
 
-    # 8. an operation never cancelled, moved or booked a lesson that had started
+
+def started(tx: Tx) -> list[str]:
+    """8. an operation never cancelled, moved or booked a lesson that had started"""
     touched = R.alias("touched")
-    for operation, kind, lesson in _rows(
-        tx,
+    wrong = (
         select(O.c.id, O.c.kind, touched.c.id)
         .select_from(
             O.join(touched, or_(touched.c.id == O.c.new_id, touched.c.id == O.c.target_id))
         )
         .where(
-            O.c.status == "applied",
+            O.c.status == OperationStatus.APPLIED,
             O.c.applied_at.is_not(None),
             touched.c.starts_at <= O.c.applied_at,
-        ),
-    ):
-        violations.append(
-            f"started: operation {operation} ({kind}) was applied after lesson {lesson} had started"
         )
-
-    # 9. no account's reserved balance exceeds its balance
-    reserved = (
-        select(S.c.student_id, func.sum(S.c.reserved_cents).label("reserved"))
-        .where(S.c.status == "awaiting_payment")
-        .group_by(S.c.student_id)
-        .subquery()
     )
-    for student, balance, held_back in _rows(
-        tx,
+    return _found(tx, wrong, "started: operation {} ({}) was applied after lesson {} had started")
+
+
+def reserved_money(tx: Tx) -> list[str]:
+    """9. no account's reserved balance exceeds its balance"""
+    awaiting = S.c.status == SessionStatus.AWAITING_PAYMENT
+    reserved = _sums(S.c.student_id, awaiting, reserved=S.c.reserved_cents)
+    wrong = (
         select(A.c.student_id, A.c.balance_cents, reserved.c.reserved)
         .select_from(A.join(reserved, reserved.c.student_id == A.c.student_id))
-        .where(reserved.c.reserved > A.c.balance_cents),
-    ):
-        violations.append(
-            f"reserved: student {student} has {held_back} reserved for payments but a balance of {balance}"
-        )
-
-    # 9b. a package's recorded payments are the price of its paid hours, pro rata to the cent
-    received = (
-        select(
-            PP.c.purchase_id,
-            func.sum(PP.c.amount_cents).label("cents"),
-            func.sum(PP.c.minutes).label("minutes"),
-        )
-        .group_by(PP.c.purchase_id)
-        .subquery()
+        .where(reserved.c.reserved > A.c.balance_cents)
     )
-    due = (P.c.price_cents * P.c.paid_minutes * 2 + P.c.bought_minutes) // (2 * P.c.bought_minutes)
+    return _found(
+        tx, wrong, "reserved: student {0} has {2} reserved for payments but a balance of {1}"
+    )
+
+
+def package_payments(tx: Tx) -> list[str]:
+    """9b. a package's recorded payments are the price of its paid hours, pro rata to the cent"""
+    received = _sums(PP.c.purchase_id, cents=PP.c.amount_cents, minutes=PP.c.minutes)
+    due = paid_price()
     cents, minutes = func.coalesce(received.c.cents, 0), func.coalesce(received.c.minutes, 0)
-    for purchase, paid_minutes, price_due, got, got_minutes in _rows(
-        tx,
+    wrong = (
         select(P.c.id, P.c.paid_minutes, due, cents, minutes)
         .select_from(P.outerjoin(received, received.c.purchase_id == P.c.id))
         .where(
@@ -314,43 +294,60 @@ def check(tx: Tx) -> CheckView:
                 P.c.paid_minutes < 0,
                 P.c.paid_minutes > P.c.bought_minutes,
             )
-        ),
-    ):
-        violations.append(
-            f"package {purchase}: {paid_minutes} paid min cost {price_due} but payments of "
-            f"{got} for {got_minutes} min are recorded"
         )
-
-    # 9. … nor do the package minutes they hold exceed what is left of the package
-    holds = (
-        select(PH.c.purchase_id, func.sum(PH.c.minutes).label("minutes"))
-        .select_from(PH.join(S, S.c.id == PH.c.session_id))
-        .where(S.c.status == "awaiting_payment")
-        .group_by(PH.c.purchase_id)
-        .subquery()
     )
-    for purchase, consumed, bought, held_minutes in _rows(
-        tx,
+    return _found(
+        tx, wrong, "package {}: {} paid min cost {} but payments of {} for {} min are recorded"
+    )
+
+
+def reserved_minutes(tx: Tx) -> list[str]:
+    """9. … nor do the package minutes they hold exceed what is left of the package"""
+    holds = _sums(
+        PH.c.purchase_id,
+        S.c.status == SessionStatus.AWAITING_PAYMENT,
+        source=PH.join(S, S.c.id == PH.c.session_id),
+        minutes=PH.c.minutes,
+    )
+    wrong = (
         select(P.c.id, P.c.consumed_minutes, P.c.bought_minutes, holds.c.minutes)
         .select_from(P.join(holds, holds.c.purchase_id == P.c.id))
-        .where(P.c.consumed_minutes + holds.c.minutes > P.c.bought_minutes),
-    ):
-        violations.append(
-            f"reserved: package {purchase} has {consumed} of {bought} min used and "
-            f"{held_minutes} min held for payments"
-        )
+        .where(P.c.consumed_minutes + holds.c.minutes > P.c.bought_minutes)
+    )
+    return _found(
+        tx, wrong, "reserved: package {} has {} of {} min used and {} min held for payments"
+    )
 
-    # 7. every mutation is in history (every session and every ledger entry's session is there)
-    for (session,) in _rows(
-        tx,
-        select(S.c.id).where(~select(H.c.id).where(H.c.session_id == S.c.id).exists()),
-    ):
-        violations.append(f"history: session {session} has no history")
 
+def history(tx: Tx) -> list[str]:
+    """7. every mutation is in history (every session and every ledger entry's session is there)"""
+    silent = select(S.c.id).where(~select(H.c.id).where(H.c.session_id == S.c.id).exists())
+    return _found(tx, silent, "history: session {} has no history")
+
+
+# in the order their violations are listed
+INVARIANTS: tuple[Callable[[Tx], list[str]], ...] = (
+    overlaps,
+    balances,
+    consumption,
+    funding,
+    refunds,
+    money,
+    statuses,
+    real_time,
+    started,
+    reserved_money,
+    package_payments,
+    reserved_minutes,
+    history,
+)
+COUNTED = {"reservations": R, "accounts": A, "purchases": P, "sessions": S}
+
+
+def check(tx: Tx) -> CheckView:
+    violations = [found for invariant in INVARIANTS for found in invariant(tx)]
     checked = {
-        "reservations": int(tx.session.execute(select(func.count()).select_from(R)).scalar_one()),
-        "accounts": int(tx.session.execute(select(func.count()).select_from(A)).scalar_one()),
-        "purchases": int(tx.session.execute(select(func.count()).select_from(P)).scalar_one()),
-        "sessions": int(tx.session.execute(select(func.count()).select_from(S)).scalar_one()),
+        name: _scalar(tx, select(func.count()).select_from(table))
+        for name, table in COUNTED.items()
     }
     return CheckView(ok=not violations, violations=violations, checked=checked)
