@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
+from tutorctl.core.calendar import parse_date, parse_days, parse_week
 from tutorctl.core.clock import parse_now
 from tutorctl.core.config import mask_url, resolve_db_url, scrub
 from tutorctl.core.errors import ConfigError, InputError, NotFoundError
 from tutorctl.core.limits import as_id, check_text, parse_id
 from tutorctl.core.money import parse_amount, parse_hours
-from tutorctl.core.timegrid import parse_date, parse_days, parse_week
 
 TODAY = date(2026, 11, 24)
 

@@ -46,8 +46,8 @@ def test_lock_ensures_rows_and_bumps_stamps(cli: Cli) -> None:
     assert db.write("touch", touch) == [2, 2]
 
     def count(tx: Tx) -> tuple[int, int]:
-        weeks = tx.session.exec(select(func.count()).select_from(CalendarWeek)).one()
-        history = tx.session.exec(select(func.count()).where(History.command == "touch")).one()
+        weeks = tx.orm.exec(select(func.count()).select_from(CalendarWeek)).one()
+        history = tx.orm.exec(select(func.count()).where(History.command == "touch")).one()
         return weeks, history
 
     assert db.read(count) == (2, 2)  # rows created once; every mutation in history
@@ -59,8 +59,8 @@ def test_exception_leaves_nothing(cli: Cli) -> None:
 
     def broken(tx: Tx) -> None:
         tx.lock(weeks=[(1, WEEK)])
-        tx.session.add(User(handle="ghost", name="Ghost", role="student", created_at=tx.now))
-        tx.session.flush()
+        tx.orm.add(User(handle="ghost", name="Ghost", role="student", created_at=tx.now))
+        tx.orm.flush()
         tx.audit("ghost")
         raise RuntimeError("boom")
 
@@ -68,9 +68,9 @@ def test_exception_leaves_nothing(cli: Cli) -> None:
         db.write("broken", broken)
 
     def state(tx: Tx) -> tuple[int, int, int]:
-        users = tx.session.exec(select(func.count()).select_from(User)).one()
-        weeks = tx.session.exec(select(func.count()).select_from(CalendarWeek)).one()
-        history = tx.session.exec(select(func.count()).where(History.command == "broken")).one()
+        users = tx.orm.exec(select(func.count()).select_from(User)).one()
+        weeks = tx.orm.exec(select(func.count()).select_from(CalendarWeek)).one()
+        history = tx.orm.exec(select(func.count()).where(History.command == "broken")).one()
         return users, weeks, history
 
     assert db.read(state) == (2, 0, 0)
@@ -208,7 +208,7 @@ def test_opposite_key_orders_never_deadlock(cli: Cli) -> None:
     assert [out.get(timeout=5) for _ in procs] == [0, 0, 0, 0]
 
     def stamps(tx: Tx) -> list[int]:
-        rows = tx.session.exec(select(CalendarWeek).order_by(CalendarWeek.user_id)).all()  # type: ignore[arg-type]
+        rows = tx.orm.exec(select(CalendarWeek).order_by(CalendarWeek.user_id)).all()  # type: ignore[arg-type]
         return [r.stamp for r in rows]
 
     assert _db(cli.url).read(stamps) == [4 * rounds, 4 * rounds]  # no lost update
@@ -224,7 +224,7 @@ def test_connections_are_pooled_and_a_forked_child_gets_its_own(cli: Cli) -> Non
     seen: list[int] = []
 
     def note(tx: Tx) -> None:
-        seen.append(id(tx.session.connection().connection.dbapi_connection))
+        seen.append(id(tx.orm.connection().connection.dbapi_connection))
         tx.lock(weeks=[(1, WEEK)])
 
     db.write("touch", note)
@@ -241,9 +241,9 @@ def test_connections_are_pooled_and_a_forked_child_gets_its_own(cli: Cli) -> Non
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     db.write("touch", note)  # the parent's pooled connection still works after the child's exit
-    assert db.read(lambda tx: tx.session.execute(text(backend_id)).scalar()) is not None
+    assert db.read(lambda tx: tx.orm.execute(text(backend_id)).scalar()) is not None
     stamp = db.read(
-        lambda tx: tx.session.exec(
+        lambda tx: tx.orm.exec(
             select(CalendarWeek.stamp).where(CalendarWeek.user_id == 1)
         ).one()
     )
@@ -313,10 +313,10 @@ def test_prepared_statements_convert_types_as_sqlalchemy_does(cli: Cli) -> None:
     assert user.active is True and user.created_at == NOW and user.created_at.tzinfo is not None
     assert db.read(lambda tx: tx.run(_USER_BY_HANDLE, {"handle": "nobody"})) == []
     # written by a prepared statement: the ORM reads the same values back, defaults applied
-    stored = db.read(lambda tx: tx.session.get(History, history_id))
+    stored = db.read(lambda tx: tx.orm.get(History, history_id))
     assert stored is not None and (stored.at, stored.user_ids, stored.subject) == (at, ",", "x")
     # and SQLAlchemy's own comparison finds it (the same stored format, SQLite's text included)
-    same = db.read(lambda tx: tx.session.exec(select(History.id).where(History.at == at)).all())
+    same = db.read(lambda tx: tx.orm.exec(select(History.id).where(History.at == at)).all())
     assert same == [history_id]
 
 
@@ -430,5 +430,5 @@ def test_week_lock_of_any_size_ensures_bumps_and_reads(cli: Cli, count: int) -> 
     assert monday == "0" * 9 + "1" + "0" * 14 and locked == count + 1
     assert stamps == [1] * count
     assert db.write("lock", lock)[1:] == ([2] * count, count + 1)
-    assert db.read(lambda tx: tx.session.exec(select(CalendarWeek.stamp).where(
+    assert db.read(lambda tx: tx.orm.exec(select(CalendarWeek.stamp).where(
         CalendarWeek.user_id == 1)).all()) == [1]  # fmt: skip

@@ -142,7 +142,7 @@ def snapshot(tx: Tx) -> Snapshot:
         r.id or 0: Lesson(
             r.status, _utc(r.starts_at), _utc(r.ends_at), r.teacher_id, r.student_id, r.late_cancel
         )
-        for r in tx.session.exec(select(Reservation))
+        for r in tx.orm.exec(select(Reservation))
     }
     ops = {
         o.id or 0: Op(
@@ -154,11 +154,11 @@ def snapshot(tx: Tx) -> Snapshot:
             bool(getattr(o, "waive_notice", False)),
             getattr(o, "note", None),
         )
-        for o in tx.session.exec(select(Operation))
+        for o in tx.orm.exec(select(Operation))
     }
-    accounts = {a.id: a for a in tx.session.exec(select(Account))}
+    accounts = {a.id: a for a in tx.orm.exec(select(Account))}
     held = 0
-    for f in tx.session.exec(select(Funding)):
+    for f in tx.orm.exec(select(Funding)):
         lesson = lessons[f.reservation_id]
         kept = lesson.status in ("booked", "done") or (
             lesson.status == "cancelled" and lesson.late_cancel
@@ -170,15 +170,15 @@ def snapshot(tx: Tx) -> Snapshot:
         ops=ops,
         sessions={
             s.id or 0: (s.student_id, s.status, int(getattr(s, "reserved_cents", 0) or 0))
-            for s in tx.session.exec(select(BookingSession))
+            for s in tx.orm.exec(select(BookingSession))
         },
         payments={
             p.id or 0: (p.session_id, p.status, p.amount_cents)
-            for p in tx.session.exec(select(Payment))
+            for p in tx.orm.exec(select(Payment))
         },
         ledger={
             e.id or 0: Entry(e.amount_cents, e.kind, e.session_id, e.reservation_id)
-            for e in tx.session.exec(select(LedgerEntry))
+            for e in tx.orm.exec(select(LedgerEntry))
         },
         balances={a.student_id: a.balance_cents for a in accounts.values()},
         held_money=held,

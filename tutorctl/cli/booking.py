@@ -8,7 +8,7 @@ import typer
 
 from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, id_argument, id_option, read, write
-from tutorctl.core.timegrid import parse_date, parse_day, parse_week
+from tutorctl.core.calendar import parse_date, parse_day, parse_week
 
 if TYPE_CHECKING:  # the CLI starts without SQLAlchemy: only commands that run import it
     from tutorctl.core.views import BookingResultView, HistoryView
@@ -233,7 +233,7 @@ def history(
     json: Json = False,
 ) -> None:
     """The audit trail: every mutation, with its actor (newest last)."""
-    from tutorctl.core.timegrid import to_utc
+    from tutorctl.core.calendar import to_utc
     from tutorctl.services import history as svc
 
     def run(tx: Tx) -> HistoryView:

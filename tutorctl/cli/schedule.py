@@ -8,7 +8,7 @@ import typer
 
 from tutorctl.cli import complete
 from tutorctl.cli.state import Json, emit, read, write
-from tutorctl.core.timegrid import parse_days, parse_week, parse_week_range
+from tutorctl.core.calendar import parse_days, parse_week, parse_week_range
 
 if TYPE_CHECKING:  # not at run time: `tutorctl --help` must not import SQLAlchemy
     from tutorctl.core.views import ScheduleChangeView, TeacherOffView
@@ -130,8 +130,8 @@ def off(
 ) -> None:
     """The teacher cannot come: close those slots and cancel every lesson there with a full
     refund (notice waived), in one transaction; prints who was cancelled and refunded."""
+    from tutorctl.core.calendar import parse_date
     from tutorctl.core.limits import check_text
-    from tutorctl.core.timegrid import parse_date
     from tutorctl.services import absence
 
     day = parse_date(date)

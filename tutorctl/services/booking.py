@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlmodel import select
 
+from tutorctl.core.calendar import DAY_NAMES, format_week
 from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.money import prorate
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
-from tutorctl.core.timegrid import DAY_NAMES, format_week
 from tutorctl.core.views import BookingResultView, LessonView
 from tutorctl.db.schema import (
     BookingSession,

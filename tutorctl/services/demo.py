@@ -19,10 +19,10 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
+from tutorctl.core.calendar import monday_of
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import RuleError
 from tutorctl.core.status import PaymentMethod
-from tutorctl.core.timegrid import monday_of
 from tutorctl.core.views import ScheduleView
 from tutorctl.db.schema import Category, History, LedgerEntry, Purchase, Reservation, User
 from tutorctl.db.uow import Database, Tx
@@ -71,7 +71,7 @@ def refuse_unless_demo(db: Database, fresh_hint: str) -> None:
 
 
 def _mark(tx: Tx) -> None:
-    found = tx.session.exec(
+    found = tx.orm.exec(
         select(func.count())
         .select_from(History)
         .where(History.command == "demo", History.subject == MARKER)
@@ -84,13 +84,13 @@ def _mark(tx: Tx) -> None:
 
 def _people(tx: Tx) -> None:
     for handle, name in TEACHERS:
-        if tx.session.exec(select(User).where(User.handle == handle)).first() is None:
+        if tx.orm.exec(select(User).where(User.handle == handle)).first() is None:
             users.add_user(tx, handle, name, "teacher")
     for handle, name in STUDENTS:
-        if tx.session.exec(select(User).where(User.handle == handle)).first() is None:
+        if tx.orm.exec(select(User).where(User.handle == handle)).first() is None:
             users.add_user(tx, handle, name, "student")
     for name, price in CATEGORIES:
-        if tx.session.exec(select(Category).where(Category.name == name)).first() is None:
+        if tx.orm.exec(select(Category).where(Category.name == name)).first() is None:
             users.add_category(tx, name, price)
 
 
@@ -110,7 +110,7 @@ def _availability(tx: Tx, teacher: str, days: list[int], start: str, end: str) -
 
 def _package(tx: Tx) -> None:
     chloe = users.find_user(tx, "chloe")
-    if tx.session.exec(select(Purchase).where(Purchase.student_id == chloe.id)).first() is None:
+    if tx.orm.exec(select(Purchase).where(Purchase.student_id == chloe.id)).first() is None:
         packages.add_purchase(tx, "chloe", "alice", "maths", 10 * 60, 38000, 8 * 60)
 
 
@@ -118,7 +118,7 @@ def _credit(tx: Tx) -> None:
     david = users.find_user(tx, "david")
     account = accounts.account_of(tx, david)
     if (
-        tx.session.exec(select(LedgerEntry).where(LedgerEntry.account_id == account.id)).first()
+        tx.orm.exec(select(LedgerEntry).where(LedgerEntry.account_id == account.id)).first()
         is None
     ):
         accounts.credit(tx, "david", 10000, "demo top-up")
@@ -156,7 +156,7 @@ def build(db: Database, fresh_hint: str = "") -> ScheduleView:
     db.write("demo", _package)
     db.write("demo", _credit)
     has_lessons = db.read(
-        lambda tx: tx.session.exec(
+        lambda tx: tx.orm.exec(
             select(func.count()).select_from(Reservation).where(col(Reservation.starts_at) > tx.now)
         ).one()
     )

@@ -17,13 +17,11 @@ from sqlalchemy import String, and_, cast, literal, select, update
 
 from tutorctl.core.status import LessonStatus, OperationKind, PaymentStatus, SessionStatus
 from tutorctl.core.views import ExpireView
-from tutorctl.db.schema import BookingSession, Payment, Reservation
+from tutorctl.db.tables import booking_sessions as S
+from tutorctl.db.tables import payments as PAY
+from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services.holds import lock_sessions, release_holds
-
-S = BookingSession.__table__  # type: ignore[attr-defined]
-R = Reservation.__table__  # type: ignore[attr-defined]
-PAY = Payment.__table__  # type: ignore[attr-defined]
 
 DEFAULT_BATCH = 1000
 
@@ -65,7 +63,7 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> tuple[list[int], i
     holds released)."""
     ids = [
         row[0]
-        for row in tx.execute(select(S.c.id).where(overdue.stale).order_by(S.c.id).limit(batch))
+        for row in tx.run(select(S.c.id).where(overdue.stale).order_by(S.c.id).limit(batch))
     ]
     if not ids:
         tx.unchanged()
@@ -73,7 +71,7 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> tuple[list[int], i
     lock_sessions(tx, ids)
     changed = [
         row[0]
-        for row in tx.execute(
+        for row in tx.run(
             update(S)
             .where(tx.one_of(S.c.id, ids), overdue.stale)
             .values(status=overdue.status, **{overdue.stamp: tx.now})
@@ -84,7 +82,7 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> tuple[list[int], i
         tx.unchanged()
         return [], len(ids), 0
     if overdue.status == SessionStatus.PAYMENT_FAILED:
-        tx.execute(
+        tx.run(
             update(PAY)
             .where(tx.one_of(PAY.c.session_id, changed), PAY.c.status == PaymentStatus.PENDING)
             .values(status=PaymentStatus.FAILED, settled_at=tx.now)
@@ -128,7 +126,7 @@ def fail_stale_payments(tx: Tx, batch: int) -> BatchResult:
 def mark_done(tx: Tx, batch: int) -> BatchResult:
     ended = and_(R.c.status == LessonStatus.BOOKED, R.c.ends_at <= tx.now)
     rows = list(
-        tx.execute(
+        tx.run(
             select(R.c.id, R.c.teacher_id, R.c.student_id, R.c.week)
             .where(ended)
             .order_by(R.c.id)
@@ -141,7 +139,7 @@ def mark_done(tx: Tx, batch: int) -> BatchResult:
     tx.lock(weeks={key for _i, t, s, w in rows for key in ((t, w), (s, w))})
     done = [
         row[0]
-        for row in tx.execute(
+        for row in tx.run(
             update(R)
             .where(tx.one_of(R.c.id, [r[0] for r in rows]), ended)
             .values(status=LessonStatus.DONE)

@@ -19,12 +19,11 @@ from sqlalchemy import and_, or_, select, update
 
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.db.schema import BookingSession, Operation, Reservation
+from tutorctl.db.tables import booking_sessions as S
+from tutorctl.db.tables import operations as O
+from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx, WeekKey
 from tutorctl.services.ids import must_id
-
-S = BookingSession.__table__  # type: ignore[attr-defined]
-O = Operation.__table__  # type: ignore[attr-defined]  # noqa: E741
-R = Reservation.__table__  # type: ignore[attr-defined]
 
 
 class Place(NamedTuple):
@@ -85,7 +84,7 @@ def touched(
             query = query.where(tx.one_of(O.c.id, operation_ids))
         if pending_only:
             query = query.where(O.c.status == OperationStatus.PENDING)
-    rows = tx.execute(query.distinct())
+    rows = tx.run(query.distinct())
     return Touch({i: Place(t, s, w) for i, t, s, w in rows})
 
 
@@ -101,7 +100,7 @@ def lock_sessions(
     the weeks of every lesson their pending operations (or these ``operations``) touch, read
     under that lock; what they touch."""
     if students is None:
-        rows = tx.execute(select(S.c.student_id).where(tx.one_of(S.c.id, session_ids)))
+        rows = tx.run(select(S.c.student_id).where(tx.one_of(S.c.id, session_ids)))
         students = [row[0] for row in rows]
     tx.lock(accounts=students)
     wanted = list(operations)
@@ -151,7 +150,7 @@ def release_holds(
     held = select(O.c.new_id).where(pending, O.c.new_id.is_not(None))
     released = [
         row[0]
-        for row in tx.execute(
+        for row in tx.run(
             update(R)
             .where(R.c.id.in_(held), R.c.status == LessonStatus.HELD)
             .values(status=LessonStatus.RELEASED)
@@ -164,7 +163,7 @@ def release_holds(
     kinds = [k.value for k in abandon]
     abandoned = [
         row[0]
-        for row in tx.execute(
+        for row in tx.run(
             update(O).where(pending, O.c.kind.in_(kinds)).values(**values).returning(O.c.id)
         )
     ]

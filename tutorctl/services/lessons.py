@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, union_all
 
+from tutorctl.core.calendar import format_week
 from tutorctl.core.status import LIVE, LessonStatus, OperationStatus
-from tutorctl.core.timegrid import format_week
 from tutorctl.core.views import LessonView
-from tutorctl.db.schema import Category, Operation, Reservation, User
+from tutorctl.db.tables import categories as _C
+from tutorctl.db.tables import operations as _O
+from tutorctl.db.tables import reservations as R
+from tutorctl.db.tables import users
 from tutorctl.db.uow import Prepared, Tx
 
 # what a new lesson's insert names (its id comes back, or an import allocates it)
@@ -22,11 +25,8 @@ NEW_LESSON_COLUMNS = (
 )  # fmt: skip
 VISIBLE = (*LIVE, LessonStatus.DONE)
 
-R = Reservation.__table__  # type: ignore[attr-defined]
-_T = User.__table__.alias("teacher_user")  # type: ignore[attr-defined]
-_S = User.__table__.alias("student_user")  # type: ignore[attr-defined]
-_C = Category.__table__  # type: ignore[attr-defined]
-_O = Operation.__table__  # type: ignore[attr-defined]
+_T = users.alias("teacher_user")
+_S = users.alias("student_user")
 
 
 def lesson_query() -> Any:
@@ -111,7 +111,7 @@ def lessons_by_id(tx: Tx, ids: Iterable[int | None]) -> dict[int, LessonView]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = tx.execute(lesson_query().where(R.c.id.in_(wanted)))
+    rows = tx.run(lesson_query().where(R.c.id.in_(wanted)))
     return {view.id: view for view in (lesson_view(tx, row) for row in rows)}
 
 
@@ -145,7 +145,7 @@ def week_lessons(
 ) -> list[LessonView]:
     """Every lesson of the week where one of ``user_ids`` is teacher or student: one query."""
     params = {"ids": sorted(set(user_ids)), "week": week, "statuses": list(statuses)}
-    return [lesson_view(tx, row) for row in tx.execute(_WEEK, params)]
+    return [lesson_view(tx, row) for row in tx.run(_WEEK, params)]
 
 
 def overlapping(

@@ -8,12 +8,12 @@ from sqlmodel import col, select
 
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.db.schema import BookingSession, Category, Operation, Reservation, User
+from tutorctl.db.tables import operations as _OP
 from tutorctl.db.uow import Prepared, Tx
 from tutorctl.services.holds import release_holds
 from tutorctl.services.ids import must_id
 from tutorctl.services.placement import late_by_notice
 
-_OP = Operation.__table__  # type: ignore[attr-defined]
 NEW_OPERATION = Prepared(
     insert(_OP).returning(_OP.c.id),
     keys=("session_id", "kind", "status", "target_id", "new_id", "created_at"),

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from tutorctl.core.calendar import DAY_NAMES
 from tutorctl.core.errors import RuleError
 from tutorctl.core.money import prorate
-from tutorctl.core.timegrid import DAY_NAMES
 from tutorctl.db.schema import Reservation
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import describe, overlapping

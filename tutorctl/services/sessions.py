@@ -12,6 +12,7 @@ from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.status import OperationStatus, SessionStatus
 from tutorctl.core.views import OperationView, SessionListView, SessionSummaryView, SessionView
 from tutorctl.db.schema import BookingSession, Operation, User
+from tutorctl.db.tables import booking_sessions as _BS
 from tutorctl.db.uow import Prepared, Tx
 from tutorctl.services.holds import lock_session, release_holds
 from tutorctl.services.ids import must_get, must_id
@@ -66,7 +67,6 @@ def session_for(tx: Tx, student: Who, session_id: int | None) -> BookingSession:
     return created
 
 
-_BS = BookingSession.__table__  # type: ignore[attr-defined]
 # The same SQL on SQLite and PostgreSQL: an upsert on the partial unique index "one open
 # session per student" finds and touches the open session, or creates it.
 OPEN_SESSION_UPSERT = Prepared(

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import select
 
+from tutorctl.core.calendar import SlotGrid, load_zone
 from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.settings import DEFAULT_SETTINGS, SchoolSettings
-from tutorctl.core.timegrid import SlotGrid, load_zone
 from tutorctl.db.schema import CalendarWeek, Reservation, Settings
 from tutorctl.db.uow import Tx
 

@@ -11,8 +11,9 @@ from tutorctl.core.money import format_amount
 from tutorctl.core.status import LedgerKind, LessonStatus, OperationKind, OperationStatus
 from tutorctl.core.views import FundingPartView, LessonDetailView, LessonEventView
 from tutorctl.db.schema import Funding, LedgerEntry, Operation, Reservation
+from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
-from tutorctl.services.lessons import R, lesson_query, lesson_view
+from tutorctl.services.lessons import lesson_query, lesson_view
 
 _MONEY_WORDS: dict[str, str] = {
     LedgerKind.LESSON: "paid from the balance",
@@ -23,7 +24,7 @@ _MONEY_WORDS: dict[str, str] = {
 
 
 def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
-    row = tx.execute(lesson_query().where(R.c.id == lesson_id)).first()
+    row = tx.run(lesson_query().where(R.c.id == lesson_id)).first()
     lesson = tx.orm.get(Reservation, lesson_id)
     if row is None or lesson is None:
         raise NotFoundError(f"no lesson {lesson_id}")

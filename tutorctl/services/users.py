@@ -14,6 +14,8 @@ from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.schema import Account, Category, User
+from tutorctl.db.tables import categories as _C
+from tutorctl.db.tables import users as _U
 from tutorctl.db.uow import Prepared, Tx
 from tutorctl.services.ids import must_id
 
@@ -52,9 +54,9 @@ def find_user(tx: Tx, ref: str | int, role: str | None = None) -> User:
     text = str(ref).strip()
     number = as_id(text)  # ASCII digits only; over 2**31-1: -1, which names nothing
     if number is not None:
-        user = tx.session.get(User, number)
+        user = tx.orm.get(User, number)
     else:
-        user = tx.session.exec(USER_BY_HANDLE, params={"handle": text}).first()
+        user = tx.orm.exec(USER_BY_HANDLE, params={"handle": text}).first()
     return _checked(text, user, role)
 
 
@@ -94,8 +96,6 @@ class CategoryRef:
     active: bool
 
 
-_U = User.__table__  # type: ignore[attr-defined]
-_C = Category.__table__  # type: ignore[attr-defined]
 PAIR_BY_REF = Prepared(
     sa_select(_U.c.id, _U.c.handle, _U.c.role, _U.c.active).where(
         or_(
@@ -143,7 +143,7 @@ def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
 def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
     balance = None
     if with_balance and user.role == "student":
-        account = tx.session.exec(select(Account).where(Account.student_id == user.id)).first()
+        account = tx.orm.exec(select(Account).where(Account.student_id == user.id)).first()
         balance = account.balance_cents if account else 0
     return UserView(
         id=must_id(user),
@@ -158,14 +158,14 @@ def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
 
 def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
     handle, name, role = check_handle(handle), check_name(name), check_role(role)
-    existing = tx.session.exec(select(User).where(User.handle == handle)).first()
+    existing = tx.orm.exec(select(User).where(User.handle == handle)).first()
     if existing is not None:
         raise RuleError(f"user {handle!r} already exists (id {existing.id})")
     user = User(handle=handle, name=name, role=role, active=True, created_at=tx.now)
-    tx.session.add(user)
-    tx.session.flush()
+    tx.orm.add(user)
+    tx.orm.flush()
     if role == "student":
-        tx.session.add(Account(student_id=must_id(user), balance_cents=0))
+        tx.orm.add(Account(student_id=must_id(user), balance_cents=0))
     tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role)
     return user_view(tx, user)
 
@@ -176,7 +176,7 @@ def list_users(tx: Tx, role: str | None = None, include_inactive: bool = False) 
         query = query.where(User.role == check_role(role))
     if not include_inactive:
         query = query.where(col(User.active).is_(True))
-    return UserListView(users=[user_view(tx, u) for u in tx.session.exec(query)])
+    return UserListView(users=[user_view(tx, u) for u in tx.orm.exec(query)])
 
 
 def show_user(tx: Tx, ref: str) -> UserView:
@@ -188,7 +188,7 @@ def deactivate_user(tx: Tx, ref: str) -> UserView:
     if not user.active:
         raise RuleError(f"user {user.handle!r} is already inactive")
     user.active = False
-    tx.session.add(user)
+    tx.orm.add(user)
     tx.audit(f"user {user.handle}", users=[must_id(user)], active=False)
     return user_view(tx, user)
 
@@ -203,7 +203,7 @@ def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = No
     _change(changes, user, "active", active)
     if not changes:
         raise RuleError(f"user {user.handle!r} already has those values: nothing changed")
-    tx.session.add(user)
+    tx.orm.add(user)
     tx.audit(f"user {user.handle}", users=[must_id(user)], changes=changes)
     return user_view(tx, user)
 
@@ -223,7 +223,7 @@ def set_category(
     changes: dict[str, object] = {}
     new_name = None if rename is None else _category_name(rename)
     if new_name is not None and new_name != category.name:
-        taken = tx.session.exec(select(Category).where(Category.name == new_name)).first()
+        taken = tx.orm.exec(select(Category).where(Category.name == new_name)).first()
         if taken is not None:
             raise RuleError(f"category {new_name!r} already exists (id {taken.id})")
     _change(changes, category, "name", new_name)
@@ -231,7 +231,7 @@ def set_category(
     _change(changes, category, "active", active)
     if not changes:
         raise RuleError(f"category {category.name!r} already has those values: nothing changed")
-    tx.session.add(category)
+    tx.orm.add(category)
     tx.audit(f"category {category.name}", category=category.id, changes=changes)
     return category_view(tx, category)
 
@@ -267,9 +267,9 @@ def find_category(tx: Tx, ref: str | int) -> Category:
     category = None
     number = as_id(text)
     if number is not None:
-        category = tx.session.get(Category, number)
+        category = tx.orm.get(Category, number)
     if category is None:
-        category = tx.session.exec(CATEGORY_BY_NAME, params={"name": text}).first()
+        category = tx.orm.exec(CATEGORY_BY_NAME, params={"name": text}).first()
     if category is None:
         raise _no_category(text)
     return category
@@ -277,12 +277,12 @@ def find_category(tx: Tx, ref: str | int) -> Category:
 
 def add_category(tx: Tx, name: str, price_cents: int) -> CategoryView:
     name = _category_name(name)
-    existing = tx.session.exec(select(Category).where(Category.name == name)).first()
+    existing = tx.orm.exec(select(Category).where(Category.name == name)).first()
     if existing is not None:
         raise RuleError(f"category {name!r} already exists (id {existing.id})")
     category = Category(name=name, price_cents=price_cents, active=True)
-    tx.session.add(category)
-    tx.session.flush()
+    tx.orm.add(category)
+    tx.orm.flush()
     tx.audit(f"category {name}", name=name, price_cents=price_cents)
     return category_view(tx, category)
 
@@ -291,4 +291,4 @@ def list_categories(tx: Tx, include_inactive: bool = False) -> CategoryListView:
     query = select(Category).order_by(col(Category.name))
     if not include_inactive:
         query = query.where(col(Category.active).is_(True))
-    return CategoryListView(categories=[category_view(tx, c) for c in tx.session.exec(query)])
+    return CategoryListView(categories=[category_view(tx, c) for c in tx.orm.exec(query)])

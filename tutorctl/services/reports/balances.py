@@ -59,7 +59,7 @@ def balances(tx: Tx) -> BalancesReport:
         _balance_row(
             r.handle, r.student_id, r.name, r.balance, r.reserved, r.owed_minutes, r.owed_cents
         )
-        for r in tx.execute(query)
+        for r in tx.run(query)
     ]
     sums = [sum(getattr(r, name) for r in rows) for name in _SUMS]
     return BalancesReport(

@@ -68,7 +68,7 @@ def hours(tx: Tx, span: Period, by: str = "teacher") -> HoursReport:
         _hours_row(
             row.name, row.key, row.lessons, row.booked, row.done, row.cancelled, row.late, row.moved
         )
-        for row in tx.execute(query)
+        for row in tx.run(query)
     ]
     whole = _hours_row(
         "total", None, *(sum(getattr(r, f.name) for r in rows) for f in fields(HoursRow)[2:8])

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select, union_all
 
+from tutorctl.core.calendar import format_week
 from tutorctl.core.status import LessonStatus
-from tutorctl.core.timegrid import format_week
 from tutorctl.core.views import OccupancyReport, OccupancyRow
 from tutorctl.db.tables import calendar_weeks as W
 from tutorctl.db.tables import reservations as R
@@ -87,7 +87,7 @@ def occupancy(tx: Tx, span: Period) -> OccupancyReport:
             booked_minutes=int(r.booked),
             held_minutes=int(r.held),
         )
-        for r in tx.execute(query)
+        for r in tx.run(query)
     ]
     weeks, week = [], first_week
     while week <= last_week:

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import and_
 
+from tutorctl.core.calendar import format_week, monday_of, parse_week, to_utc
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import check_year
-from tutorctl.core.timegrid import format_week, monday_of, parse_week, to_utc
 from tutorctl.core.views import ReportPeriod
 from tutorctl.db.uow import Tx
 

@@ -132,7 +132,7 @@ def revenue(tx: Tx, span: Period, by: str | None = None) -> RevenueReport:
     else:
         query = select(grouped.c.key.label("name"), grouped)
     rows = []
-    for row in tx.execute(query):
+    for row in tx.run(query):
         name = row.name if by is not None else "total"
         if name is None:
             name = ACCOUNT_ROW
