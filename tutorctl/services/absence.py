@@ -163,12 +163,10 @@ def _cancel_with_refund(
 
 def _close(tx: Tx, teacher: User, week: date, day: int, start: int, end: int) -> int:
     """Close [start, end) that day in the teacher's (locked) week; the number of slots closed."""
-    row = tx.locked_weeks[(must_id(teacher), week)]
-    slots = list(getattr(row, f"d{day}"))
-    closed = sum(1 for slot in range(start, end) if slots[slot] == "1")
-    slots[start:end] = "0" * (end - start)
-    setattr(row, f"d{day}", "".join(slots))
-    tx.orm.add(row)
+    key = (must_id(teacher), week)
+    available = tx.locked_weeks.week(key)
+    closed = sum(1 for slot in range(start, end) if available.is_open(day, slot))
+    tx.locked_weeks.store(key, available.with_slots(day, range(start, end), open_=False))
     return closed
 
 

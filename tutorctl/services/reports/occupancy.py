@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select, union_all
 
+from tutorctl.core.availability import DAY_COLUMNS
 from tutorctl.core.calendar import format_week
 from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import OccupancyReport, OccupancyRow
@@ -37,7 +38,7 @@ def _open_minutes(span: Period, slot: Any) -> Any:
                     W.c.week >= span.first - timedelta(days=i),
                     W.c.week <= span.end - timedelta(days=i + 1),
                 ),
-                _open_slots(W.c[f"d{i}"]),
+                _open_slots(W.c[DAY_COLUMNS[i]]),
             ),
             else_=0,
         )
