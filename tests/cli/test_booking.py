@@ -264,6 +264,7 @@ def _race(url: str, student: str, day: str, barrier: Any, out: Any) -> None:
     out.put((student, day, code))
 
 
+@pytest.mark.slow  # real processes
 def test_two_students_racing_for_one_slot_get_exactly_one_hold(cli: Cli) -> None:
     school(cli)
     from tutorctl.db.engine import dispose_engines

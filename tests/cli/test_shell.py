@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import NOW
 
 LINES = [
@@ -58,6 +60,7 @@ def _documents(text: str) -> list[Any]:
     return found
 
 
+@pytest.mark.slow  # real processes
 def test_a_line_runs_as_the_process_would(tmp_path: Path) -> None:
     """The same lines, in the shell and each as its own process, on two fresh databases:
     the same stdout, the same errors and exit codes."""

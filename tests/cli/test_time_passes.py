@@ -395,6 +395,7 @@ def test_check_finds_a_started_lesson_changed_by_an_operation(cli: Cli) -> None:
 # -- case 9: concurrent retries of one idempotent call ---------------------------------------------
 
 
+@pytest.mark.slow  # real processes
 def test_parallel_retries_of_one_idempotency_key_all_return_the_first_result(cli: Cli) -> None:
     """Eight retries of one script call start together (on PostgreSQL they queue behind a lock
     this test holds on the student's account, then race when it is released): one lesson, and

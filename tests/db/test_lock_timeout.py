@@ -106,6 +106,7 @@ def _lessons_file(tmp_path: Path, name: str, *extra_columns: str) -> Path:
     return path
 
 
+@pytest.mark.slow  # real processes
 def test_busy_database_exits_5_from_booking_expire_import_and_money(
     cli: Cli, tmp_path: Path
 ) -> None:

@@ -190,6 +190,7 @@ def _lock_many(url: str, order: list[int], rounds: int, out: Any) -> None:
     out.put(failures)
 
 
+@pytest.mark.slow  # real processes
 def test_opposite_key_orders_never_deadlock(cli: Cli) -> None:
     _two_users(cli)
     dispose_engines()
