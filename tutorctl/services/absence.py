@@ -80,7 +80,9 @@ def teacher_off(
             report.append(_line(tx, lesson, names, "kept (already started)"))
             continue
         if lesson.status == LessonStatus.HELD:
-            report.append(_line(tx, lesson, names, "released", held_by[must_id(lesson)].session_id))
+            report.append(
+                _line(tx, lesson, names, LessonStatus.RELEASED, held_by[must_id(lesson)].session_id)
+            )
         # whatever a session planned for this lesson no longer makes sense
         planned = [op for op in ops if lesson.id in (op.target_id, op.new_id)]
         for op in planned:
@@ -151,7 +153,7 @@ def _cancel_with_refund(
                 tx,
                 lesson,
                 names,
-                "cancelled",
+                LessonStatus.CANCELLED,
                 booking.id,
                 refunded_cents=refund.to_balance_cents,
                 refunded_minutes=sum(p.minutes for p in refund.to_purchases),

@@ -71,7 +71,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         when = op.applied_at or op.created_at
         if op.new_id == lesson_id:
             if op.status == OperationStatus.APPLIED:
-                event(when, "booked", op.session_id, op.id)
+                event(when, LessonStatus.BOOKED, op.session_id, op.id)
             elif op.status == OperationStatus.ABANDONED:
                 event(when, f"released{': ' + op.note if op.note else ''}", op.session_id, op.id)
             continue
@@ -98,7 +98,7 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
             entry.session_id,
         )
     if lesson.status == LessonStatus.DONE:
-        event(lesson.ends_at, "done")
+        event(lesson.ends_at, LessonStatus.DONE)
     return LessonDetailView(
         lesson=view,
         unfunded=lesson.unfunded,
