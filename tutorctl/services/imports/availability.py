@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
+
 from tutorctl.core.timegrid import parse_days, parse_week
+from tutorctl.db.schema import CalendarWeek
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
 from tutorctl.services.imports.fields import RowError, boolean, handle, need, wrap
@@ -44,7 +47,11 @@ class Availability:
             if role != "teacher":
                 job.problems.add(p.line, "teacher", f"{v['teacher']!r} is a {role}, not a teacher")
                 continue
-            row = tx.locked_weeks[(uid, v["week"])]
+            row = tx.session.exec(
+                select(CalendarWeek).where(
+                    CalendarWeek.user_id == uid, CalendarWeek.week == v["week"]
+                )
+            ).one()  # locked by the driver; the ORM keeps one object per week
             for day in v["days"]:
                 slots = list(getattr(row, f"d{day}"))
                 missing = set(grid.missing_slots(zone, v["week"], day, v["start"], v["end"]))

@@ -23,6 +23,7 @@ from tutorctl.core.views import ImportView
 from tutorctl.db.schema import User
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.fields import RowError
+from tutorctl.services.imports.locks import WeekSpool
 from tutorctl.services.imports.reader import Row
 
 BATCH = 1000  # rows written (and checked against the database) together
@@ -74,11 +75,15 @@ class Parsed:
 
 
 class Keys:
-    """What pass 1 learns while parsing: the people the file names and the keys to lock."""
+    """What pass 1 learns while parsing: the people the file names and the keys to lock.
 
-    def __init__(self) -> None:
+    People and accounts are at most the school's users; the (person, week) keys grow with the
+    history, so they go to the database (locks.WeekSpool), not to a Python set.
+    """
+
+    def __init__(self, tx: Tx) -> None:
         self.handles: set[str] = set()
-        self.weeks: set[tuple[str, date]] = set()  # (handle, monday): its week is written
+        self.weeks = WeekSpool(tx)  # (handle, monday): its week is written
         self.students: set[str] = set()  # accounts locked: money or packages change
 
     def person(self, handle: str) -> None:
@@ -86,7 +91,7 @@ class Keys:
 
     def week(self, handle: str, monday: date) -> None:
         self.handles.add(handle)
-        self.weeks.add((handle, monday))
+        self.weeks.add(handle, monday)
 
     def account(self, handle: str) -> None:
         self.handles.add(handle)
@@ -133,7 +138,7 @@ def run(
     progress: Progress | None = None,
 ) -> ImportView:
     problems = Problems(file_label)
-    keys = Keys()
+    keys = Keys(tx)
     count = 0
     seen: set[str] = set()
     for line, row in rows():  # pass 1: every row on its own, and the keys to lock
@@ -143,10 +148,11 @@ def run(
         except RowError as err:
             problems.add(line, err.column, err.reason)
     people = resolve(tx, keys.handles)
+    # the global lock order: accounts (sorted), then weeks (sorted by user id and week)
     tx.lock(
-        accounts=[people[h][0] for h in keys.students if h in people and people[h][1] == "student"],
-        weeks={(people[h][0], week) for h, week in keys.weeks if h in people},
+        accounts=[people[h][0] for h in keys.students if h in people and people[h][1] == "student"]
     )
+    keys.weeks.lock()
     job = Job(people, problems)
     written = 0
     batch: list[Parsed] = []
@@ -160,7 +166,7 @@ def run(
             batch.clear()
 
     seen.clear()
-    ignored = _Ignored()
+    ignored = _Ignored(tx)
     for line, row in rows():  # pass 2: write in batches, check against the database
         try:
             values = _parse(tx, kind, row, ignored, seen)
@@ -175,6 +181,7 @@ def run(
             flush()
     flush()
     problems.raise_if_any()  # raising rolls the whole file back
+    keys.weeks.drop()
     tx.audit(  # linked to every person the file names (history --user finds the import)
         f"import {kind.name}",
         users=[uid for uid, _role, _active in people.values()],

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, select, union_all, update
+from sqlalchemy import and_, bindparam, func, insert, select, union_all, update
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_ID, is_digits
@@ -24,6 +24,7 @@ from tutorctl.db.uow import Prepared, Tx
 from tutorctl.services.imports.categories import category_ids
 from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
 from tutorctl.services.imports.fields import RowError, boolean, handle, need
+from tutorctl.services.imports.locks import availability
 from tutorctl.services.lessons import NEW_LESSON_COLUMNS
 
 C = Category.__table__  # type: ignore[attr-defined]
@@ -93,6 +94,14 @@ class Reservations:
                 select(C.c.id, C.c.price_cents).where(C.c.id.in_(list(categories.values())))
             ).all()
         )
+        weeks = availability(  # new bookings only: history is not checked against it
+            tx,
+            {
+                (job.people[p.values["teacher"]][0], p.values["week"])
+                for p in batch
+                if not p.values["history"]
+            },
+        )
         good: list[Parsed] = []
         for p in batch:
             v = p.values
@@ -105,9 +114,9 @@ class Reservations:
                 job.problems.add(p.line, "category", f"no category {v['category']!r}")
             elif not v["history"] and not (teacher[2] and student[2]):
                 job.problems.add(p.line, "student", "inactive people take no new lessons")
-            elif not v["history"] and tx.locked_weeks.availability(
-                (teacher[0], v["week"]), v["day"]
-            )[v["start"] : v["end"]] != "1" * (v["end"] - v["start"]):
+            elif not v["history"] and weeks[(teacher[0], v["week"])][v["day"]][
+                v["start"] : v["end"]
+            ] != "1" * (v["end"] - v["start"]):
                 job.problems.add(p.line, "start", f"{v['teacher']} is not available then")
             else:
                 good.append(p)
@@ -205,45 +214,51 @@ def _when(
     return monday, weekday, start, end, starts_at, ends_at
 
 
-def _overlaps(tx: Tx, ids: list[int], line_of: dict[int, int], problems: Problems) -> None:
-    # done rows are checked too (SPEC §6): a lesson that took place occupied its teacher and
-    # its student, so imported rows (booked or done) may overlap neither each other nor any
-    # held, booked or done lesson of the same person
-    live = R.c.status.in_((LessonStatus.HELD, LessonStatus.BOOKED, LessonStatus.DONE))
-    occupancy = union_all(
-        select(
-            R.c.id, R.c.teacher_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
-        ).where(live),
-        select(
-            R.c.id, R.c.student_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
-        ).where(live),
-    ).subquery()
-    mine = union_all(
-        select(
-            R.c.id, R.c.teacher_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
-        ).where(R.c.id.in_(ids), live),
-        select(
-            R.c.id, R.c.student_id.label("person"), R.c.week, R.c.day, R.c.start_slot, R.c.end_slot
-        ).where(R.c.id.in_(ids), live),
-    ).subquery()
-    clashes = tx.session.execute(
-        select(mine.c.id, func.min(occupancy.c.id))
+# done rows are checked too (SPEC §6): a lesson that took place occupied its teacher and its
+# student, so imported rows (booked or done) may overlap neither each other nor any held,
+# booked or done lesson of the same person
+OCCUPYING = {LessonStatus.HELD, LessonStatus.BOOKED, LessonStatus.DONE}
+FREEING = sorted(set(LessonStatus) - OCCUPYING)
+_MINE, _OTHER = R.alias("mine"), R.alias("other")
+
+
+def _clashes_as(mine: Any, other: Any) -> Any:
+    """(new lesson, a lesson it overlaps) where ``mine`` and ``other`` name the same person:
+    driven from the batch's ids through the person's (teacher or student, week, day) index."""
+    return (
+        select(_MINE.c.id, _OTHER.c.id.label("other"))
         .select_from(
-            mine.join(
-                occupancy,
+            _MINE.join(
+                _OTHER,
                 and_(
-                    occupancy.c.person == mine.c.person,
-                    occupancy.c.week == mine.c.week,
-                    occupancy.c.day == mine.c.day,
-                    occupancy.c.id != mine.c.id,
-                    occupancy.c.start_slot < mine.c.end_slot,
-                    mine.c.start_slot < occupancy.c.end_slot,
+                    other == mine,
+                    _OTHER.c.week == _MINE.c.week,
+                    _OTHER.c.day == _MINE.c.day,
+                    _OTHER.c.id != _MINE.c.id,
+                    _OTHER.c.start_slot < _MINE.c.end_slot,
+                    _MINE.c.start_slot < _OTHER.c.end_slot,
+                    # NOT IN: an IN list would lure SQLite's planner (no statistics in the
+                    # middle of an import) into scanning the status index first
+                    _OTHER.c.status.not_in(FREEING),
                 ),
             )
         )
-        .group_by(mine.c.id)
+        .where(_MINE.c.id.in_(bindparam("ids", expanding=True)))  # all booked or done
     )
-    for lesson, other in clashes:
+
+
+_PAIRS = union_all(
+    *(
+        _clashes_as(getattr(_MINE.c, mine), getattr(_OTHER.c, other))
+        for mine in ("teacher_id", "student_id")
+        for other in ("teacher_id", "student_id")
+    )
+).subquery()
+CLASHES = select(_PAIRS.c.id, func.min(_PAIRS.c.other)).group_by(_PAIRS.c.id)
+
+
+def _overlaps(tx: Tx, ids: list[int], line_of: dict[int, int], problems: Problems) -> None:
+    for lesson, other in tx.execute(CLASHES, {"ids": ids}):
         where = f"line {line_of[other]}" if other in line_of else f"lesson {other}"
         problems.add(line_of[lesson], "start", f"overlaps {where}")
 
