@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Date, MetaData, String, Table, insert, text, tuple_
+from sqlalchemy import Column, Date, MetaData, String, Table, text, tuple_
 from sqlalchemy import select as core_select
 
 from tutorctl.db.schema import CalendarWeek
@@ -32,6 +32,7 @@ KEYS = Table(
     Column("week", Date, primary_key=True),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
+    sqlite_with_rowid=False,  # the key is the row: one b-tree, not two
 )
 _QUALIFIED = {"sqlite": "temp.import_weeks", "postgresql": "pg_temp.import_weeks"}
 # ``WHERE true``: SQLite reads ``ON CONFLICT`` after a join as the join's ON without it
@@ -73,10 +74,10 @@ class WeekSpool:
         keys = sorted(self.pending)
         if tx.dialect == "postgresql":
             tx.execute(PG_SPOOL, {"handles": [h for h, _ in keys], "weeks": [w for _, w in keys]})
-        else:
-            tx.execute(
-                insert(KEYS).prefix_with("OR IGNORE"),
-                [{"handle": h, "week": w} for h, w in keys],
+        else:  # plain tuples on the driver: SQLite stores a date as its ISO text
+            tx.conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO temp.import_weeks (handle, week) VALUES (?, ?)",
+                [(h, w.isoformat()) for h, w in keys],
             )
         self.pending.clear()
 
