@@ -34,7 +34,10 @@ KEYS = Table(
     postgresql_on_commit="DROP",
     sqlite_with_rowid=False,  # the key is the row: one b-tree, not two
 )
-_QUALIFIED = {"sqlite": "temp.import_weeks", "postgresql": "pg_temp.import_weeks"}
+DROP_KEYS = {
+    "sqlite": text("DROP TABLE IF EXISTS temp.import_weeks"),
+    "postgresql": text("DROP TABLE IF EXISTS pg_temp.import_weeks"),
+}
 # ``WHERE true``: SQLite reads ``ON CONFLICT`` after a join as the join's ON without it
 LOCK_WEEKS = text(
     "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
@@ -68,7 +71,7 @@ class WeekSpool:
             return
         tx = self.tx
         if not self.created:
-            tx.execute(text(f"DROP TABLE IF EXISTS {_QUALIFIED[tx.dialect]}"))
+            tx.execute(DROP_KEYS[tx.dialect])
             KEYS.create(tx.conn)
             self.created = True
         keys = sorted(self.pending)
@@ -90,7 +93,7 @@ class WeekSpool:
 
     def drop(self) -> None:
         if self.created:
-            self.tx.execute(text(f"DROP TABLE IF EXISTS {_QUALIFIED[self.tx.dialect]}"))
+            self.tx.execute(DROP_KEYS[self.tx.dialect])
             self.created = False
 
 
