@@ -175,3 +175,23 @@ def test_problems_report_at_most_max_reported_in_line_order() -> None:
     assert lines[0] == f"{driver.MAX_REPORTED + 4} bad row(s) in f.csv; nothing was written"
     assert lines[1] == "  line 6, column start: bad"  # the first 100 added, in line order
     assert lines[-1] == "  … and 4 more"
+
+
+def test_availability_is_read_for_every_week_of_a_batch(cli: Cli) -> None:
+    _school(cli)
+    for week in ("2026-W50", "2026-W51"):
+        cli.ok("schedule", "set", "alice", "--week", week, "--days", "mon-fri", "--hours",
+               "09:00-12:00", "--open")  # fmt: skip
+    rows = _rows(
+        ("alice", "bob", "maths", "2026-12-07", "10:00", "11:00", "booked"),
+        ("alice", "carol", "maths", "2026-12-15", "09:00", "10:00", "booked"),
+        ("alice", "bob", "maths", "2026-12-16", "11:00", "13:00", "booked"),  # closed at 12:00
+        ("tom", "carol", "maths", "2026-12-16", "11:00", "12:00", "booked"),  # tom never opened
+    )
+    with pytest.raises(InputError) as caught:
+        _import(cli, "reservations", rows)
+    message = caught.value.message
+    assert message.startswith("2 bad row(s)")
+    assert "line 4, column start: alice is not available then" in message
+    assert "line 5, column start: tom is not available then" in message
+    assert _import(cli, "reservations", rows[:2]).written == 2

@@ -13,9 +13,8 @@ SQLite's is dropped here, and rolled back with everything else on error).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Column, Date, MetaData, String, Table, text, tuple_
+from sqlalchemy import Column, Date, MetaData, String, Table, and_, or_, text
 from sqlalchemy import select as core_select
 
 from tutorctl.db.schema import CalendarWeek
@@ -98,13 +97,21 @@ class WeekSpool:
 
 
 def availability(tx: Tx, keys: set[tuple[int, date]]) -> dict[tuple[int, date], tuple[str, ...]]:
-    """(user id, monday) → the seven days' availability, of the locked weeks among ``keys``."""
+    """(user id, monday) → the seven days' availability, of the locked weeks among ``keys``.
+
+    One query per batch, a week's users at a time (``week = … AND user_id IN …`` terms joined
+    by OR): both databases look each term up in the (user, week) index, where a row-value IN
+    list would make SQLite scan every week of the school.
+    """
+    by_week: dict[date, list[int]] = {}
+    for user, week in sorted(keys):
+        by_week.setdefault(week, []).append(user)
     found: dict[tuple[int, date], tuple[str, ...]] = {}
-    wanted = sorted(keys)
-    for i in range(0, len(wanted), 500):
-        query: Any = core_select(W.c.user_id, W.c.week, *(W.c[day] for day in DAYS)).where(
-            tuple_(W.c.user_id, W.c.week).in_(wanted[i : i + 500])
-        )
-        for row in tx.execute(query):
-            found[(row[0], row[1])] = tuple(row[2:])
+    if not by_week:
+        return found
+    query = core_select(W.c.user_id, W.c.week, *(W.c[day] for day in DAYS)).where(
+        or_(*(and_(W.c.week == week, W.c.user_id.in_(users)) for week, users in by_week.items()))
+    )
+    for row in tx.execute(query):
+        found[(row[0], row[1])] = tuple(row[2:])
     return found
