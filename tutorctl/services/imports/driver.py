@@ -148,6 +148,7 @@ def run(
         except RowError as err:
             problems.add(line, err.column, err.reason)
     people = resolve(tx, keys.handles)
+    keys.handles.clear()  # a chain's hundred thousand people: kept once, in ``people``
     # the global lock order: accounts (sorted), then weeks (sorted by user id and week)
     tx.lock(
         accounts=[people[h][0] for h in keys.students if h in people and people[h][1] == "student"]
