@@ -5,7 +5,10 @@
 The floor inserts the same reservation rows with one raw executemany in one transaction (no
 validation, no lock, no overlap check) on the same database engine, in the same run. Memory is
 the peak RSS of the importing process for a file of N/10 rows and of N rows: flat means
-streaming works.
+streaming works. The export of those N/10 and N lessons to a CSV file is measured the same way
+(it streams from the database to the file).
+
+    python benchmarks/bench_import.py --rows 1000000 --backend postgresql   # the school chain
 """
 
 from __future__ import annotations
@@ -127,10 +130,17 @@ def main() -> None:
             floor = raw_floor(url, lessons)
             seconds, rss = peak_rss_mb(url, "import", "reservations", str(lessons))
             check = tutorctl(url, "check").stdout.strip()
+            out = str(folder / "export.csv")
+            export_seconds, export_rss = peak_rss_mb(
+                url, "export", "reservations", "--format", "csv", "--output", out
+            )
         with database(args.backend, folder) as url:
             tutorctl(url, "category", "add", "maths", "--price", "40")
             peak_rss_mb(url, "import", "users", str(small_users))
             small_seconds, small_rss = peak_rss_mb(url, "import", "reservations", str(small))
+            small_export_seconds, small_export_rss = peak_rss_mb(
+                url, "export", "reservations", "--format", "csv", "--output", out
+            )
     report(
         f"import: {args.rows:,} reservations on {args.backend}",
         [
@@ -148,6 +158,15 @@ def main() -> None:
             (
                 f"peak memory, {args.rows:,} rows",
                 f"{rss:.0f} MB  (ratio {rss / small_rss:.2f}; flat ≈ 1)",
+            ),
+            (
+                f"export csv, {args.rows // 10:,} lessons",
+                f"{small_export_seconds:.2f} s, {small_export_rss:.0f} MB",
+            ),
+            (
+                f"export csv, {args.rows:,} lessons",
+                f"{export_seconds:.2f} s, {export_rss:.0f} MB"
+                f"  (memory ratio {export_rss / small_export_rss:.2f}; flat ≈ 1)",
             ),
             ("check afterwards", check),
         ],

@@ -10,12 +10,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from tutorctl.cli.state import Json, emit, read, write
 from tutorctl.core.timegrid import parse_week
+
+if TYPE_CHECKING:
+    from tutorctl.db.uow import Tx
 
 exports = typer.Typer(help="Export lessons as CSV, JSON Lines or iCalendar.", no_args_is_help=True)
 
@@ -97,7 +100,7 @@ def export_reservations(
     if format not in svc.FORMATS:
         raise InputError(f"bad --format {format!r}: use csv, jsonl or ics")
 
-    def run(tx):  # type: ignore[no-untyped-def]
+    def run(tx: Tx) -> int:
         first = parse_week(from_, tx.today) if from_ else None
         last = parse_week(to, tx.today) if to else None
         if first is not None and last is not None and first > last:

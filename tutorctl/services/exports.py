@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from tutorctl.core.errors import InputError
+from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import LessonView
 from tutorctl.db.schema import Funding, Reservation
 from tutorctl.db.uow import Tx
@@ -51,7 +52,7 @@ def lessons(
     query = (
         lesson_query()
         .add_columns(FUNDING_PURCHASE)
-        .where(col(Reservation.status).in_(("booked", "done")))
+        .where(col(Reservation.status).in_((LessonStatus.BOOKED, LessonStatus.DONE)))
     )
     if user_ref is not None:
         user = find_user(tx, user_ref)

@@ -1,0 +1,322 @@
+"""``import reservations``: lessons, booked or done (history), each maybe funded by a package.
+
+The hot kind (a big import is millions of these rows, parsed twice): the date and time columns,
+which repeat across rows, are worked out once per distinct value; lessons go in with one
+executemany per batch, then overlaps and packages are checked set-based in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, func, insert, select, union_all, update
+
+from tutorctl.core.errors import InputError
+from tutorctl.core.limits import MAX_ID, is_digits
+from tutorctl.core.money import prorate
+from tutorctl.core.status import LessonStatus
+from tutorctl.core.timegrid import SlotGrid, parse_date
+from tutorctl.db.schema import Category, Funding, Purchase, Reservation
+from tutorctl.db.uow import Prepared, Tx
+from tutorctl.services.imports.categories import category_ids
+from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
+from tutorctl.services.imports.fields import RowError, boolean, handle, need
+from tutorctl.services.imports.locks import availability
+from tutorctl.services.lessons import NEW_LESSON_COLUMNS
+
+C = Category.__table__  # type: ignore[attr-defined]
+R = Reservation.__table__  # type: ignore[attr-defined]
+P = Purchase.__table__  # type: ignore[attr-defined]
+F = Funding.__table__  # type: ignore[attr-defined]
+# the bulk insert of lessons: one executemany on the driver (ids allocated up front)
+NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS))
+IMPORTED = (LessonStatus.BOOKED, LessonStatus.DONE)
+
+
+class Reservations:
+    name = "reservations"
+    columns: tuple[str, ...] = (
+        "teacher", "student", "category", "date", "start", "end", "status", "history", "purchase",
+    )  # fmt: skip
+    handles: tuple[str, ...] = ("teacher", "student")
+
+    def parse(self, tx: Tx, row: dict[str, str], keys: Keys, seen: set[str]) -> dict[str, Any]:
+        teacher, student = handle(row, "teacher"), handle(row, "student")
+        monday, weekday, start, end, starts_at, ends_at = _when(
+            tx.settings.grid,
+            tx.settings.zone,
+            need(row, "date"),
+            need(row, "start"),
+            need(row, "end"),
+        )
+        status = row.get("status") or LessonStatus.BOOKED
+        if status not in IMPORTED:
+            raise RowError("status", f"bad status {status!r}: use booked or done")
+        purchase = row.get("purchase", "")
+        if purchase and (not is_digits(purchase) or int(purchase) == 0):
+            raise RowError("purchase", f"bad purchase id {purchase!r}")
+        if purchase and int(purchase) > MAX_ID:
+            raise RowError("purchase", f"no purchase {purchase} (ids go up to {MAX_ID})")
+        done = status == LessonStatus.DONE
+        history = boolean(row, "history", done or starts_at < tx.now)
+        if done and not history:
+            raise RowError("history", "a done lesson is history")
+        if done and ends_at > tx.now:
+            raise RowError(
+                "status", "a done lesson has ended: this one ends later (import it booked)"
+            )
+        keys.week(teacher, monday)
+        keys.week(student, monday)
+        if purchase:  # it consumes the student's package: lock their account, as the desk does
+            keys.account(student)
+        return {
+            "teacher": teacher,
+            "student": student,
+            "category": need(row, "category"),
+            "week": monday,
+            "day": weekday,
+            "start": start,
+            "end": end,
+            "status": str(status),
+            "history": history,
+            "purchase": int(purchase) if purchase else None,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+        }
+
+    def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
+        categories = category_ids(tx, {p.values["category"] for p in batch})
+        prices = dict(
+            tx.session.execute(
+                select(C.c.id, C.c.price_cents).where(C.c.id.in_(list(categories.values())))
+            ).all()
+        )
+        weeks = availability(  # new bookings only: history is not checked against it
+            tx,
+            {
+                (job.people[p.values["teacher"]][0], p.values["week"])
+                for p in batch
+                if not p.values["history"]
+            },
+        )
+        good: list[Parsed] = []
+        for p in batch:
+            v = p.values
+            teacher, student = job.people[v["teacher"]], job.people[v["student"]]
+            if teacher[1] != "teacher" or student[1] != "student":
+                job.problems.add(
+                    p.line, "teacher", "teacher must be a teacher and student a student"
+                )
+            elif v["category"] not in categories:
+                job.problems.add(p.line, "category", f"no category {v['category']!r}")
+            elif not v["history"] and not (teacher[2] and student[2]):
+                job.problems.add(p.line, "student", "inactive people take no new lessons")
+            elif not v["history"] and weeks[(teacher[0], v["week"])][v["day"]][
+                v["start"] : v["end"]
+            ] != "1" * (v["end"] - v["start"]):
+                job.problems.add(p.line, "start", f"{v['teacher']} is not available then")
+            else:
+                good.append(p)
+        if not good:
+            return 0
+        grid = tx.settings.grid
+        minutes = {id(p): grid.minutes(p.values["start"], p.values["end"]) for p in good}
+        rows = []
+        for p in good:
+            v = p.values
+            category = categories[v["category"]]
+            rows.append(
+                lesson_row(
+                    tx,
+                    teacher_id=job.people[v["teacher"]][0],
+                    student_id=job.people[v["student"]][0],
+                    category_id=category,
+                    rate_cents=prices[category],
+                    minutes=minutes[id(p)],
+                    values=v,
+                )
+            )
+        ids = tx.allocate_ids(Reservation, len(rows))
+        for row, lesson_id in zip(rows, ids, strict=True):
+            row["id"] = lesson_id
+        tx.run_many(NEW_RESERVATION, rows)
+        line_of = dict(zip(ids, (p.line for p in good), strict=True))
+        _overlaps(tx, ids, line_of, job.problems)
+        _fund_from_purchases(tx, good, ids, minutes, rows, job)
+        job.details["lessons"] = job.details.get("lessons", 0) + len(ids)
+        return len(ids)
+
+
+def lesson_row(
+    tx: Tx,
+    *,
+    teacher_id: int,
+    student_id: int,
+    category_id: int,
+    rate_cents: int,
+    minutes: int,
+    values: dict[str, Any],
+) -> dict[str, Any]:
+    """The NEW_LESSON_COLUMNS of one imported lesson (no booking session, no late cancel)."""
+    return {
+        "teacher_id": teacher_id,
+        "student_id": student_id,
+        "category_id": category_id,
+        "week": values["week"],
+        "day": values["day"],
+        "start_slot": values["start"],
+        "end_slot": values["end"],
+        "starts_at": values["starts_at"],
+        "ends_at": values["ends_at"],
+        "status": values["status"],
+        "price_cents": prorate(rate_cents, minutes),
+        "rate_cents": rate_cents,
+        "session_id": None,  # imported lessons belong to no booking session
+        "unfunded": values["purchase"] is None,
+        "late_cancel": False,
+        "created_at": tx.now,
+    }
+
+
+@lru_cache(maxsize=16384)  # bounded: a hostile file of distinct dates keeps memory flat
+def _when(
+    grid: SlotGrid, zone: ZoneInfo, day_text: str, start_text: str, end_text: str
+) -> tuple[date, int, int, int, datetime, datetime]:
+    """(monday, weekday, start slot, end slot, starts at, ends at) of a lesson's date and times."""
+    column = "date"
+    try:
+        day = parse_date(day_text)
+        column = "start"
+        start = grid.parse_time(start_text)
+        column = "end"
+        end = grid.parse_time(end_text, is_end=True)
+    except InputError as exc:
+        raise RowError(column, exc.message) from None
+    if end <= start:
+        raise RowError("end", "the end must be after the start")
+    weekday = day.weekday()
+    monday = day - timedelta(days=weekday)
+    missing = grid.missing_slots(zone, monday, weekday, start, end)
+    if missing:
+        raise RowError("start", f"{grid.format_slot(missing[0])} does not exist on {day} (DST)")
+    starts_at = grid.instant(zone, monday, weekday, start)
+    ends_at = grid.instant(zone, monday, weekday, end)
+    if ends_at - starts_at != timedelta(minutes=grid.minutes(start, end)):
+        raise RowError(
+            "end",
+            f"spans a change of the clocks on {day}: it would last "
+            f"{int((ends_at - starts_at).total_seconds()) // 60} real minutes but be billed "
+            f"{grid.minutes(start, end)}",
+        )
+    return monday, weekday, start, end, starts_at, ends_at
+
+
+# done rows are checked too (SPEC §6): a lesson that took place occupied its teacher and its
+# student, so imported rows (booked or done) may overlap neither each other nor any held,
+# booked or done lesson of the same person
+OCCUPYING = {LessonStatus.HELD, LessonStatus.BOOKED, LessonStatus.DONE}
+FREEING = sorted(set(LessonStatus) - OCCUPYING)
+_MINE, _OTHER = R.alias("mine"), R.alias("other")
+
+
+def _clashes_as(mine: Any, other: Any) -> Any:
+    """(new lesson, a lesson it overlaps) where ``mine`` and ``other`` name the same person:
+    driven from the batch's ids through the person's (teacher or student, week, day) index."""
+    return (
+        select(_MINE.c.id, _OTHER.c.id.label("other"))
+        .select_from(
+            _MINE.join(
+                _OTHER,
+                and_(
+                    other == mine,
+                    _OTHER.c.week == _MINE.c.week,
+                    _OTHER.c.day == _MINE.c.day,
+                    _OTHER.c.id != _MINE.c.id,
+                    _OTHER.c.start_slot < _MINE.c.end_slot,
+                    _MINE.c.start_slot < _OTHER.c.end_slot,
+                    # NOT IN: an IN list would lure SQLite's planner (no statistics in the
+                    # middle of an import) into scanning the status index first
+                    _OTHER.c.status.not_in(FREEING),
+                ),
+            )
+        )
+        .where(_MINE.c.id.in_(bindparam("ids", expanding=True)))  # all booked or done
+    )
+
+
+# a user's role never changes: a teacher is never a lesson's student, so a new lesson can only
+# clash through its teacher's lessons or through its student's
+_PAIRS = union_all(
+    _clashes_as(_MINE.c.teacher_id, _OTHER.c.teacher_id),
+    _clashes_as(_MINE.c.student_id, _OTHER.c.student_id),
+).subquery()
+CLASHES = select(_PAIRS.c.id, func.min(_PAIRS.c.other)).group_by(_PAIRS.c.id)
+
+
+def _overlaps(tx: Tx, ids: list[int], line_of: dict[int, int], problems: Problems) -> None:
+    for lesson, other in tx.execute(CLASHES, {"ids": ids}):
+        where = f"line {line_of[other]}" if other in line_of else f"lesson {other}"
+        problems.add(line_of[lesson], "start", f"overlaps {where}")
+
+
+def _fund_from_purchases(
+    tx: Tx,
+    good: list[Parsed],
+    ids: list[int],
+    minutes: dict[int, int],
+    rows: list[dict[str, Any]],
+    job: Job,
+) -> None:
+    wanted: dict[int, int] = {}
+    for p in good:
+        if p.values["purchase"] is not None:
+            wanted[p.values["purchase"]] = wanted.get(p.values["purchase"], 0) + minutes[id(p)]
+    if not wanted:
+        return
+    stock = {row.id: row for row in tx.session.execute(select(P).where(P.c.id.in_(list(wanted))))}
+    fundings = []
+    for p, lesson_id, row in zip(good, ids, rows, strict=True):
+        pid = p.values["purchase"]
+        if pid is None:
+            continue
+        purchase = stock.get(pid)
+        if purchase is None or (purchase.student_id, purchase.teacher_id, purchase.category_id) != (
+            row["student_id"],
+            row["teacher_id"],
+            row["category_id"],
+        ):
+            job.problems.add(
+                p.line,
+                "purchase",
+                f"purchase {pid} is not this student's package for this teacher and category",
+            )
+            continue
+        fundings.append(
+            {
+                "reservation_id": lesson_id,
+                "source": "purchase",
+                "purchase_id": pid,
+                "minutes": minutes[id(p)],
+                "amount_cents": 0,
+            }
+        )
+    for pid, total in wanted.items():
+        purchase = stock.get(pid)
+        if purchase is not None and purchase.consumed_minutes + total > purchase.bought_minutes:
+            job.problems.add(
+                0,
+                "purchase",
+                f"purchase {pid} has {purchase.bought_minutes - purchase.consumed_minutes} min left, the file uses {total}",
+            )
+    if job.problems.count:
+        return
+    if fundings:
+        tx.session.execute(insert(F), fundings)
+    for pid, total in wanted.items():
+        tx.session.execute(
+            update(P).where(P.c.id == pid).values(consumed_minutes=P.c.consumed_minutes + total)
+        )
+    job.details["funded_minutes"] = job.details.get("funded_minutes", 0) + sum(wanted.values())
