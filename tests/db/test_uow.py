@@ -18,8 +18,9 @@ from tests.conftest import Cli
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import dispose_engines, get_engine
+from tutorctl.db.prepared import Prepared, run
 from tutorctl.db.schema import CalendarWeek, History, User
-from tutorctl.db.uow import Database, Prepared, Tx, run
+from tutorctl.db.uow import Database, Tx
 
 WEEK = date(2026, 11, 23)
 NOW = parse_now("2026-11-24T09:00:00+01:00")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from tutorctl.cli.state import Json, emit, read, write
-from tutorctl.core.timegrid import parse_week
+from tutorctl.core.calendar import parse_week
 
 if TYPE_CHECKING:
     from tutorctl.db.uow import Tx

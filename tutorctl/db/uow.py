@@ -35,16 +35,13 @@ from sqlmodel import Session, col, select
 from tutorctl.core.clock import Clock
 from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
-from tutorctl.core.settings import DEFAULT_SETTINGS, SchoolSettings
+from tutorctl.core.settings import SchoolSettings
 from tutorctl.db import audit, errors, ids, locks, migrations
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
 from tutorctl.db.schema import Account
 from tutorctl.db.settings import SETTINGS_QUERY, not_initialised, settings_of
-
-# what services import from here: the names of db/ they need, in one place
-__all__ = ["DEFAULT_SETTINGS", "Database", "Prepared", "SchoolSettings", "Tx", "WeekKey", "run"]
 
 T = TypeVar("T")
 
@@ -76,8 +73,7 @@ class Tx:
     Core statements name their tables through ``db/tables.py`` (``tables.reservations.c.id``),
     the ORM through the models of ``db/schema.py``. Each Core statement first flushes pending
     ORM writes, so it sees them.
-    Deprecated aliases, kept until the other modules are converted: ``tx.session`` (say
-    ``tx.orm``) and ``tx.execute`` (say ``tx.run``). ``tx.conn`` is for db/ itself.
+    ``tx.conn`` is for db/ itself.
     """
 
     conn: Connection
@@ -107,11 +103,6 @@ class Tx:
     def orm(self) -> Session:
         """The ORM session on this transaction's connection (created on first use)."""
         return Session(bind=self.conn, autoflush=True, expire_on_commit=False)
-
-    @property
-    def session(self) -> Session:
-        """Deprecated: ``tx.orm``."""
-        return self.orm
 
     @property
     def today(self) -> date:
@@ -149,10 +140,6 @@ class Tx:
         """Run a prepared statement, its rows ``size`` at a time (after pending ORM writes)."""
         self.flush()
         return stream(self.conn, prepared, params, self._driver, size)
-
-    def execute(self, statement: Any, params: Any = None) -> Any:
-        """Deprecated: ``tx.run``."""
-        return self.run(statement, params)
 
     def flush(self) -> None:
         """Send pending ORM writes, if the ORM session was used (before Core statements)."""

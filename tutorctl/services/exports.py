@@ -26,7 +26,8 @@ from sqlmodel import col
 from tutorctl.core.errors import InputError
 from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import LessonView
-from tutorctl.db.schema import Funding, Reservation
+from tutorctl.db.schema import Reservation
+from tutorctl.db.tables import fundings as _F
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import lesson_query, lesson_view
 from tutorctl.services.users import find_user
@@ -35,7 +36,6 @@ FORMATS = ("csv", "jsonl", "ics")
 COLUMNS = [
     "teacher", "student", "category", "date", "start", "end", "status", "history", "purchase",
 ]  # fmt: skip
-_F = Funding.__table__  # type: ignore[attr-defined]
 # the package whose hours fund the lesson (the import names one; the first if two did)
 FUNDING_PURCHASE = (
     select(func.min(_F.c.purchase_id))
@@ -69,7 +69,7 @@ def lessons(
         col(Reservation.start_slot),
         col(Reservation.id),
     ).execution_options(yield_per=1000)
-    for row in tx.session.execute(query):
+    for row in tx.orm.execute(query):
         yield lesson_view(tx, row), row.funding_purchase
 
 

@@ -18,11 +18,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, or_, select, update
 
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
+from tutorctl.db.locks import WeekKey
 from tutorctl.db.schema import BookingSession, Operation, Reservation
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import operations as O
 from tutorctl.db.tables import reservations as R
-from tutorctl.db.uow import Tx, WeekKey
+from tutorctl.db.uow import Tx
 from tutorctl.services.ids import must_id
 
 

@@ -11,11 +11,12 @@ from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, uni
 from tutorctl.core.calendar import format_week
 from tutorctl.core.status import LIVE, LessonStatus, OperationStatus
 from tutorctl.core.views import LessonView
+from tutorctl.db.prepared import Prepared
 from tutorctl.db.tables import categories as _C
 from tutorctl.db.tables import operations as _O
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.tables import users
-from tutorctl.db.uow import Prepared, Tx
+from tutorctl.db.uow import Tx
 
 # what a new lesson's insert names (its id comes back, or an import allocates it)
 NEW_LESSON_COLUMNS = (

@@ -7,9 +7,10 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
+from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import BookingSession, Category, Operation, Reservation, User
 from tutorctl.db.tables import operations as _OP
-from tutorctl.db.uow import Prepared, Tx
+from tutorctl.db.uow import Tx
 from tutorctl.services.holds import release_holds
 from tutorctl.services.ids import must_id
 from tutorctl.services.placement import late_by_notice

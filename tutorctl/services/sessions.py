@@ -11,9 +11,10 @@ from sqlmodel import col, select
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.status import OperationStatus, SessionStatus
 from tutorctl.core.views import OperationView, SessionListView, SessionSummaryView, SessionView
+from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import BookingSession, Operation, User
 from tutorctl.db.tables import booking_sessions as _BS
-from tutorctl.db.uow import Prepared, Tx
+from tutorctl.db.uow import Tx
 from tutorctl.services.holds import lock_session, release_holds
 from tutorctl.services.ids import must_get, must_id
 from tutorctl.services.lessons import lessons_by_id

@@ -13,10 +13,11 @@ from sqlmodel import col, select
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
+from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import Account, Category, User
 from tutorctl.db.tables import categories as _C
 from tutorctl.db.tables import users as _U
-from tutorctl.db.uow import Prepared, Tx
+from tutorctl.db.uow import Tx
 from tutorctl.services.ids import must_id
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # \Z: no trailing newline slips by

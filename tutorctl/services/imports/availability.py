@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from tutorctl.core.timegrid import parse_days, parse_week
+from tutorctl.core.calendar import parse_days, parse_week
 from tutorctl.db.schema import CalendarWeek
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
@@ -47,7 +47,7 @@ class Availability:
             if role != "teacher":
                 job.problems.add(p.line, "teacher", f"{v['teacher']!r} is a {role}, not a teacher")
                 continue
-            row = tx.session.exec(
+            row = tx.orm.exec(
                 select(CalendarWeek).where(
                     CalendarWeek.user_id == uid, CalendarWeek.week == v["week"]
                 )

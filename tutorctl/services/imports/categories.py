@@ -8,13 +8,11 @@ from sqlalchemy import insert, select
 
 from tutorctl.core.limits import as_id
 from tutorctl.core.money import parse_amount
-from tutorctl.db.schema import Category
+from tutorctl.db.tables import categories as C
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
 from tutorctl.services.imports.fields import RowError, need, wrap
 from tutorctl.services.users import check_name
-
-C = Category.__table__  # type: ignore[attr-defined]
 
 
 def price(row: dict[str, str]) -> int:
@@ -37,13 +35,13 @@ class Categories:
 
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         names = [p.values["name"] for p in batch]
-        existing = {n for (n,) in tx.session.execute(select(C.c.name).where(C.c.name.in_(names)))}
+        existing = {n for (n,) in tx.orm.execute(select(C.c.name).where(C.c.name.in_(names)))}
         for p in batch:
             if p.values["name"] in existing:
                 job.problems.add(p.line, "name", f"category {p.values['name']!r} already exists")
         fresh = [{**p.values, "active": True} for p in batch if p.values["name"] not in existing]
         if fresh:
-            tx.session.execute(insert(C), fresh)
+            tx.orm.execute(insert(C), fresh)
         return len(fresh)
 
 
@@ -51,12 +49,12 @@ def category_ids(tx: Tx, names: set[str]) -> dict[str, int]:
     """name (or id, in ASCII digits) → id, of the categories that exist."""
     ids = {
         n: i
-        for i, n in tx.session.execute(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))
+        for i, n in tx.orm.execute(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))
     }
     for name in names:
         number = as_id(name)  # ASCII digits; over 2**31-1 it names nothing (-1)
         if number is not None and name not in ids:
-            row = tx.session.execute(select(C.c.id).where(C.c.id == number)).first()
+            row = tx.orm.execute(select(C.c.id).where(C.c.id == number)).first()
             if row:
                 ids[name] = row[0]
     return ids

@@ -8,13 +8,11 @@ from sqlalchemy import insert
 
 from tutorctl.core.money import parse_amount
 from tutorctl.core.status import LedgerKind
-from tutorctl.db.schema import LedgerEntry
+from tutorctl.db.tables import ledger as L
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
 from tutorctl.services.imports.fields import handle, need, wrap
 from tutorctl.services.users import check_name
-
-L = LedgerEntry.__table__  # type: ignore[attr-defined]
 
 
 class Credits:
@@ -55,10 +53,10 @@ class Credits:
             )
             totals[account_id] = totals.get(account_id, 0) + p.values["amount"]
         if entries:
-            tx.session.execute(insert(L), entries)
+            tx.orm.execute(insert(L), entries)
             for account in tx.accounts().values():
                 if account.id in totals:
                     account.balance_cents += totals[account.id]
-                    tx.session.add(account)
+                    tx.orm.add(account)
             job.details["amount_cents"] = job.details.get("amount_cents", 0) + sum(totals.values())
         return len(entries)

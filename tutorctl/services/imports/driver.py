@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.views import ImportView
-from tutorctl.db.schema import User
+from tutorctl.db.tables import users as U
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.fields import RowError
 from tutorctl.services.imports.locks import WeekSpool
@@ -29,7 +29,6 @@ from tutorctl.services.imports.reader import Row
 BATCH = 1000  # rows written (and checked against the database) together
 MAX_REPORTED = 100
 
-U = User.__table__  # type: ignore[attr-defined]
 People = dict[str, tuple[int, str, bool]]  # handle → (id, role, active)
 Progress = Callable[[int], None]
 
@@ -214,7 +213,7 @@ def resolve(tx: Tx, handles: set[str]) -> People:
     found: People = {}
     names = sorted(handles)
     for i in range(0, len(names), BATCH):
-        for uid, handle, role, active in tx.session.execute(
+        for uid, handle, role, active in tx.orm.execute(
             select(U.c.id, U.c.handle, U.c.role, U.c.active).where(
                 U.c.handle.in_(names[i : i + BATCH])
             )

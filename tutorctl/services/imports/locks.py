@@ -17,12 +17,11 @@ from datetime import date
 from sqlalchemy import Column, Date, MetaData, String, Table, and_, or_, text
 from sqlalchemy import select as core_select
 
-from tutorctl.db.schema import CalendarWeek
+from tutorctl.db.tables import calendar_weeks as W
 from tutorctl.db.uow import Tx
 
 SPOOL = 10_000  # distinct keys buffered before they go to the temporary table
 
-W = CalendarWeek.__table__  # type: ignore[attr-defined]
 DAYS = tuple(f"d{day}" for day in range(7))
 KEYS = Table(
     "import_weeks",
@@ -70,12 +69,12 @@ class WeekSpool:
             return
         tx = self.tx
         if not self.created:
-            tx.execute(DROP_KEYS[tx.dialect])
+            tx.run(DROP_KEYS[tx.dialect])
             KEYS.create(tx.conn)
             self.created = True
         keys = sorted(self.pending)
         if tx.dialect == "postgresql":
-            tx.execute(PG_SPOOL, {"handles": [h for h, _ in keys], "weeks": [w for _, w in keys]})
+            tx.run(PG_SPOOL, {"handles": [h for h, _ in keys], "weeks": [w for _, w in keys]})
         else:  # plain tuples on the driver: SQLite stores a date as its ISO text
             tx.conn.exec_driver_sql(
                 "INSERT OR IGNORE INTO temp.import_weeks (handle, week) VALUES (?, ?)",
@@ -88,11 +87,11 @@ class WeekSpool:
         self.flush()
         if not self.created:
             return
-        self.tx.execute(LOCK_WEEKS, {"empty": self.tx.settings.empty_day()})
+        self.tx.run(LOCK_WEEKS, {"empty": self.tx.settings.empty_day()})
 
     def drop(self) -> None:
         if self.created:
-            self.tx.execute(DROP_KEYS[self.tx.dialect])
+            self.tx.run(DROP_KEYS[self.tx.dialect])
             self.created = False
 
 
@@ -112,6 +111,6 @@ def availability(tx: Tx, keys: set[tuple[int, date]]) -> dict[tuple[int, date], 
     query = core_select(W.c.user_id, W.c.week, *(W.c[day] for day in DAYS)).where(
         or_(*(and_(W.c.week == week, W.c.user_id.in_(users)) for week, users in by_week.items()))
     )
-    for row in tx.execute(query):
+    for row in tx.run(query):
         found[(row[0], row[1])] = tuple(row[2:])
     return found

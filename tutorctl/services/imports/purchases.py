@@ -6,17 +6,16 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from tutorctl.core.calendar import parse_date
 from tutorctl.core.money import METHODS, paid_price, parse_hours
 from tutorctl.core.status import PaymentMethod
-from tutorctl.core.timegrid import parse_date
-from tutorctl.db.schema import PackagePayment, Purchase
+from tutorctl.db.schema import Purchase
+from tutorctl.db.tables import package_payments as PP
+from tutorctl.db.tables import purchases as P
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.categories import category_ids, price
 from tutorctl.services.imports.driver import Job, Keys, Parsed
 from tutorctl.services.imports.fields import RowError, handle, need, wrap
-
-P = Purchase.__table__  # type: ignore[attr-defined]
-PP = PackagePayment.__table__  # type: ignore[attr-defined]
 
 
 class Purchases:
@@ -86,7 +85,7 @@ class Purchases:
         ids = tx.allocate_ids(Purchase, len(rows))
         for purchase_id, row in zip(ids, rows, strict=True):
             row["id"] = purchase_id
-        tx.session.execute(insert(P), rows)
+        tx.orm.execute(insert(P), rows)
         # each package's paid hours are money received: one payment each, pro rata to the cent
         paid = [
             {
@@ -104,5 +103,5 @@ class Purchases:
             if row["paid_minutes"]
         ]
         if paid:
-            tx.session.execute(insert(PP), paid)
+            tx.orm.execute(insert(PP), paid)
         return len(rows)

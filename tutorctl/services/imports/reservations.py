@@ -14,23 +14,24 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, func, insert, select, union_all, update
 
+from tutorctl.core.calendar import SlotGrid, parse_date
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_ID, is_digits
 from tutorctl.core.money import prorate
 from tutorctl.core.status import LessonStatus
-from tutorctl.core.timegrid import SlotGrid, parse_date
-from tutorctl.db.schema import Category, Funding, Purchase, Reservation
-from tutorctl.db.uow import Prepared, Tx
+from tutorctl.db.prepared import Prepared
+from tutorctl.db.schema import Reservation
+from tutorctl.db.tables import categories as C
+from tutorctl.db.tables import fundings as F
+from tutorctl.db.tables import purchases as P
+from tutorctl.db.tables import reservations as R
+from tutorctl.db.uow import Tx
 from tutorctl.services.imports.categories import category_ids
 from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
 from tutorctl.services.imports.fields import RowError, boolean, handle, need
 from tutorctl.services.imports.locks import availability
 from tutorctl.services.lessons import NEW_LESSON_COLUMNS
 
-C = Category.__table__  # type: ignore[attr-defined]
-R = Reservation.__table__  # type: ignore[attr-defined]
-P = Purchase.__table__  # type: ignore[attr-defined]
-F = Funding.__table__  # type: ignore[attr-defined]
 # the bulk insert of lessons: one executemany on the driver (ids allocated up front)
 NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS))
 IMPORTED = (LessonStatus.BOOKED, LessonStatus.DONE)
@@ -90,7 +91,7 @@ class Reservations:
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         categories = category_ids(tx, {p.values["category"] for p in batch})
         prices = dict(
-            tx.session.execute(
+            tx.orm.execute(
                 select(C.c.id, C.c.price_cents).where(C.c.id.in_(list(categories.values())))
             ).all()
         )
@@ -257,7 +258,7 @@ CLASHES = select(_PAIRS.c.id, func.min(_PAIRS.c.other)).group_by(_PAIRS.c.id)
 
 
 def _overlaps(tx: Tx, ids: list[int], line_of: dict[int, int], problems: Problems) -> None:
-    for lesson, other in tx.execute(CLASHES, {"ids": ids}):
+    for lesson, other in tx.run(CLASHES, {"ids": ids}):
         where = f"line {line_of[other]}" if other in line_of else f"lesson {other}"
         problems.add(line_of[lesson], "start", f"overlaps {where}")
 
@@ -276,7 +277,7 @@ def _fund_from_purchases(
             wanted[p.values["purchase"]] = wanted.get(p.values["purchase"], 0) + minutes[id(p)]
     if not wanted:
         return
-    stock = {row.id: row for row in tx.session.execute(select(P).where(P.c.id.in_(list(wanted))))}
+    stock = {row.id: row for row in tx.orm.execute(select(P).where(P.c.id.in_(list(wanted))))}
     fundings = []
     for p, lesson_id, row in zip(good, ids, rows, strict=True):
         pid = p.values["purchase"]
@@ -314,9 +315,9 @@ def _fund_from_purchases(
     if job.problems.count:
         return
     if fundings:
-        tx.session.execute(insert(F), fundings)
+        tx.orm.execute(insert(F), fundings)
     for pid, total in wanted.items():
-        tx.session.execute(
+        tx.orm.execute(
             update(P).where(P.c.id == pid).values(consumed_minutes=P.c.consumed_minutes + total)
         )
     job.details["funded_minutes"] = job.details.get("funded_minutes", 0) + sum(wanted.values())

@@ -6,14 +6,12 @@ from typing import Any
 
 from sqlalchemy import insert, literal, select
 
-from tutorctl.db.schema import Account, User
+from tutorctl.db.tables import accounts as A
+from tutorctl.db.tables import users as U
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
 from tutorctl.services.imports.fields import RowError, handle, need, wrap
 from tutorctl.services.users import ROLES, check_name
-
-U = User.__table__  # type: ignore[attr-defined]
-A = Account.__table__  # type: ignore[attr-defined]
 
 
 class Users:
@@ -38,7 +36,7 @@ class Users:
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         handles = [p.values["handle"] for p in batch]
         existing = {
-            h for (h,) in tx.session.execute(select(U.c.handle).where(U.c.handle.in_(handles)))
+            h for (h,) in tx.orm.execute(select(U.c.handle).where(U.c.handle.in_(handles)))
         }
         fresh = [p for p in batch if p.values["handle"] not in existing]
         for p in batch:
@@ -46,12 +44,12 @@ class Users:
                 job.problems.add(p.line, "handle", f"user {p.values['handle']!r} already exists")
         if not fresh:
             return 0
-        tx.session.execute(
+        tx.orm.execute(
             insert(U), [{**p.values, "active": True, "created_at": tx.now} for p in fresh]
         )
         students = [p.values["handle"] for p in fresh if p.values["role"] == "student"]
         if students:
-            tx.session.execute(
+            tx.orm.execute(
                 insert(A).from_select(
                     ["student_id", "balance_cents"],
                     select(U.c.id, literal(0)).where(U.c.handle.in_(students)),
