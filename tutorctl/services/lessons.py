@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, literal_column, or_, select, union_all
@@ -75,10 +75,15 @@ def new_lesson_row(
     rate_cents: int | None,
     session_id: int | None,
     unfunded: bool = False,
+    span: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
     """The one shape of a new lesson row (``NEW_LESSON_COLUMNS``): reserve and move insert it
-    with ``insert_lessons``; an import adds its allocated ``id`` and inserts a batch."""
-    grid, zone = tx.settings.grid, tx.settings.zone
+    with ``insert_lessons``; an import adds its allocated ``id`` and inserts a batch. ``span``:
+    its (starts at, ends at) when the caller has them already (an import converts each
+    distinct date and time once)."""
+    if span is None:
+        grid, zone = tx.settings.grid, tx.settings.zone
+        span = grid.instant(zone, week, day, start), grid.instant(zone, week, day, end)
     return {
         "teacher_id": teacher_id,
         "student_id": student_id,
@@ -87,8 +92,8 @@ def new_lesson_row(
         "day": day,
         "start_slot": start,
         "end_slot": end,
-        "starts_at": grid.instant(zone, week, day, start),
-        "ends_at": grid.instant(zone, week, day, end),
+        "starts_at": span[0],
+        "ends_at": span[1],
         "status": status,
         "price_cents": price_cents,
         "rate_cents": rate_cents,

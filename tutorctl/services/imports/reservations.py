@@ -30,7 +30,7 @@ from tutorctl.services.imports.categories import category_ids
 from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
 from tutorctl.services.imports.fields import RowError, boolean, handle, need
 from tutorctl.services.imports.locks import availability
-from tutorctl.services.lessons import NEW_LESSON_COLUMNS
+from tutorctl.services.lessons import NEW_LESSON_COLUMNS, new_lesson_row
 
 # the bulk insert of lessons: one executemany on the driver (ids allocated up front)
 NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS))
@@ -130,14 +130,21 @@ class Reservations:
             v = p.values
             category = categories[v["category"]]
             rows.append(
-                lesson_row(
+                new_lesson_row(
                     tx,
-                    teacher_id=job.people[v["teacher"]][0],
-                    student_id=job.people[v["student"]][0],
-                    category_id=category,
+                    job.people[v["teacher"]][0],
+                    job.people[v["student"]][0],
+                    category,
+                    v["week"],
+                    v["day"],
+                    v["start"],
+                    v["end"],
+                    status=v["status"],
+                    price_cents=prorate(prices[category], minutes[id(p)]),
                     rate_cents=prices[category],
-                    minutes=minutes[id(p)],
-                    values=v,
+                    session_id=None,  # imported lessons belong to no booking session
+                    unfunded=v["purchase"] is None,
+                    span=(v["starts_at"], v["ends_at"]),
                 )
             )
         ids = tx.allocate_ids(Reservation, len(rows))
@@ -149,37 +156,6 @@ class Reservations:
         _fund_from_purchases(tx, good, ids, minutes, rows, job)
         job.details["lessons"] = job.details.get("lessons", 0) + len(ids)
         return len(ids)
-
-
-def lesson_row(
-    tx: Tx,
-    *,
-    teacher_id: int,
-    student_id: int,
-    category_id: int,
-    rate_cents: int,
-    minutes: int,
-    values: dict[str, Any],
-) -> dict[str, Any]:
-    """The NEW_LESSON_COLUMNS of one imported lesson (no booking session, no late cancel)."""
-    return {
-        "teacher_id": teacher_id,
-        "student_id": student_id,
-        "category_id": category_id,
-        "week": values["week"],
-        "day": values["day"],
-        "start_slot": values["start"],
-        "end_slot": values["end"],
-        "starts_at": values["starts_at"],
-        "ends_at": values["ends_at"],
-        "status": values["status"],
-        "price_cents": prorate(rate_cents, minutes),
-        "rate_cents": rate_cents,
-        "session_id": None,  # imported lessons belong to no booking session
-        "unfunded": values["purchase"] is None,
-        "late_cancel": False,
-        "created_at": tx.now,
-    }
 
 
 @lru_cache(maxsize=16384)  # bounded: a hostile file of distinct dates keeps memory flat
