@@ -12,9 +12,10 @@ from tests.conftest import NOW, Cli
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import InputError
 from tutorctl.core.views import ImportView
+from tutorctl.db import locks
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services import imports
-from tutorctl.services.imports import driver, locks
+from tutorctl.services.imports import driver
 from tutorctl.services.imports.fields import RowError
 
 HEADER = ("teacher", "student", "category", "date", "start", "end", "status")

@@ -13,7 +13,7 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, Integer, String, bindparam, text
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
@@ -239,3 +239,86 @@ class LockedWeeks:
             # tens of thousands of weeks, mostly empty or alike)
             days = tuple(row[3:10])
             self._days[key] = shared.setdefault(days, days)
+
+
+SPOOL = 10_000  # distinct keys buffered before they go to the temporary table
+
+KEYS = Table(
+    "import_weeks",
+    MetaData(),
+    Column("handle", String, primary_key=True),
+    Column("week", Date, primary_key=True),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+    sqlite_with_rowid=False,  # the key is the row: one b-tree, not two
+)
+DROP_KEYS = {
+    "sqlite": text("DROP TABLE IF EXISTS temp.import_weeks"),
+    "postgresql": text("DROP TABLE IF EXISTS pg_temp.import_weeks"),
+}
+# ``WHERE true``: SQLite reads ``ON CONFLICT`` after a join as the join's ON without it
+LOCK_WEEKS = text(
+    "INSERT INTO calendar_weeks (user_id, week, d0, d1, d2, d3, d4, d5, d6, stamp) "
+    "SELECT u.id, k.week, :empty, :empty, :empty, :empty, :empty, :empty, :empty, 1 "
+    "FROM import_weeks AS k JOIN users AS u ON u.handle = k.handle WHERE true "
+    "ORDER BY u.id, k.week "
+    "ON CONFLICT (user_id, week) DO UPDATE SET stamp = calendar_weeks.stamp + 1"
+)
+PG_SPOOL = text(
+    "INSERT INTO import_weeks (handle, week) "
+    "SELECT * FROM unnest(CAST(:handles AS text[]), CAST(:weeks AS date[])) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+class WeekSpool:
+    """The (handle, monday) keys of a big import, on their way to a temporary table, then
+    locked in one statement.
+
+    A big import names about a million (person, week) keys: they are not kept in Python. Its
+    first pass spools them (deduplicated within a window) into a temporary table; ``lock``
+    then ensures every week row, bumps its stamp and takes its row lock in the global order
+    (user id, then week: the order of ``Tx.lock``), reading nothing back. The temporary table
+    lives in this transaction only (PostgreSQL drops it at commit or rollback; SQLite's is
+    dropped by ``drop``, and rolled back with everything else on error).
+    """
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.pending: set[tuple[str, date]] = set()
+        self.created = False
+
+    def add(self, handle: str, monday: date) -> None:
+        self.pending.add((handle, monday))
+        if len(self.pending) >= SPOOL:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        tx = self.tx
+        if not self.created:
+            tx.run(DROP_KEYS[tx.dialect])
+            KEYS.create(tx.conn)
+            self.created = True
+        keys = sorted(self.pending)
+        if tx.dialect == "postgresql":
+            tx.run(PG_SPOOL, {"handles": [h for h, _ in keys], "weeks": [w for _, w in keys]})
+        else:  # plain tuples on the driver: SQLite stores a date as its ISO text
+            tx.conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO temp.import_weeks (handle, week) VALUES (?, ?)",
+                [(h, w.isoformat()) for h, w in keys],
+            )
+        self.pending.clear()
+
+    def lock(self) -> None:
+        """Ensure, stamp and lock the week rows of every spooled key (of a user that exists)."""
+        self.flush()
+        if not self.created:
+            return
+        self.tx.run(LOCK_WEEKS, {"empty": self.tx.settings.empty_day()})
+
+    def drop(self) -> None:
+        if self.created:
+            self.tx.run(DROP_KEYS[self.tx.dialect])
+            self.created = False

@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.views import ImportView
+from tutorctl.db.locks import WeekSpool
 from tutorctl.db.tables import users as U
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.fields import RowError
-from tutorctl.services.imports.locks import WeekSpool
 from tutorctl.services.imports.reader import Row
 
 BATCH = 1000  # rows written (and checked against the database) together
@@ -77,7 +77,7 @@ class Keys:
     """What pass 1 learns while parsing: the people the file names and the keys to lock.
 
     People and accounts are at most the school's users; the (person, week) keys grow with the
-    history, so they go to the database (locks.WeekSpool), not to a Python set.
+    history, so they go to the database (db.locks.WeekSpool), not to a Python set.
     """
 
     def __init__(self, tx: Tx) -> None:

@@ -29,7 +29,7 @@ from tutorctl.db.uow import Tx
 from tutorctl.services.imports.categories import category_ids
 from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
 from tutorctl.services.imports.fields import RowError, boolean, handle, need
-from tutorctl.services.imports.locks import availability
+from tutorctl.services.imports.weeks import availability
 from tutorctl.services.lessons import NEW_LESSON_COLUMNS, new_lesson_row
 
 # the bulk insert of lessons: one executemany on the driver (ids allocated up front)
