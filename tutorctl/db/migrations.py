@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, insert, inspect, select
 from sqlmodel import SQLModel, col
 
 from tutorctl.core.errors import ConfigError
+from tutorctl.db import tables
 from tutorctl.db.schema import (
-    Account,
-    CalendarWeek,
-    Funding,
-    HistoryUser,
-    LedgerEntry,
-    PackageHold,
-    PackagePayment,
-    Payment,
-    Reservation,
     SchemaVersion,
 )
 
@@ -238,12 +229,12 @@ V5_BACKFILL_PACKAGE_PAYMENTS = (
 
 # … reports read through indexes (SPEC §10) …
 V5_INDEXES = (
-    (Reservation, "ix_reservations_starts"),
-    (CalendarWeek, "ix_calendar_weeks_week"),
-    (Account, "ix_accounts_balance"),
-    (Payment, "ix_payments_settled"),
-    (LedgerEntry, "ix_ledger_kind_at"),
-    (Funding, "ix_fundings_payment"),
+    (tables.reservations, "ix_reservations_starts"),
+    (tables.calendar_weeks, "ix_calendar_weeks_week"),
+    (tables.accounts, "ix_accounts_balance"),
+    (tables.payments, "ix_payments_settled"),
+    (tables.ledger, "ix_ledger_kind_at"),
+    (tables.fundings, "ix_fundings_payment"),
 )
 
 # … and `history --user` reads through a (user, entry) link instead of a LIKE on the text
@@ -285,15 +276,14 @@ def _time_passes(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         for table, column in PG_MONEY_COLUMNS:
             conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT")
-    PackagePayment.__table__.create(conn)  # type: ignore[attr-defined]
+    tables.package_payments.create(conn)
     conn.exec_driver_sql(V5_BACKFILL_PACKAGE_PAYMENTS)
-    PackageHold.__table__.create(conn)  # type: ignore[attr-defined]
-    for model, name in V5_INDEXES:
-        indexed: Any = model.__table__  # type: ignore[union-attr]
+    tables.package_holds.create(conn)
+    for indexed, name in V5_INDEXES:
         (index,) = (i for i in indexed.indexes if i.name == name)
         index.create(conn)
     conn.exec_driver_sql(OWED_PACKAGES)
-    HistoryUser.__table__.create(conn)  # type: ignore[attr-defined]
+    tables.history_users.create(conn)
     conn.exec_driver_sql(V5_BACKFILL_HISTORY_USERS[conn.dialect.name])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import String, and_, cast, literal, select, update
@@ -168,6 +169,10 @@ def mark_done(tx: Tx, batch: int) -> BatchResult:
     return BatchResult(done=len(done), candidates=len(rows))
 
 
+def _step(step: Callable[[Tx, int], BatchResult], batch: int, tx: Tx) -> BatchResult:
+    return step(tx, batch)
+
+
 def expire_all(db: Database, batch: int = DEFAULT_BATCH) -> ExpireView:
     """Run every kind of expiry in bounded batches until nothing is left."""
     total = BatchResult()
@@ -179,7 +184,7 @@ def expire_all(db: Database, batch: int = DEFAULT_BATCH) -> ExpireView:
     ]
     for command, step in steps:
         while True:
-            result = db.write(command, lambda tx, step=step: step(tx, batch))  # type: ignore[misc]
+            result = db.write(command, partial(_step, step, batch))
             batches += 1
             total.sessions += result.sessions
             total.payments += result.payments
