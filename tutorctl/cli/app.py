@@ -160,7 +160,8 @@ def shell(ctx: typer.Context) -> None:
 
 @cache
 def _command() -> Any:
-    """The click command, built once per process (~30 ms): scripts and tests call main() often."""
+    """The click command, built once per process: building it is costly, and scripts and
+    tests call main() often."""
     return typer.main.get_command(app)
 
 
