@@ -70,6 +70,55 @@ DAY_OFF = [
 ]
 
 
+REPORTS = [  # the month of tests/cli/test_reports.py: bob pays by card, carl from his balance
+    "db init",
+    "user add alice --name 'Alice Martin' --role teacher",
+    "user add bruno --name 'Bruno Costa' --role teacher",
+    "user add bob --name 'Bob Li' --role student",
+    "user add carl --name 'Carl Ng' --role student",
+    "category add maths --price 40.00",
+    "category add piano --price 45.50",
+    "schedule set alice --week this..+4 --days mon-fri --hours 09:00-18:00 --open",
+    "schedule set bruno --week this..+4 --days mon-fri --hours 09:00-18:00 --open",
+    *[
+        line
+        for n, (student, teacher, category, day, time, pay) in enumerate(
+            [
+                ("bob", "alice", "maths", "wed", "10:00-11:00", True),
+                ("bob", "alice", "maths", "thu", "10:00-12:00", True),
+                ("carl", "bruno", "piano", "wed", "14:00-15:00", False),
+                ("bob", "alice", "maths", "tue", "15:00-16:00", True),
+                ("bob", "alice", "maths", "fri", "10:00-12:00", True),
+            ],
+            start=1,
+        )
+        for line in [
+            *(["account credit carl 100.00 --reason 'cash at the desk'"] if n == 3 else []),
+            f"reserve --teacher {teacher} --student {student} --category {category} "
+            f"--week this --day {day} --time {time}",
+            *([f"session pay {n} --method card"] if pay else []),
+            f"session confirm {n}",
+            *(
+                [
+                    "purchase add --student carl --teacher bruno --category piano --hours 4 "
+                    "--price 160.00 --paid-hours 2",
+                    "purchase settle 1 --hours 1 --method card",
+                ]
+                if n == 3
+                else []
+            ),
+        ]
+    ],
+    "cancel 2",
+    "session confirm 6",
+    "cancel 4",
+    "session confirm 7",
+    "move 5 --week next --day mon --time 10:00-11:00",
+    "session confirm 8",
+    "account debit bob 30.00 --reason 'paid back in cash'",
+    "--now 2026-11-26T12:00:00+01:00 expire",
+]
+
 @dataclass
 class Scenario:
     setup: list[str] = field(default_factory=list)
@@ -122,6 +171,7 @@ SCENARIOS = {
             "--reason 'ill (flu)'",
         ]
     ),
+    "reports": Scenario(REPORTS),
     "import": Scenario(
         SCHOOL,
         {
