@@ -18,6 +18,7 @@ from tests.conftest import Cli
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import dispose_engines, get_engine
+from tutorctl.db.errors import Conflict
 from tutorctl.db.prepared import Prepared, run
 from tutorctl.db.schema import CalendarWeek, History, User
 from tutorctl.db.uow import Database, Tx
@@ -90,6 +91,24 @@ def test_retryable_error_reruns_the_whole_function(cli: Cli) -> None:
         return tx.locked_weeks[(1, WEEK)].stamp
 
     assert db.write("flaky", flaky) == 1  # the first attempt's stamp bump was rolled back
+    assert len(calls) == 2
+
+
+def test_a_conflict_found_under_the_locks_reruns_the_whole_function(cli: Cli) -> None:
+    """A service whose locks depend on what it read raises Conflict when a re-read under the
+    locks differs: the attempt is rolled back and run again, never reported to the user."""
+    _two_users(cli)
+    db = _db(cli.url)
+    calls: list[int] = []
+
+    def stale(tx: Tx) -> int:
+        tx.lock(weeks=[(1, WEEK)])
+        calls.append(1)
+        if len(calls) == 1:
+            raise Conflict("what was read changed while locking")
+        return tx.locked_weeks[(1, WEEK)].stamp
+
+    assert db.write("stale", stale) == 1  # the first attempt's stamp bump was rolled back
     assert len(calls) == 2
 
 

@@ -11,6 +11,12 @@ from tutorctl.core.errors import ConfigError, RuleError
 RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
 
 
+class Conflict(Exception):
+    """What a transaction read before its locks changed under them: the unit of work re-runs
+    the whole transaction (a fresh read, the same locks), as after a deadlock. For a service
+    whose locks depend on what it reads (a lock-read-verify loop): never a user's error."""
+
+
 def retryable(exc: DBAPIError) -> bool:
     """A conflict with another transaction, or a busy database: the transaction is re-run."""
     orig = exc.orig

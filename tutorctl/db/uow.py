@@ -328,6 +328,8 @@ class Database:
                 if not errors.retryable(exc):
                     raise errors.translate(exc, self.url) from None
                 last = exc
+            except errors.Conflict as exc:
+                last = exc
             pause = random.uniform(0, min(0.5, 0.005 * 2 ** (attempts - 1)))
             if attempts >= MAX_ATTEMPTS or time.monotonic() + pause + wait / 2 >= deadline:
                 break

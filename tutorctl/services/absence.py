@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from tutorctl.core.errors import RuleError
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus, SessionStatus
 from tutorctl.core.views import OffLessonView, TeacherOffView
+from tutorctl.db.errors import Conflict
 from tutorctl.db.schema import BookingSession, Operation, Reservation, User
 from tutorctl.db.uow import Tx
 from tutorctl.services.funding import apply_plan
@@ -50,16 +51,21 @@ def teacher_off(
         return sorted(found, key=lambda r: (r.start_slot, must_id(r)))
 
     # the students' accounts first (their sessions and money), then every week touched: the
-    # teacher's, the students', and those of the holds a pending move of these lessons made
+    # teacher's, the students', and those of the holds a pending move of these lessons made.
+    # Which accounts to lock depends on the lessons there, read before the teacher's week is
+    # locked: read again under it, and if another student's lesson came in meanwhile (a
+    # reserve that held the week), the whole transaction runs again (Conflict).
     students = sorted({r.student_id for r in lessons_there()})
     tx.lock(accounts=students)
     lessons = lessons_there()
     if sorted({r.student_id for r in lessons}) != students:
-        raise RuleError(f"{teacher.handle}'s lessons that day changed meanwhile: run it again")
+        raise Conflict(f"{teacher.handle}'s lessons that day changed while locking")
     ops = _pending_operations(tx, [must_id(r) for r in lessons])
     holds = [op.new_id for op in ops if op.new_id is not None]
     touch = touched(tx, lessons=[*(must_id(r) for r in lessons), *holds])
     tx.lock(weeks={(teacher_id, week), *touch.weeks})
+    if [must_id(r) for r in lessons_there()] != [must_id(r) for r in lessons]:
+        raise Conflict(f"{teacher.handle}'s lessons that day changed while locking")
 
     carts = _sessions(tx, {op.session_id for op in ops})
     for op in ops:
