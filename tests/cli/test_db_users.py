@@ -184,3 +184,13 @@ def test_sqlite_file_and_its_wal_are_private(tmp_path: Path) -> None:
         os.umask(old)
         dispose_engines()
     assert modes == {"school.db": 0o600, "school.db-wal": 0o600, "school.db-shm": 0o600}
+
+
+def test_a_single_students_view_carries_the_balance_after_add_and_set(cli: Cli) -> None:
+    added = cli.json("user", "add", "zoe", "--name", "Zoe", "--role", "student")
+    assert (added["balance_cents"], added["currency"]) == (0, "EUR")
+    cli.ok("account", "credit", "zoe", "12.50")
+    changed = cli.json("user", "set", "zoe", "--name", "Zoé")
+    assert changed["balance_cents"] == 1250 == cli.json("user", "show", "zoe")["balance_cents"]
+    teacher = cli.json("user", "add", "tom", "--name", "Tom", "--role", "teacher")
+    assert teacher["balance_cents"] is None

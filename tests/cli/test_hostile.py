@@ -40,6 +40,10 @@ HOSTILE: list[tuple[int, list[str]]] = [
     (2, ["cancel", "-1"]),
     (3, ["cancel", "424242"]),
     (2, ["session", "show", "0"]),
+    (2, ["user", "show", "0"]),  # a user or category named by id: 0 is bad input too
+    (2, ["account", "debit", "0", "1.00", "--reason", "x"]),
+    (2, ["history", "--user", "0"]),
+    (2, ["category", "set", "0", "--price", "1.00"]),
     (3, ["session", "show", "424242"]),
     (3, ["session", "drop", "424242", "1"]),
     (

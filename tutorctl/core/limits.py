@@ -32,11 +32,14 @@ def as_id(text: str) -> int | None:
     """``text`` as an id if it is written in ASCII digits, else None (a handle or a name).
 
     An id over 2**31-1 names nothing: -1 is returned, which no row has, so lookups say
-    "not found" on every database instead of overflowing a 32-bit column.
+    "not found" on every database instead of overflowing a 32-bit column. ``0`` is bad input
+    (exit 2), as for every id.
     """
     if not is_digits(text):
         return None
     value = int(text)
+    if value == 0:  # as for every id (parse_id): no row has id 0, so it is a typing error
+        raise InputError(f"bad id {text!r}: use a whole number from 1, in digits 0-9")
     return value if value <= MAX_ID else -1
 
 

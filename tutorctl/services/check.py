@@ -44,7 +44,7 @@ LIVE_SESSION = (SessionStatus.OPEN, SessionStatus.AWAITING_PAYMENT)
 
 def _found(tx: Tx, query: Any, message: str) -> list[str]:
     """The first ``LIMIT`` rows of ``query``, each put in ``message`` (its columns in order)."""
-    return [message.format(*row) for row in tx.orm.execute(query.limit(LIMIT))]
+    return [message.format(*row) for row in tx.run(query.limit(LIMIT))]
 
 
 def _sums(key: Any, *where: Any, source: Any = None, **columns: Any) -> Any:
@@ -56,7 +56,7 @@ def _sums(key: Any, *where: Any, source: Any = None, **columns: Any) -> Any:
 
 
 def _scalar(tx: Tx, query: Any) -> int:
-    return int(tx.orm.execute(query).scalar_one())
+    return int(tx.run(query).scalar_one())
 
 
 def _total(column: Any, *where: Any) -> Any:

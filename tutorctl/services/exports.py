@@ -69,7 +69,7 @@ def lessons(
         col(Reservation.start_slot),
         col(Reservation.id),
     ).execution_options(yield_per=1000)
-    for row in tx.orm.execute(query):
+    for row in tx.run(query):
         yield lesson_view(tx, row), row.funding_purchase
 
 

@@ -55,7 +55,7 @@ def _lesson_facts(tx: Tx, ids: set[int]) -> tuple[dict[int, rs.Lesson], dict[int
         funding[f.reservation_id].append(
             rs.Part(f.source, f.minutes, f.amount_cents, f.purchase_id, f.payment_id)
         )
-    rows = tx.orm.execute(
+    rows = tx.orm.execute(  # ORM rows: Session.execute
         sa_select(Reservation, col(User.handle), col(Category.name))
         .join(User, col(User.id) == Reservation.teacher_id)
         .join(Category, col(Category.id) == Reservation.category_id)

@@ -142,6 +142,8 @@ def find_category_ref(tx: Tx, ref: str | int) -> CategoryRef:
 
 
 def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
+    """One user; ``with_balance``: a student's balance too (every single-user view: show, add,
+    set, deactivate — a list leaves it out)."""
     balance = None
     if with_balance and user.role == "student":
         account = tx.orm.exec(select(Account).where(Account.student_id == user.id)).first()
@@ -168,7 +170,7 @@ def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
     if role == "student":
         tx.orm.add(Account(student_id=must_id(user), balance_cents=0))
     tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role)
-    return user_view(tx, user)
+    return user_view(tx, user, with_balance=True)
 
 
 def list_users(tx: Tx, role: str | None = None, include_inactive: bool = False) -> UserListView:
@@ -191,7 +193,7 @@ def deactivate_user(tx: Tx, ref: str) -> UserView:
     user.active = False
     tx.orm.add(user)
     tx.audit(f"user {user.handle}", users=[must_id(user)], active=False)
-    return user_view(tx, user)
+    return user_view(tx, user, with_balance=True)
 
 
 def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = None) -> UserView:
@@ -206,7 +208,7 @@ def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = No
         raise RuleError(f"user {user.handle!r} already has those values: nothing changed")
     tx.orm.add(user)
     tx.audit(f"user {user.handle}", users=[must_id(user)], changes=changes)
-    return user_view(tx, user)
+    return user_view(tx, user, with_balance=True)
 
 
 def set_category(

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from tutorctl.core.limits import as_id
+from tutorctl.core.limits import as_id, is_digits
 from tutorctl.core.money import parse_amount
 from tutorctl.db.tables import categories as C
 from tutorctl.db.uow import Tx
@@ -35,13 +35,13 @@ class Categories:
 
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         names = [p.values["name"] for p in batch]
-        existing = {n for (n,) in tx.orm.execute(select(C.c.name).where(C.c.name.in_(names)))}
+        existing = {n for (n,) in tx.run(select(C.c.name).where(C.c.name.in_(names)))}
         for p in batch:
             if p.values["name"] in existing:
                 job.problems.add(p.line, "name", f"category {p.values['name']!r} already exists")
         fresh = [{**p.values, "active": True} for p in batch if p.values["name"] not in existing]
         if fresh:
-            tx.orm.execute(insert(C), fresh)
+            tx.run(insert(C), fresh)
         return len(fresh)
 
 
@@ -49,12 +49,14 @@ def category_ids(tx: Tx, names: set[str]) -> dict[str, int]:
     """name (or id, in ASCII digits) → id, of the categories that exist."""
     ids = {
         n: i
-        for i, n in tx.orm.execute(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))
+        for i, n in tx.run(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))
     }
     for name in names:
-        number = as_id(name)  # ASCII digits; over 2**31-1 it names nothing (-1)
-        if number is not None and name not in ids:
-            row = tx.orm.execute(select(C.c.id).where(C.c.id == number)).first()
+        if name in ids or not is_digits(name) or int(name) == 0:
+            continue  # a name, or an id no row has: the row reports the unknown category
+        number = as_id(name)  # over 2**31-1 it names nothing (-1)
+        if number is not None:
+            row = tx.run(select(C.c.id).where(C.c.id == number)).first()
             if row:
                 ids[name] = row[0]
     return ids

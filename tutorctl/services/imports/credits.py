@@ -53,7 +53,7 @@ class Credits:
             )
             totals[account_id] = totals.get(account_id, 0) + p.values["amount"]
         if entries:
-            tx.orm.execute(insert(L), entries)
+            tx.run(insert(L), entries)
             for account in tx.accounts().values():
                 if account.id in totals:
                     account.balance_cents += totals[account.id]

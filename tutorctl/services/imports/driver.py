@@ -213,7 +213,7 @@ def resolve(tx: Tx, handles: set[str]) -> People:
     found: People = {}
     names = sorted(handles)
     for i in range(0, len(names), BATCH):
-        for uid, handle, role, active in tx.orm.execute(
+        for uid, handle, role, active in tx.run(
             select(U.c.id, U.c.handle, U.c.role, U.c.active).where(
                 U.c.handle.in_(names[i : i + BATCH])
             )

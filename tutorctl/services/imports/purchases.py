@@ -85,7 +85,7 @@ class Purchases:
         ids = tx.allocate_ids(Purchase, len(rows))
         for purchase_id, row in zip(ids, rows, strict=True):
             row["id"] = purchase_id
-        tx.orm.execute(insert(P), rows)
+        tx.run(insert(P), rows)
         # each package's paid hours are money received: one payment each, pro rata to the cent
         paid = [
             {
@@ -103,5 +103,5 @@ class Purchases:
             if row["paid_minutes"]
         ]
         if paid:
-            tx.orm.execute(insert(PP), paid)
+            tx.run(insert(PP), paid)
         return len(rows)

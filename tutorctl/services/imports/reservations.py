@@ -91,7 +91,7 @@ class Reservations:
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         categories = category_ids(tx, {p.values["category"] for p in batch})
         prices = dict(
-            tx.orm.execute(
+            tx.run(
                 select(C.c.id, C.c.price_cents).where(C.c.id.in_(list(categories.values())))
             ).all()
         )
@@ -253,7 +253,7 @@ def _fund_from_purchases(
             wanted[p.values["purchase"]] = wanted.get(p.values["purchase"], 0) + minutes[id(p)]
     if not wanted:
         return
-    stock = {row.id: row for row in tx.orm.execute(select(P).where(P.c.id.in_(list(wanted))))}
+    stock = {row.id: row for row in tx.run(select(P).where(P.c.id.in_(list(wanted))))}
     fundings = []
     for p, lesson_id, row in zip(good, ids, rows, strict=True):
         pid = p.values["purchase"]
@@ -291,9 +291,9 @@ def _fund_from_purchases(
     if job.problems.count:
         return
     if fundings:
-        tx.orm.execute(insert(F), fundings)
+        tx.run(insert(F), fundings)
     for pid, total in wanted.items():
-        tx.orm.execute(
+        tx.run(
             update(P).where(P.c.id == pid).values(consumed_minutes=P.c.consumed_minutes + total)
         )
     job.details["funded_minutes"] = job.details.get("funded_minutes", 0) + sum(wanted.values())

@@ -36,7 +36,7 @@ class Users:
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         handles = [p.values["handle"] for p in batch]
         existing = {
-            h for (h,) in tx.orm.execute(select(U.c.handle).where(U.c.handle.in_(handles)))
+            h for (h,) in tx.run(select(U.c.handle).where(U.c.handle.in_(handles)))
         }
         fresh = [p for p in batch if p.values["handle"] not in existing]
         for p in batch:
@@ -44,12 +44,12 @@ class Users:
                 job.problems.add(p.line, "handle", f"user {p.values['handle']!r} already exists")
         if not fresh:
             return 0
-        tx.orm.execute(
+        tx.run(
             insert(U), [{**p.values, "active": True, "created_at": tx.now} for p in fresh]
         )
         students = [p.values["handle"] for p in fresh if p.values["role"] == "student"]
         if students:
-            tx.orm.execute(
+            tx.run(
                 insert(A).from_select(
                     ["student_id", "balance_cents"],
                     select(U.c.id, literal(0)).where(U.c.handle.in_(students)),
