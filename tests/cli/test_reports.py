@@ -298,3 +298,13 @@ def test_history_user_reads_the_link_not_the_text_column(cli: Cli) -> None:
         conn.execute(text("UPDATE history SET user_ids = ','"))
     assert [e["command"] for e in cli.json("history", "--user", "bob")["entries"]] == [
         "user add", "account credit"]  # fmt: skip
+
+
+def test_csv_never_hands_a_spreadsheet_a_formula_someone_typed(cli: Cli) -> None:
+    _month(cli)
+    cli.ok("user", "set", "carl", "--name", '=HYPERLINK("http://x","y")')
+    balances = list(csv.DictReader(io.StringIO(
+        cli.ok("report", "balances", "--format", "csv").out)))  # fmt: skip
+    carl = next(b for b in balances if b["student"] == "carl")
+    assert carl["name"] == '\'=HYPERLINK("http://x","y")'
+    assert cli.json("report", "balances")["rows"][1]["name"] == '=HYPERLINK("http://x","y")'

@@ -1,7 +1,8 @@
 """``--format csv`` of the reports: one header row, then one row per line of the report (and
 its total). Money columns are decimal amounts in the school currency with a point and two
 decimals (``1234.50``), named as in JSON without ``_cents``; minutes stay integer ``*_minutes``;
-ids are integers (empty when a row has none)."""
+ids are integers (empty when a row has none). Text a person typed (names, handles) that starts
+like a spreadsheet formula is written with a leading apostrophe."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ from tutorctl.core.views import BalancesReport, HoursReport, OccupancyReport, Re
 def _amount(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A name as a spreadsheet shows it, never runs it: a cell typed by a person that starts
+    like a formula (``=HYPERLINK(…)``) gets a leading apostrophe, as spreadsheets advise."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def _rows(view: Any) -> list[Any]:
@@ -51,6 +61,8 @@ def to_csv(view: Any) -> str:
             value = getattr(row, name)
             if name.endswith("_cents"):
                 value = _amount(value)
+            elif isinstance(value, str):
+                value = _text(value)
             values.append("" if value is None else value)
         writer.writerow(values)
     return out.getvalue()
