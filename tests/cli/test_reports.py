@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -308,3 +309,20 @@ def test_csv_never_hands_a_spreadsheet_a_formula_someone_typed(cli: Cli) -> None
     carl = next(b for b in balances if b["student"] == "carl")
     assert carl["name"] == '\'=HYPERLINK("http://x","y")'
     assert cli.json("report", "balances")["rows"][1]["name"] == '=HYPERLINK("http://x","y")'
+
+
+def test_imported_past_packages_count_in_the_month_they_were_sold(
+    cli: Cli, tmp_path: Path
+) -> None:
+    school(cli)
+    sales = tmp_path / "purchases.csv"
+    sales.write_text(
+        "student,teacher,category,hours,price,paid_hours,date\n"
+        "bob,bruno,maths,2,50.00,2,2026-10-15\n"
+        "carl,alice,maths,1,40.00,1,2026-11-24\n"
+    )
+    cli.ok("import", "purchases", str(sales))
+    october = cli.json("report", "revenue", "--month", "2026-10")["total"]
+    november = cli.json("report", "revenue", "--month", "2026-11")["total"]
+    assert october["package_payments_cents"] == 5000
+    assert november["package_payments_cents"] == 4000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import insert
@@ -86,7 +87,10 @@ class Purchases:
         for purchase_id, row in zip(ids, rows, strict=True):
             row["id"] = purchase_id
         tx.run(insert(P), rows)
-        # each package's paid hours are money received: one payment each, pro rata to the cent
+        # each package's paid hours are money received: one payment each, pro rata to the
+        # cent, received on the package's date (an import brings past sales: their money
+        # belongs to the month they were sold in, not to the day of the import)
+        zone = tx.settings.zone
         paid = [
             {
                 "purchase_id": row["id"],
@@ -97,7 +101,7 @@ class Purchases:
                 ),
                 "reference": None,
                 "actor": tx.actor,
-                "at": tx.now,
+                "at": min(datetime.combine(row["purchased_on"], time(), tzinfo=zone), tx.now),
             }
             for row, method in zip(rows, methods, strict=True)
             if row["paid_minutes"]
