@@ -64,3 +64,7 @@ def test_clock() -> None:
     assert live.now() is live.now()  # read once per command
     with pytest.raises(InputError, match="ISO 8601"):
         parse_now("tomorrow")
+    for naive in ("2026-11-23T08:00:00", "2026-11-23"):  # whose 08:00? no guess
+        with pytest.raises(InputError, match="UTC offset"):
+            parse_now(naive)
+    assert parse_now("2026-11-24T08:00:00Z") == fixed

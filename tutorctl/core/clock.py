@@ -9,7 +9,9 @@ from tutorctl.core.limits import check_year
 
 
 def parse_now(text: str) -> datetime:
-    """An ISO 8601 instant in the years 1900-2999 (SPEC §6). A naive value is read as UTC."""
+    """An ISO 8601 instant in the years 1900-2999 (SPEC §6), with its UTC offset: a wall
+    time without one is bad input, not a guess (a replay at the school's 08:00 read as UTC
+    would run an hour or two off)."""
     bad = f"bad --now {text!r}: use an ISO 8601 datetime such as 2026-11-24T09:00:00+01:00"
     value_text = text.strip().replace("Z", "+00:00")
     if not value_text.isascii():  # only ASCII digits are digits
@@ -18,8 +20,11 @@ def parse_now(text: str) -> datetime:
         value = datetime.fromisoformat(value_text)
     except ValueError:
         raise InputError(bad) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+    if value.tzinfo is None:  # whose 08:00? read as UTC it would silently move by hours
+        raise InputError(
+            f"bad --now {text!r}: give its UTC offset (such as 2026-11-24T09:00:00+01:00, or Z"
+            " for UTC): a time without one names no instant"
+        )
     check_year(value, text, "--now")
     instant = value.astimezone(UTC)
     check_year(instant, text, "--now")  # in UTC too: every stored instant is UTC
