@@ -183,3 +183,22 @@ def test_lesson_show_tells_funding_and_story(cli: Cli, tmp_path: Any) -> None:
     cli.ok("import", "reservations", str(imported))
     story = [event["what"] for event in cli.json("lesson", "show", "3")["events"]]
     assert story == ["done", "imported as unfunded history"]  # in the order they happened
+
+
+def test_a_lessons_story_tells_every_source_that_paid_it_in_order(cli: Cli) -> None:
+    """Paid by card and from a package, then cancelled in the same instant: the story reads
+    held, paid (payment and package hours), booked, cancelled, refunded — never the cancel
+    before the payment."""
+    school(cli)
+    by_card = booked(cli, day="fri", time="10:00-11:00")
+    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
+           "--hours", "2", "--price", "80.00")  # fmt: skip
+    from_package = booked(cli, day="fri", time="14:00-16:00")
+    for lesson in (by_card, from_package):
+        planned = cli.json("cancel", str(lesson))
+        cli.ok("session", "confirm", str(planned["session_id"]))
+    card = [e["what"] for e in cli.json("lesson", "show", str(by_card))["events"]]
+    assert card[0] == "held by a reserve" and card[1].endswith("paid by payment 1")
+    assert card[2:4] == ["booked", "cancelled"] and "refunded" in card[4], card
+    package = [e["what"] for e in cli.json("lesson", "show", str(from_package))["events"]]
+    assert package[1] == "2 h from package 1" and package[2:4] == ["booked", "cancelled"], package

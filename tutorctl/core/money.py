@@ -39,6 +39,14 @@ def parse_hours(text: str, what: str = "hours") -> int:
     return hundredths * 60 // 100
 
 
+def format_hours(minutes: int) -> str:
+    """Minutes as a person reads hours: ``1 h``, ``1 h 30``, ``45 min``."""
+    h, m = divmod(minutes, 60)
+    if m == 0:
+        return f"{h} h"
+    return f"{h} h {m:02d}" if h else f"{m} min"
+
+
 def format_amount(cents: int, currency: str) -> str:
     sign = "-" if cents < 0 else ""
     cents = abs(cents)

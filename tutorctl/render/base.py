@@ -12,6 +12,8 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tutorctl.core.money import format_hours
+
 
 @singledispatch
 def render(view: Any) -> RenderableType:
@@ -48,7 +50,4 @@ def minute(instant: str) -> str:
 
 
 def hours(minutes: int) -> str:
-    h, m = divmod(minutes, 60)
-    if m == 0:
-        return f"{h} h"
-    return f"{h} h {m:02d}" if h else f"{m} min"
+    return format_hours(minutes)

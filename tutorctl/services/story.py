@@ -7,13 +7,16 @@ from datetime import datetime
 from sqlmodel import col, or_, select
 
 from tutorctl.core.errors import NotFoundError
-from tutorctl.core.money import format_amount
+from tutorctl.core.money import format_amount, format_hours
 from tutorctl.core.status import LedgerKind, LessonStatus, OperationKind, OperationStatus
 from tutorctl.core.views import FundingPartView, LessonDetailView, LessonEventView
 from tutorctl.db.schema import Funding, LedgerEntry, Operation, Reservation
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import lesson_query, lesson_view
+
+# at one instant, a story reads in this order: held, paid, booked, changed, refunded, done
+HELD, PAID, BOOKED, CHANGED, REFUNDED, DONE = range(6)
 
 _MONEY_WORDS: dict[str, str] = {
     LedgerKind.LESSON: "paid from the balance",
@@ -42,12 +45,13 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
             select(Funding).where(Funding.reservation_id == lesson_id).order_by(col(Funding.id))
         )
     ]
-    events: list[tuple[datetime, int, LessonEventView]] = []
+    events: list[tuple[datetime, int, int, LessonEventView]] = []
 
-    def event(at: datetime, what: str, session: int | None = None, op: int | None = None) -> None:
-        events.append(
-            (at, len(events), LessonEventView(at.astimezone(zone).isoformat(), what, session, op))
-        )
+    def event(
+        at: datetime, rank: int, what: str, session: int | None = None, op: int | None = None
+    ) -> None:
+        view = LessonEventView(at.astimezone(zone).isoformat(), what, session, op)
+        events.append((at, rank, len(events), view))
 
     operations = list(
         tx.orm.exec(
@@ -57,12 +61,18 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         )
     )
     made_by = next((op for op in operations if op.new_id == lesson_id), None)
+    booked_by = made_by if made_by and made_by.status == OperationStatus.APPLIED else None
     if made_by is None:
-        event(lesson.created_at, f"imported as {'unfunded ' if lesson.unfunded else ''}history")
+        event(
+            lesson.created_at,
+            HELD,
+            f"imported as {'unfunded ' if lesson.unfunded else ''}history",
+        )
     else:
         origin = f" of lesson {made_by.target_id}" if made_by.kind == OperationKind.MOVE else ""
         event(
             lesson.created_at,
+            HELD,
             f"held by a {made_by.kind}{origin}",
             made_by.session_id,
             made_by.id,
@@ -71,21 +81,22 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         when = op.applied_at or op.created_at
         if op.new_id == lesson_id:
             if op.status == OperationStatus.APPLIED:
-                event(when, LessonStatus.BOOKED, op.session_id, op.id)
+                event(when, BOOKED, LessonStatus.BOOKED, op.session_id, op.id)
             elif op.status == OperationStatus.ABANDONED:
-                event(when, f"released{': ' + op.note if op.note else ''}", op.session_id, op.id)
+                why = f": {op.note}" if op.note else ""
+                event(when, CHANGED, f"released{why}", op.session_id, op.id)
             continue
         waived = " (notice waived)" if op.waive_notice else ""
         if op.status == OperationStatus.PENDING:
-            event(op.created_at, f"{op.kind} planned{waived}", op.session_id, op.id)
+            event(op.created_at, CHANGED, f"{op.kind} planned{waived}", op.session_id, op.id)
         elif op.status == OperationStatus.ABANDONED:
             why = f": {op.note}" if op.note else ""
-            event(when, f"{op.kind} abandoned{why}", op.session_id, op.id)
+            event(when, CHANGED, f"{op.kind} abandoned{why}", op.session_id, op.id)
         elif op.kind == OperationKind.MOVE:
-            event(when, f"moved to lesson {op.new_id}{waived}", op.session_id, op.id)
+            event(when, CHANGED, f"moved to lesson {op.new_id}{waived}", op.session_id, op.id)
         else:
             late = " late: not refunded" if lesson.late_cancel else ""
-            event(when, f"cancelled{waived}{late}", op.session_id, op.id)
+            event(when, CHANGED, f"cancelled{waived}{late}", op.session_id, op.id)
     for entry in tx.orm.exec(
         select(LedgerEntry)
         .where(LedgerEntry.reservation_id == lesson_id)
@@ -94,16 +105,25 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         words = _MONEY_WORDS.get(entry.kind, entry.kind)
         event(
             entry.at,
+            PAID if entry.kind == LedgerKind.LESSON else REFUNDED,
             f"{format_amount(abs(entry.amount_cents), currency)} {words}",
             entry.session_id,
         )
+    # what paid for it outside the balance (the balance's part is a ledger entry, above)
+    paid_at = booked_by.applied_at if booked_by and booked_by.applied_at else lesson.created_at
+    for part in funding:
+        if part.source == "payment":
+            amount = format_amount(part.amount_cents, currency)
+            event(paid_at, PAID, f"{amount} paid by payment {part.payment_id}")
+        elif part.source == "purchase":
+            event(paid_at, PAID, f"{format_hours(part.minutes)} from package {part.purchase_id}")
     if lesson.status == LessonStatus.DONE:
-        event(lesson.ends_at, LessonStatus.DONE)
+        event(lesson.ends_at, DONE, LessonStatus.DONE)
     return LessonDetailView(
         lesson=view,
         unfunded=lesson.unfunded,
         late_cancel=lesson.late_cancel,
         currency=currency,
         funding=funding,
-        events=[e for _at, _n, e in sorted(events, key=lambda item: (item[0], item[1]))],
+        events=[e for *_order, e in sorted(events, key=lambda item: item[:3])],
     )
