@@ -658,3 +658,18 @@ def test_a_chain_of_moves_costs_what_booking_the_last_length_would(cli: Cli) -> 
         cli.ok("session", "confirm", str(moved["session_id"]))
         lesson = moved["reservation_id"]
     assert _balance(cli) == 1000 - 101  # the 1 h lesson holds what a new 1 h lesson costs
+
+
+def test_a_payment_settled_after_its_only_lesson_started_says_nothing_was_applied(
+    cli: Cli,
+) -> None:
+    school(cli)
+    held = reserve(cli, "--json", day="tue", time="10:00-11:00").json()
+    session = str(held["session_id"])
+    pending = cli.json("--now", "2026-11-24T09:45:00+01:00", "session", "pay", session,
+                       "--method", "card", "--simulate", "pending")  # fmt: skip
+    assert pending["status"] == "awaiting_payment"
+    settled = cli.json("--now", "2026-11-24T10:01:00+01:00", "session", "pay", session,
+                       "--method", "card")  # fmt: skip
+    assert "nothing was left to apply" in settled["message"], settled
+    assert cli.json("account", "show", "bob")["balance_cents"] == pending["amount_cents"]

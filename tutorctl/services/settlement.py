@@ -258,7 +258,11 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
         payment=payment_id,
         amount_cents=payment.amount_cents,
     )
-    return _pay_view(tx, booking, payment, "payment accepted: the session is applied")
+    if not operations:  # time overtook every operation: nothing was bought
+        message = "payment accepted, but nothing was left to apply: it went to the balance"
+    else:
+        message = "payment accepted: the session is applied"
+    return _pay_view(tx, booking, payment, message)
 
 
 def confirm(
