@@ -243,15 +243,22 @@ class LockedWeeks:
 
 SPOOL = 10_000  # distinct keys buffered before they go to the temporary table
 
-KEYS = Table(
-    "import_weeks",
-    MetaData(),
-    Column("handle", String, primary_key=True),
-    Column("week", Date, primary_key=True),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-    sqlite_with_rowid=False,  # the key is the row: one b-tree, not two
-)
+
+@cache
+def _keys_table() -> Table:
+    """The temporary table of spooled keys; built on first use, since its PostgreSQL option
+    loads that dialect, which a command on SQLite should not pay for at start-up."""
+    return Table(
+        "import_weeks",
+        MetaData(),
+        Column("handle", String, primary_key=True),
+        Column("week", Date, primary_key=True),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+        sqlite_with_rowid=False,  # the key is the row: one b-tree, not two
+    )
+
+
 DROP_KEYS = {
     "sqlite": text("DROP TABLE IF EXISTS temp.import_weeks"),
     "postgresql": text("DROP TABLE IF EXISTS pg_temp.import_weeks"),
@@ -299,7 +306,7 @@ class WeekSpool:
         tx = self.tx
         if not self.created:
             tx.run(DROP_KEYS[tx.dialect])
-            KEYS.create(tx.conn)
+            _keys_table().create(tx.conn)
             self.created = True
         keys = sorted(self.pending)
         if tx.dialect == "postgresql":
