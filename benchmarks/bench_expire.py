@@ -18,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, peak_rss_mb, report, tutorctl
+from common import database, insert_done_lessons, peak_rss_mb, report, tutorctl
 
 NOW = "2026-11-24T09:00:00+01:00"
 LATER = "2026-11-24T12:00:00+01:00"
@@ -126,37 +128,30 @@ def add_history(url: str, lessons: int, holds: int) -> float:
     started = time.perf_counter()
     students = max(holds // 10, 1)
     engine = create_engine(url)
-    insert = text(
-        "INSERT INTO reservations (teacher_id, student_id, category_id, week, day, start_slot, end_slot,"
-        " starts_at, ends_at, status, price_cents, unfunded, late_cancel, created_at)"
-        " VALUES (:t, :s, 1, :w, :d, :a, :b, :sa, :ea, 'done', 4000, true, false, :sa)"
-    )
     with engine.begin() as conn:
-        batch = []
-        for i in range(lessons):
-            k = i // TEACHERS  # the teacher's k-th past lesson, counted back from the holds
-            week = date(2026, 11, 30) - timedelta(weeks=1 + k // 40)
-            day, hour = (k % 40) // 8, 9 + k % 8
-            starts = datetime.combine(week + timedelta(days=day), datetime.min.time()) + timedelta(
-                hours=hour - 1
-            )
-            batch.append(
-                {
-                    "t": i % TEACHERS + 1,
-                    "s": TEACHERS + 1 + i % students,
-                    "w": week,
-                    "d": day,
-                    "a": hour,
-                    "b": hour + 1,
-                    "sa": starts,
-                    "ea": starts + timedelta(hours=1),
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(insert, batch)
-                batch = []
-        if batch:
-            conn.execute(insert, batch)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for i in range(lessons):
+                k = i // TEACHERS  # the teacher's k-th past lesson, counted back from the holds
+                week = date(2026, 11, 30) - timedelta(weeks=1 + k // 40)
+                day, hour = (k % 40) // 8, 9 + k % 8
+                starts = datetime.combine(
+                    week + timedelta(days=day), datetime.min.time()
+                ) + timedelta(hours=hour - 1)
+                yield (
+                    {
+                        "t": i % TEACHERS + 1,
+                        "s": TEACHERS + 1 + i % students,
+                        "w": week,
+                        "d": day,
+                        "a": hour,
+                        "b": hour + 1,
+                        "sa": starts,
+                        "ea": starts + timedelta(hours=1),
+                    }
+                )
+
+        insert_done_lessons(conn, rows())
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))

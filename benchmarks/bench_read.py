@@ -17,12 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, peak_rss_mb, report
+from common import database, insert_done_lessons, peak_rss_mb, report
 
 TEACHERS = 200
 STUDENTS = 2000
@@ -31,41 +33,34 @@ FIRST_MONDAY = date(2010, 1, 4)
 
 def add_lessons(url: str, start: int, count: int) -> None:
     """Lessons i = start … start+count-1: teacher i % T teaches 8 slots a day, 5 days a week."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     engine = create_engine(url)
-    insert = text(
-        "INSERT INTO reservations (teacher_id, student_id, category_id, week, day, start_slot, end_slot,"
-        " starts_at, ends_at, status, price_cents, unfunded, late_cancel, created_at)"
-        " VALUES (:t, :s, 1, :w, :d, :a, :b, :sa, :ea, 'done', 4000, true, false, :sa)"
-    )
     with engine.begin() as conn:
-        batch = []
-        for i in range(start, start + count):
-            teacher = i % TEACHERS
-            k = i // TEACHERS  # the k-th lesson of this teacher
-            week = FIRST_MONDAY + timedelta(weeks=k // 40)
-            day, hour = (k % 40) // 8, 9 + k % 8
-            when = datetime.combine(week + timedelta(days=day), datetime.min.time()) + timedelta(
-                hours=hour
-            )
-            batch.append(
-                {
-                    "t": teacher + 1,
-                    "s": TEACHERS + 1 + (i * 7) % STUDENTS,
-                    "w": week,
-                    "d": day,
-                    "a": hour,
-                    "b": hour + 1,
-                    "sa": when,
-                    "ea": when + timedelta(hours=1),
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(insert, batch)
-                batch = []
-        if batch:
-            conn.execute(insert, batch)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for i in range(start, start + count):
+                teacher = i % TEACHERS
+                k = i // TEACHERS  # the k-th lesson of this teacher
+                week = FIRST_MONDAY + timedelta(weeks=k // 40)
+                day, hour = (k % 40) // 8, 9 + k % 8
+                when = datetime.combine(
+                    week + timedelta(days=day), datetime.min.time()
+                ) + timedelta(hours=hour)
+                yield (
+                    {
+                        "t": teacher + 1,
+                        "s": TEACHERS + 1 + (i * 7) % STUDENTS,
+                        "w": week,
+                        "d": day,
+                        "a": hour,
+                        "b": hour + 1,
+                        "sa": when,
+                        "ea": when + timedelta(hours=1),
+                    }
+                )
+
+        insert_done_lessons(conn, rows())
     engine.dispose()
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -101,3 +101,24 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}")
+
+
+DONE_LESSON = (
+    "INSERT INTO reservations (teacher_id, student_id, category_id, week, day, start_slot, end_slot,"
+    " starts_at, ends_at, status, price_cents, unfunded, late_cancel, created_at)"
+    " VALUES (:t, :s, 1, :w, :d, :a, :b, :sa, :ea, 'done', 4000, true, false, :sa)"
+)
+
+
+def insert_done_lessons(conn: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """Past, done, unfunded lessons (``t s w d a b sa ea``), 5,000 a statement."""
+    from sqlalchemy import text
+
+    insert, batch = text(DONE_LESSON), []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 5000:
+            conn.execute(insert, batch)
+            batch = []
+    if batch:
+        conn.execute(insert, batch)
