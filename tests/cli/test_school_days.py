@@ -162,7 +162,10 @@ def test_lesson_show_tells_funding_and_story(cli: Cli, tmp_path: Any) -> None:
     shown = cli.json("lesson", "show", str(lesson))
     sources = [(f["source"], f["minutes"], f["amount_cents"]) for f in shown["funding"]]
     assert sources == [("purchase", 60, 0), ("balance", 15, 1000), ("payment", 45, 3000)]
-    assert [e["what"] for e in shown["events"]][:2] == ["held by a reserve", "booked"]
+    story = [e["what"] for e in shown["events"]]
+    assert story[0] == "held by a reserve" and story[4] == "booked", story
+    assert sorted(story[1:4]) == ["1 h from package 1", "10.00 EUR paid from the balance",
+                                  "30.00 EUR paid by payment 1"], story  # fmt: skip
     text = cli("lesson", "show", str(lesson)).out
     assert "package 1" in text and "story" in text
     moved = cli.json("move", str(lesson), "--week", "next", "--day", "wed", "--time", "10:00-12:00")
