@@ -631,6 +631,13 @@ def test_every_abandoned_operation_says_why(cli: Cli) -> None:
     cli.ok("--now", "2026-12-08T09:00:00+01:00", "expire")
     expired = cli.json("session", "show", str(idle["session_id"]))["operations"][0]
     assert expired["status"] == "abandoned" and "idle" in expired["note"]
+    dropped = reserve(cli, "--json", day="mon", week="+2").json()
+    cli.ok("session", "drop", str(dropped["session_id"]), str(dropped["operation_id"]))
+    given_up = reserve(cli, "--json", day="tue", week="+2", student="carl").json()
+    cli.ok("session", "abandon", str(given_up["session_id"]))
+    for held, why in ((dropped, "session drop"), (given_up, "session abandon")):
+        (op,) = cli.json("session", "show", str(held["session_id"]))["operations"]
+        assert op["status"] == "abandoned" and why in op["note"], op
 
 
 def test_a_hold_of_a_teacher_deactivated_meanwhile_is_not_booked(cli: Cli) -> None:

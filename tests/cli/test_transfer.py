@@ -303,10 +303,12 @@ def test_import_limits(cli: Cli, tmp_path: Path) -> None:
         "student,teacher,category,hours,price\n"
         "bob,alice,maths,10000.5,1.00\n"  # 2: over 10,000 hours
         "bob,alice,maths,١٠,1.00\n"  # 3: not ASCII digits
+        "bob,bob,maths,1,1.00\n"  # 4: the teacher is a student
     )
     result = cli("import", "purchases", str(purchases))
     assert result.code == 2 and "line 2, column hours" in result.err
     assert "line 3, column hours" in result.err
+    assert "line 4, column teacher: 'bob' is a student, not a teacher" in result.err
     lessons = tmp_path / "lessons.csv"
     lessons.write_text(
         "teacher,student,category,date,start,end,status,purchase\n"

@@ -93,7 +93,14 @@ ALL_STATUSES = (
 WAIVE = "waive_notice" in inspect.signature(booking.cancel).parameters
 
 
-NOT_TIME = ("payment ", "not chosen", "the session was idle", "the payment had no answer")
+NOT_TIME = (
+    "payment ",
+    "not chosen",
+    "the session was idle",
+    "the payment had no answer",
+    "dropped from the session",
+    "the session was abandoned",
+)
 
 
 class Lesson(NamedTuple):

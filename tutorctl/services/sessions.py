@@ -107,7 +107,7 @@ def drop(tx: Tx, session_id: int, operation_id: int) -> SessionView:
     require_status(booking, SessionStatus.OPEN)
     if operation.status != OperationStatus.PENDING:
         raise RuleError(f"operation {operation_id} is {operation.status}, not pending")
-    release_holds(tx, operations=[operation_id])
+    release_holds(tx, operations=[operation_id], note="dropped from the session (session drop)")
     booking.touched_at = tx.now
     tx.orm.add(booking)
     tx.audit(
@@ -126,7 +126,7 @@ def abandon(tx: Tx, session_id: int) -> SessionView:
     touch = lock_session(tx, booking)  # no operation can be added or settled meanwhile
     operations = [must_id(op) for op in pending_operations(tx, session_id)]
     require_status(booking, SessionStatus.OPEN, SessionStatus.PAYMENT_FAILED, doing="be abandoned")
-    release_holds(tx, sessions=[session_id])
+    release_holds(tx, sessions=[session_id], note="the session was abandoned (session abandon)")
     booking.status = SessionStatus.ABANDONED
     booking.closed_at = booking.touched_at = tx.now
     tx.orm.add(booking)

@@ -308,7 +308,7 @@ def confirm(
         for op in operations:
             if op not in chosen and op.status == OperationStatus.PENDING:
                 op.status = OperationStatus.ABANDONED
-                op.note = f"not chosen at confirm (--{op.kind}s was not given)"
+                op.note = f"not chosen at confirm (confirmed without --{op.kind}s)"
                 op.applied_at = tx.now
                 tx.orm.add(op)
         message = (

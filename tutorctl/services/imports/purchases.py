@@ -62,10 +62,13 @@ class Purchases:
             if v["category"] not in categories:
                 job.problems.add(p.line, "category", f"no category {v['category']!r}")
                 continue
-            if job.people[v["student"]][1] != "student" or job.people[v["teacher"]][1] != "teacher":
-                job.problems.add(
-                    p.line, "student", "student must be a student and teacher a teacher"
-                )
+            wrong = [
+                (column, f"{v[column]!r} is a {job.people[v[column]][1]}, not a {column}")
+                for column in ("student", "teacher")
+                if job.people[v[column]][1] != column
+            ]
+            if wrong:
+                job.problems.add(p.line, *wrong[0])
                 continue
             rows.append(
                 {
