@@ -38,33 +38,29 @@ def teacher_off(
     first, last = (0, grid.slots_per_day) if start is None or end is None else (start, end)
     week, weekday = day - timedelta(days=day.weekday()), day.weekday()
 
-    def lessons_there() -> list[Reservation]:
-        ids = [
-            lesson.id
-            for lesson in overlapping(
-                tx, [teacher_id], week, weekday, first, last, as_teacher_only=True
-            )
-        ]
-        if not ids:
-            return []
-        found = tx.orm.exec(select(Reservation).where(col(Reservation.id).in_(ids)))
-        return sorted(found, key=lambda r: (r.start_slot, must_id(r)))
+    def live_ids() -> dict[int, int]:
+        """lesson id → student id of the live lessons there (one Core read)."""
+        there = overlapping(tx, [teacher_id], week, weekday, first, last, as_teacher_only=True)
+        return {lesson.id: lesson.student_id for lesson in there}
 
     # the students' accounts first (their sessions and money), then every week touched: the
     # teacher's, the students', and those of the holds a pending move of these lessons made.
-    # Which accounts to lock depends on the lessons there, read before the teacher's week is
-    # locked: read again under it, and if another student's lesson came in meanwhile (a
-    # reserve that held the week), the whole transaction runs again (Conflict).
-    students = sorted({r.student_id for r in lessons_there()})
+    # Which accounts to lock depends on the lessons there, read before anything is locked:
+    # read again under the accounts (rows fresh from the database, not the ORM's copies of
+    # the first read: a student's payment may have booked a hold meanwhile), and once more
+    # under the teacher's week; if another student's lesson came in meanwhile (a reserve that
+    # held the week), the whole transaction runs again (Conflict).
+    students = sorted(set(live_ids().values()))
     tx.lock(accounts=students)
-    lessons = lessons_there()
-    if sorted({r.student_id for r in lessons}) != students:
+    under_accounts = live_ids()
+    if sorted(set(under_accounts.values())) != students:
         raise Conflict(f"{teacher.handle}'s lessons that day changed while locking")
+    lessons = _fresh_lessons(tx, list(under_accounts))
     ops = _pending_operations(tx, [must_id(r) for r in lessons])
     holds = [op.new_id for op in ops if op.new_id is not None]
     touch = touched(tx, lessons=[*(must_id(r) for r in lessons), *holds])
     tx.lock(weeks={(teacher_id, week), *touch.weeks})
-    if [must_id(r) for r in lessons_there()] != [must_id(r) for r in lessons]:
+    if live_ids().keys() != under_accounts.keys():
         raise Conflict(f"{teacher.handle}'s lessons that day changed while locking")
 
     carts = _sessions(tx, {op.session_id for op in ops})
@@ -119,6 +115,19 @@ def teacher_off(
         currency=tx.settings.currency,
         lessons=sorted(report, key=lambda line: (line.start, line.lesson_id)),
     )
+
+
+def _fresh_lessons(tx: Tx, ids: list[int]) -> list[Reservation]:
+    """These lessons as they are now (``populate_existing``: any ORM copy loaded earlier in
+    the transaction is overwritten), by start slot."""
+    if not ids:
+        return []
+    query = (
+        select(Reservation)
+        .where(col(Reservation.id).in_(ids))
+        .execution_options(populate_existing=True)
+    )
+    return sorted(tx.orm.exec(query), key=lambda r: (r.start_slot, must_id(r)))
 
 
 def _cancel_with_refund(
