@@ -54,9 +54,7 @@ def category_ids(tx: Tx, names: set[str]) -> dict[str, int]:
     for name in names:
         if name in ids or not is_digits(name) or int(name) == 0:
             continue  # a name, or an id no row has: the row reports the unknown category
-        number = as_id(name)  # over 2**31-1 it names nothing (-1)
-        if number is not None:
-            row = tx.run(select(C.c.id).where(C.c.id == number)).first()
-            if row:
-                ids[name] = row[0]
+        row = tx.run(select(C.c.id).where(C.c.id == as_id(name))).first()  # over 2**31-1: -1
+        if row:
+            ids[name] = row[0]
     return ids
