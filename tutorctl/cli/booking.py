@@ -240,7 +240,9 @@ def history(
         from datetime import datetime, time
 
         start = (
-            to_utc(datetime.combine(parse_date(since), time()), tx.settings.zone) if since else None
+            to_utc(datetime.combine(parse_date(since, "--since"), time()), tx.settings.zone)
+            if since
+            else None
         )
         return svc.history(tx, user, session, start, limit=limit, before=before)
 
