@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Cli, school
+from tests.conftest import Cli, reserve, school
 from tutorctl.core.calendar import format_week, monday_of
 
 FAR = "2031-06-18T10:00:00+02:00"  # a Wednesday, 2031-W25: far from whenever the tests run
@@ -102,3 +102,30 @@ def test_dates_under_a_moving_now_resolve_or_are_refused(
     else:
         assert result.code == 2, (text, result.err)
         assert repr(text) in result.err
+
+
+# -- 8: the resume's --expect-total hint is exactly what session pay accepts ---------------------
+
+
+@pytest.mark.parametrize(
+    ("price", "hours", "total"),
+    [("720.00", "10:00-12:00", 144000), ("10000000.00", "09:00-18:00", 9_000_000_000)],
+)
+def test_the_expect_total_hint_pastes_back_for_large_totals(
+    cli: Cli, price: str, hours: str, total: int
+) -> None:
+    school(cli)
+    cli.ok("category", "add", "gold", "--price", price)
+    sid = reserve(cli, "--json", category="gold", time=hours).json()["session_id"]
+    notes = cli.json("session", "resume", str(sid))["notes"]
+    hint = next(n for n in notes if "--expect-total" in n)
+    words = hint.split()
+    pasted = words[words.index("--expect-total") + 1]
+    assert pasted == f"{total // 100}.{total % 100:02d}"  # no thousands separators
+    assert f"--expect-total {pasted}" in cli.ok("session", "resume", str(sid)).out
+    # the total is larger than any one amount typed elsewhere (10,000,000.00): still accepted
+    paid = cli.json("session", "pay", str(sid), "--method", "card", "--expect-total", pasted)
+    assert paid["status"] == "paid" and paid["amount_cents"] == total
+    assert "thousands separators" in cli.fails(
+        2, "session", "pay", str(sid), "--method", "card", "--expect-total", "1,440.00"
+    ).err

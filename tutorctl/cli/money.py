@@ -10,7 +10,7 @@ import typer
 from tutorctl.cli import complete
 from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt, sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
-from tutorctl.core.money import parse_amount, parse_hours
+from tutorctl.core.money import parse_amount, parse_hours, parse_total
 from tutorctl.core.status import PaymentMethod
 
 accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
@@ -198,7 +198,7 @@ def session_pay(
 
     reference = check_text(reference, "--reference") if reference is not None else None
     expected = (
-        parse_amount(expect_total, allow_zero=True, what="--expect-total") if expect_total else None
+        parse_total(expect_total) if expect_total else None
     )
     result = settlement.pay(
         state().database(),
