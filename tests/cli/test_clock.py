@@ -126,6 +126,104 @@ def test_the_expect_total_hint_pastes_back_for_large_totals(
     # the total is larger than any one amount typed elsewhere (10,000,000.00): still accepted
     paid = cli.json("session", "pay", str(sid), "--method", "card", "--expect-total", pasted)
     assert paid["status"] == "paid" and paid["amount_cents"] == total
-    assert "thousands separators" in cli.fails(
-        2, "session", "pay", str(sid), "--method", "card", "--expect-total", "1,440.00"
-    ).err
+    assert (
+        "thousands separators"
+        in cli.fails(
+            2, "session", "pay", str(sid), "--method", "card", "--expect-total", "1,440.00"
+        ).err
+    )
+
+
+# -- 14: the desk's rough edges ------------------------------------------------------------------
+
+
+def test_a_flag_and_its_opposite_are_refused_not_last_wins(cli: Cli) -> None:
+    school(cli)
+    before = cli.json("schedule", "show", "alice", "--week", "next")
+    set_ = ("schedule", "set", "alice", "--week", "next", "--days", "mon", "--hours", "09:00-10:00")
+    for args, pair in [
+        ((*set_, "--open", "--close"), "--open or --close"),
+        ((*set_, "--close", "--open"), "--open or --close"),
+        ((*set_, "--close", "--force", "--no-force"), "--force or --no-force"),
+        (("user", "set", "bob", "--active", "--inactive"), "--active or --inactive"),
+        (("session", "confirm", "1", "--cancels", "--no-cancels"), "--cancels or --no-cancels"),
+    ]:
+        assert cli.fails(2, *args).err.strip() == f"error: give {pair}, not both"
+    assert cli.json("schedule", "show", "alice", "--week", "next") == before
+    cli.ok(*set_, "--close", "--close")  # the same flag twice says one thing
+
+
+def test_a_negative_amount_says_so(cli: Cli) -> None:
+    school(cli)
+    for args, typed in [
+        (("account", "credit", "bob", "-5"), "-5"),
+        (("account", "credit", "bob", "-5.50", "--reason", "oops"), "-5.50"),
+        (("account", "debit", "bob", "-5"), "-5"),
+    ]:
+        error = cli.fails(2, *args).err
+        assert f"bad value {typed!r}: a negative amount or number is not accepted" in error
+        assert "No such option" not in error
+    error = cli.fails(2, "category", "add", "harp", "--price", "-1").err
+    assert "bad price '-1': a negative amount is not accepted" in error
+    assert cli.json("account", "show", "bob")["balance_cents"] == 0
+
+
+def _help(cli: Cli, *path: str) -> str:
+    return " ".join(cli.ok(*path, "--help").out.split())
+
+
+def test_group_help_names_every_command_of_the_group(cli: Cli) -> None:
+    for group, commands in [
+        ("session", ("list", "show", "drop", "abandon", "resume", "pay", "confirm")),
+        ("account", ("credit", "debit", "show", "history")),
+    ]:
+        first = cli.ok(group, "--help").out.split("Options:")[0]
+        for command in commands:
+            assert command in first, (group, command)
+
+
+CHOICES = [
+    (("import",), "kind <users|categories|availability|purchases|credits|reservations>"),
+    (("import",), "--format <csv|jsonl>"),
+    (("export", "reservations"), "--format <csv|jsonl|ics>"),
+    (("user", "add"), "--role <teacher|student>"),
+    (("user", "list"), "--role <teacher|student>"),
+    (
+        ("session", "list"),
+        "--status <open|awaiting_payment|paid|payment_failed|applied|abandoned|expired>",
+    ),
+    (("session", "pay"), "--method <card|wechat|cash|transfer>"),
+    (("report", "revenue"), "--by <teacher|category|month>"),
+    (("report", "hours"), "--by <teacher|student|category>"),
+    (("report", "occupancy"), "--format <table|csv>"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"), CHOICES, ids=lambda v: "-".join(v) if isinstance(v, tuple) else v.split()[0]
+)
+def test_help_shows_the_choices_not_str(cli: Cli, path: tuple[str, ...], shown: str) -> None:
+    assert shown in _help(cli, *path)
+
+
+def test_now_help_says_the_utc_offset_is_required(cli: Cli) -> None:
+    text = _help(cli)
+    assert "--now ISO-DATETIME" in text
+    assert "WITH its UTC offset" in text and "2026-11-24T09:00:00+01:00" in text
+
+
+def test_readme_commands_run_as_written(cli: Cli) -> None:
+    """The README's examples use the default 60-minute grid, and say to run db init first."""
+    import re
+    from pathlib import Path
+
+    from tutorctl.core.calendar import SlotGrid
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    grid = SlotGrid(60)
+    ranges = re.findall(r"tutorctl [^\n]*?--(?:time|hours) (\d\d:\d\d-\d\d:\d\d)", readme)
+    assert len(ranges) >= 5
+    for text in ranges:
+        grid.parse_range(text)  # raises on a time off the 60-minute grid
+    commands = readme.split("## Commands", 1)[1]
+    assert "db init" in commands.split("```", 1)[0]  # said before the first example

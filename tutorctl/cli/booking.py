@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # the CLI starts without SQLAlchemy: only commands that run i
     from tutorctl.db.uow import Tx
 
 sessions = typer.Typer(
-    help="Booking sessions: list, show, drop an operation, abandon.", no_args_is_help=True
+    help="Booking sessions: list, show, drop an operation, abandon; resume (what to pay), pay,"
+    " confirm.",
+    no_args_is_help=True,
 )
 
 SessionOpt = Annotated[
@@ -164,6 +166,7 @@ def session_list(
         str | None,
         typer.Option(
             help="open, awaiting_payment, paid, payment_failed, applied, abandoned, expired.",
+            metavar="<open|awaiting_payment|paid|payment_failed|applied|abandoned|expired>",
             autocompletion=complete.statuses,
         ),
     ] = None,

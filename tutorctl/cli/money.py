@@ -13,7 +13,10 @@ from tutorctl.cli.state import Json, emit, id_argument, read, state, write
 from tutorctl.core.money import parse_amount, parse_hours, parse_total
 from tutorctl.core.status import PaymentMethod
 
-accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
+accounts = typer.Typer(
+    help="Student accounts: show (the balance), credit, debit, history (the ledger).",
+    no_args_is_help=True,
+)
 purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
 
 StudentArg = Annotated[
@@ -197,9 +200,7 @@ def session_pay(
     from tutorctl.services.providers import SimulatedProvider
 
     reference = check_text(reference, "--reference") if reference is not None else None
-    expected = (
-        parse_total(expect_total) if expect_total else None
-    )
+    expected = parse_total(expect_total) if expect_total else None
     result = settlement.pay(
         state().database(),
         session_id,
