@@ -190,7 +190,12 @@ def session_pay(
         typer.Option(help="The provider's answer: success, failure, or pending (no answer yet)."),
     ] = Simulate.success,
     expect_total: Annotated[
-        str | None, typer.Option(help="Refuse unless the resume asks exactly this.")
+        str | None,
+        typer.Option(
+            help="Refuse unless the resume asks exactly this (as its next: line prints it, "
+            "e.g. 1440.00: no thousands separators).",
+            metavar="AMOUNT",
+        ),
     ] = None,
     json: Json = False,
 ) -> None:
