@@ -715,6 +715,57 @@ class WorldMachine(RuleBasedStateMachine):
                 f"balance is {cur.balances[student]}: it was spent elsewhere"
             )
 
+    # issue 23: clock
+    # A date given incompletely, under the moving now: it names the same day whatever now is,
+    # or it is refused (nothing written); never completed from the machine's calendar.
+
+    @rule(
+        back=st.integers(-400, 400),
+        form=st.sampled_from(
+            ["%Y-%m-%d", "%b %d %Y", "%A %d %B %Y", "%b %Y", "%B %d", "%Y", "%A", "%m/%d/%y"]
+        ),
+        student=st.sampled_from(sorted(STUDENTS)),
+        teacher=st.sampled_from(sorted(TEACHERS)),
+        category=st.sampled_from(sorted(CATEGORIES)),
+    )
+    def date_given_incompletely(
+        self, back: int, form: str, student: str, teacher: str, category: str
+    ) -> None:
+        from tutorctl.core.calendar import monday_of, parse_week
+        from tutorctl.db.schema import Purchase
+
+        day = self.now.astimezone(ZONE).date() - timedelta(days=back)
+        text = day.strftime(form)
+        whole = form in ("%Y-%m-%d", "%b %d %Y", "%A %d %B %Y")
+        try:
+            monday = self.db.read(lambda tx: parse_week(text, tx.today))
+        except InputError as exc:
+            assert not whole, f"{text!r} refused: {exc}"
+            assert repr(text) in exc.message
+        else:
+            assert whole, f"{text!r} was completed to the week of {monday}"
+            assert monday == monday_of(day)
+
+        def purchases(tx: Tx) -> list[tuple[int, date]]:
+            rows = tx.orm.exec(select(Purchase)).all()
+            return sorted((row.id or 0, row.purchased_on) for row in rows)
+
+        before = self.db.read(purchases)
+        path = self._csv(
+            "purchases.csv",
+            ["student", "teacher", "category", "hours", "price", "paid_hours", "date"],
+            [[student, teacher, category, "1", "10.00", "", text]],
+        )
+        try:
+            self._import("purchases", path)
+        except InputError as exc:
+            assert not whole, f"a purchase dated {text!r} refused: {exc}"
+            assert self.db.read(purchases) == before
+            return
+        assert whole, f"a purchase dated {text!r} was accepted"
+        added = [row for row in self.db.read(purchases) if row not in before]
+        assert [on for _id, on in added] == [day]
+
 
 @pytest.mark.slow
 def test_state_machine(backend: str, pg_server: PgServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -21,6 +22,7 @@ from tutorctl.cli import (
     transfer,
     users,
 )
+from tutorctl.cli.flags import refuse_contradicting_flags
 from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -51,7 +53,14 @@ def root(
         ),
     ] = None,
     now: Annotated[
-        str | None, _global("--now", ENV_NOW, "Fix 'now' (ISO 8601), for tests and replays.")
+        str | None,
+        _global(
+            "--now",
+            ENV_NOW,
+            "Fix 'now', for tests and replays: an ISO 8601 instant WITH its UTC offset, e.g. "
+            "2026-11-24T09:00:00+01:00 or ...Z for UTC (a time without one is refused).",
+            metavar="ISO-DATETIME",
+        ),
     ] = None,
     actor: Annotated[
         str | None, _global("--actor", ENV_ACTOR, "Who is acting (history); default: OS user.")
@@ -158,6 +167,9 @@ def shell(ctx: typer.Context) -> None:
         raise typer.Exit(code)
 
 
+_NEGATIVE = re.compile(r"-[0-9][0-9.,]*")
+
+
 @cache
 def _command() -> Any:
     """The click command, built once per process: building it is costly, and scripts and
@@ -189,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _light_completion()
     command = _command()
     try:
+        refuse_contradicting_flags(command, sys.argv[1:] if argv is None else argv)
         result = command.main(args=argv, prog_name="tutorctl", standalone_mode=False)
     except TutorError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
@@ -198,6 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(exc.format_message())
             return 0
         message = " ".join(exc.format_message().split())
+        name = str(getattr(exc, "option_name", "") or "")
+        if type(exc).__name__ == "NoSuchOption" and _NEGATIVE.fullmatch(name):
+            # `account credit bob -5`: click reads -5 as an option; it is a negative number
+            # (click names only "-5" of "-5.50": the word typed is looked up)
+            words = sys.argv[1:] if argv is None else argv
+            typed = next((w for w in words if w.startswith(name) and _NEGATIVE.fullmatch(w)), name)
+            message = f"bad value {typed!r}: a negative amount or number is not accepted here"
         print(f"error: {message}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except typer.Abort:

@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # the CLI starts without SQLAlchemy: only commands that run i
     from tutorctl.db.uow import Tx
 
 sessions = typer.Typer(
-    help="Booking sessions: list, show, drop an operation, abandon.", no_args_is_help=True
+    help="Booking sessions: list, show, drop an operation, abandon; resume (what to pay), pay,"
+    " confirm.",
+    no_args_is_help=True,
 )
 
 SessionOpt = Annotated[
@@ -164,6 +166,7 @@ def session_list(
         str | None,
         typer.Option(
             help="open, awaiting_payment, paid, payment_failed, applied, abandoned, expired.",
+            metavar="<open|awaiting_payment|paid|payment_failed|applied|abandoned|expired>",
             autocompletion=complete.statuses,
         ),
     ] = None,
@@ -240,7 +243,9 @@ def history(
         from datetime import datetime, time
 
         start = (
-            to_utc(datetime.combine(parse_date(since), time()), tx.settings.zone) if since else None
+            to_utc(datetime.combine(parse_date(since, "--since"), time()), tx.settings.zone)
+            if since
+            else None
         )
         return svc.history(tx, user, session, start, limit=limit, before=before)
 

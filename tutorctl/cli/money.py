@@ -10,10 +10,13 @@ import typer
 from tutorctl.cli import complete
 from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt, sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
-from tutorctl.core.money import parse_amount, parse_hours
+from tutorctl.core.money import parse_amount, parse_hours, parse_total
 from tutorctl.core.status import PaymentMethod
 
-accounts = typer.Typer(help="Student accounts: balance, credit, ledger.", no_args_is_help=True)
+accounts = typer.Typer(
+    help="Student accounts: show (the balance), credit, debit, history (the ledger).",
+    no_args_is_help=True,
+)
 purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
 
 StudentArg = Annotated[
@@ -187,7 +190,12 @@ def session_pay(
         typer.Option(help="The provider's answer: success, failure, or pending (no answer yet)."),
     ] = Simulate.success,
     expect_total: Annotated[
-        str | None, typer.Option(help="Refuse unless the resume asks exactly this.")
+        str | None,
+        typer.Option(
+            help="Refuse unless the resume asks exactly this (as its next: line prints it, "
+            "e.g. 1440.00: no thousands separators).",
+            metavar="AMOUNT",
+        ),
     ] = None,
     json: Json = False,
 ) -> None:
@@ -197,9 +205,7 @@ def session_pay(
     from tutorctl.services.providers import SimulatedProvider
 
     reference = check_text(reference, "--reference") if reference is not None else None
-    expected = (
-        parse_amount(expect_total, allow_zero=True, what="--expect-total") if expect_total else None
-    )
+    expected = parse_total(expect_total) if expect_total else None
     result = settlement.pay(
         state().database(),
         session_id,

@@ -39,6 +39,7 @@ Format = Annotated[
     typer.Option(
         "--format",
         help="table (rich, default) or csv (a header row, money as decimals, for a spreadsheet).",
+        metavar="<table|csv>",
     ),
 ]
 
@@ -115,7 +116,12 @@ def revenue(
     tx: Tx,
     span: Period,
     by: Annotated[
-        str | None, typer.Option("--by", help="teacher, category or month (default: totals).")
+        str | None,
+        typer.Option(
+            "--by",
+            help="teacher, category or month (default: totals).",
+            metavar="<teacher|category|month>",
+        ),
     ] = None,
 ) -> Any:
     """Money taken (payments, package payments, credits), refunded and paid out."""
@@ -128,7 +134,12 @@ def revenue(
 def hours(
     tx: Tx,
     span: Period,
-    by: Annotated[str, typer.Option("--by", help="teacher, student or category.")] = "teacher",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="teacher, student or category.", metavar="<teacher|student|category>"
+        ),
+    ] = "teacher",
 ) -> Any:
     """Lesson hours booked, done, cancelled and late-cancelled (by the date of the lesson)."""
     from tutorctl.services import reports as svc

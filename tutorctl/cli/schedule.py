@@ -120,7 +120,8 @@ def copy(
 def off(
     teacher: TeacherArg,
     date: Annotated[
-        str, typer.Option("--date", help="The day (YYYY-MM-DD, or a date dateutil reads).")
+        str,
+        typer.Option("--date", help='The day: YYYY-MM-DD, or a whole date such as "Nov 25 2026".'),
     ],
     reason: Annotated[str, typer.Option(help="Why (kept in history and on each cancellation).")],
     hours: Annotated[
@@ -134,7 +135,7 @@ def off(
     from tutorctl.core.limits import check_text
     from tutorctl.services import absence
 
-    day = parse_date(date)
+    day = parse_date(date, "--date")
     why = check_text(reason, "--reason")
 
     def run(tx: Tx) -> TeacherOffView:

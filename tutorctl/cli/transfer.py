@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 
@@ -25,12 +25,16 @@ exports = typer.Typer(help="Export lessons as CSV, JSON Lines or iCalendar.", no
 
 def import_(
     kind: Annotated[
-        str,
+        # a Literal, so that help shows the choices (a metavar would replace the name, not <str>)
+        Literal["users", "categories", "availability", "purchases", "credits", "reservations"],
         typer.Argument(help="users, categories, availability, purchases, credits or reservations."),
     ],
     file: Annotated[str, typer.Argument(help="A .csv or .jsonl file, or - for stdin.")],
     format: Annotated[
-        str | None, typer.Option("--format", help="csv or jsonl (default: by extension).")
+        str | None,
+        typer.Option(
+            "--format", help="csv or jsonl (default: by extension).", metavar="<csv|jsonl>"
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option(help="Check and count everything, write nothing.")
@@ -79,7 +83,9 @@ def import_(
 
 @exports.command("reservations")
 def export_reservations(
-    format: Annotated[str, typer.Option("--format", help="csv, jsonl or ics.")],
+    format: Annotated[
+        str, typer.Option("--format", help="csv, jsonl or ics.", metavar="<csv|jsonl|ics>")
+    ],
     user: Annotated[
         str | None, typer.Option(help="Only lessons of this teacher or student.")
     ] = None,

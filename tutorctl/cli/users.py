@@ -21,7 +21,12 @@ UserArg = Annotated[
 def user_add(
     handle: Annotated[str, typer.Argument(help="Unique handle: a-z 0-9 . _ -")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    role: Annotated[str, typer.Option(help="teacher or student.", autocompletion=complete.roles)],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="teacher or student.", metavar="<teacher|student>", autocompletion=complete.roles
+        ),
+    ],
     json: Json = False,
 ) -> None:
     """Add a teacher or a student."""
@@ -32,7 +37,10 @@ def user_add(
 
 @users.command("list")
 def user_list(
-    role: Annotated[str | None, typer.Option(help="Only teachers or only students.")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(help="Only teachers or only students.", metavar="<teacher|student>"),
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include inactive users.")] = False,
     json: Json = False,
 ) -> None:

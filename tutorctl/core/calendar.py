@@ -8,25 +8,33 @@ in the school zone. Everything here is pure and deterministic.
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tutorctl.core.errors import InputError
-from tutorctl.core.limits import check_year
+from tutorctl.core.limits import MAX_YEAR, MIN_YEAR, check_year
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALLOWED_SLOT_MINUTES = tuple(m for m in range(5, 1441) if 1440 % m == 0)
 
 WEEK_FORMS = "an ISO week (2026-W48), a date (2026-11-25), this, next, last, +N or -N"
+DATE_FORMS = "YYYY-MM-DD, or a whole date with its year in four digits (Nov 25 2026)"
 DAY_FORMS = "mon..sun or 1..7, a range mon-fri, or a list mon,wed,fri"
 
 # re.ASCII: \d is 0-9 only (SPEC §6: only ASCII digits are digits; '٣' is not a 3)
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})\Z", re.IGNORECASE | re.ASCII)
 _REL_WEEK = re.compile(r"^[+-]\d{1,4}\Z", re.ASCII)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]", re.ASCII)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})\Z", re.ASCII)
+
+
+FIRST_MONDAY = date(MIN_YEAR, 1, 1)  # 1900-W01 (1900-01-01 is a Monday)
+LAST_MONDAY = date.fromisocalendar(MAX_YEAR, 52, 1)  # 2999-W52: 2999 has no week 53
 
 
 def monday_of(day: date) -> date:
@@ -46,8 +54,15 @@ def parse_week(text: str, today: date) -> date:
     """Parse a week designation into its Monday. ``today`` anchors this/next/last/±N.
     The week must lie in the years 1900-2999 (SPEC §6 input limits)."""
     monday = _parse_week(text, today)
-    check_year(monday, text, "week")
-    check_year(monday + timedelta(days=6), text, "week")
+    if not FIRST_MONDAY <= monday <= LAST_MONDAY:
+        # The date typed may lie in 1900-2999 while its ISO week does not (2999-12-30 is in
+        # 3000-W01): say which week it is, not that the date is out of range.
+        edge = "past the last" if monday > LAST_MONDAY else "before the first"
+        accepted = format_week(LAST_MONDAY if monday > LAST_MONDAY else FIRST_MONDAY)
+        sunday = monday + timedelta(days=6) if monday < date.max - timedelta(days=6) else ""
+        week = f"ISO week {format_week(monday)} ({monday}..{sunday})"
+        subject = f"{week} is" if _ISO_WEEK.match(text.strip()) else f"{text.strip()} is in {week},"
+        raise InputError(f"bad week {text!r}: {subject} {edge} week tutorctl accepts ({accepted})")
     return monday
 
 
@@ -93,20 +108,85 @@ def _parse_any_date(text: str, forms: str, what: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             raise InputError(f"bad {what} {text!r}: no such date; use {forms}") from None
+    if _ISO_DATE_TIME.match(value):  # 2026-01-02 10:00 is ISO 8601, not a year-day-month
+        with suppress(ValueError):
+            return datetime.fromisoformat(value).date()
     from dateutil import parser  # only paid when a non-ISO date is typed
 
     try:
-        first = parser.parse(value, dayfirst=False, yearfirst=True).date()
-        second = parser.parse(value, dayfirst=True, yearfirst=True).date()
+        # Parsed against two far-apart defaults: what dateutil fills in (from today's date on
+        # the machine, by default) differs between them, so an incomplete date is seen, and
+        # refused, instead of being completed from a clock that is not the one clock (--now).
+        first = parser.parse(value, default=_FILL_A, yearfirst=True, parserinfo=_info()).date()
+        other = parser.parse(value, default=_FILL_B, yearfirst=True, parserinfo=_info()).date()
+        if first == other:
+            second = parser.parse(
+                value, default=_FILL_A, dayfirst=True, yearfirst=True, parserinfo=_info()
+            ).date()
+    except _TwoDigitYear:
+        raise InputError(
+            f"bad {what} {text!r}: give the year in four digits; use {forms}"
+        ) from None
     except (ValueError, OverflowError):
         raise InputError(f"bad {what} {text!r}: use {forms}") from None
+    if first != other:
+        missing = [
+            name
+            for name, a, b in (
+                ("year", first.year, other.year),
+                ("month", first.month, other.month),
+                ("day", first.day, other.day),
+            )
+            if a != b
+        ]
+        parts = ", ".join(missing[:-1]) + (" or " if len(missing) > 1 else "") + missing[-1]
+        raise InputError(
+            f"bad {what} {text!r}: not a whole date (no {parts}); give the year, month and day;"
+            f" use {forms}"
+        )
     if first != second:
         raise InputError(f"bad {what} {text!r}: ambiguous date ({first} or {second}); use {forms}")
+    _check_weekday(first, value, text, forms, what)
     return first
 
 
-def parse_date(text: str) -> date:
-    return _parse_date(text, "YYYY-MM-DD", "date")
+# Far-apart leap years (29 February completes in both), and days and months that differ.
+_FILL_A, _FILL_B = datetime(1904, 1, 1), datetime(1908, 2, 2)
+
+
+class _TwoDigitYear(ValueError):
+    """dateutil would place '26' in the century of the machine's clock: refused instead."""
+
+
+@lru_cache(maxsize=1)
+def _info() -> Any:
+    from dateutil import parser
+
+    class FourDigitYears(parser.parserinfo):
+        def convertyear(self, year: int, century_specified: bool = False) -> int:
+            if year < 100 and not century_specified:
+                raise _TwoDigitYear(year)
+            return year
+
+    return FourDigitYears()
+
+
+def _check_weekday(day: date, value: str, text: str, forms: str, what: str) -> None:
+    """dateutil ignores a weekday written next to a whole date: a contradiction is refused."""
+    for word in re.findall(r"[a-z]+", value, re.IGNORECASE):
+        weekday = _info().weekday(word)
+        if weekday is not None and weekday != day.weekday():
+            raise InputError(
+                f"bad {what} {text!r}: {day} is a {day:%A}, not a {_WEEKDAYS[weekday]}; use {forms}"
+            )
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """A whole day: YYYY-MM-DD, or a date dateutil reads with its year, month and day."""
+    return _parse_date(text, DATE_FORMS, what)
 
 
 def parse_week_range(text: str, today: date) -> list[date]:

@@ -7,7 +7,14 @@ import re
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_CENTS, MAX_HOURS
 
-_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?")  # ASCII digits only
+_AMOUNT = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,2}))?")  # ASCII digits only
+_NEGATIVE = re.compile(r"-\s*[0-9][0-9,]*(?:\.[0-9]*)?")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?")  # 1,440.00
+
+# What a session can be asked to pay has no cap of its own (a session books any number of
+# lessons, each up to 24 h at up to 10,000,000.00 an hour): its bound is the 64-bit column its
+# payment is stored in. --expect-total accepts every total up to it.
+MAX_TOTAL_CENTS = 2**63 - 1
 
 
 def parse_amount(
@@ -17,6 +24,14 @@ def parse_amount(
     and more than ``limit`` hundredths (10,000,000.00: the same on every database)."""
     value = text.strip()
     match = _AMOUNT.fullmatch(value)
+    if not match and _NEGATIVE.fullmatch(value):
+        raise InputError(
+            f"bad {what} {text!r}: a negative amount is not accepted; use a positive decimal"
+        )
+    if not match and _GROUPED.fullmatch(value):
+        raise InputError(
+            f"bad {what} {text!r}: write it without thousands separators, e.g. {value.replace(',', '')}"
+        )
     if not match:
         raise InputError(
             f"bad {what} {text!r}: use a positive decimal with at most 2 decimals, e.g. 45.50"
@@ -26,9 +41,14 @@ def parse_amount(
     if cents == 0 and not allow_zero:
         raise InputError(f"bad {what} {text!r}: it must be more than zero")
     if cents > limit:
-        largest = f"{limit // 100:,}.{limit % 100:02d}".replace(".00", "")
+        largest = plain_amount(limit).removesuffix(".00")  # as it would be typed
         raise InputError(f"bad {what} {text!r}: too large (at most {largest})")
     return cents
+
+
+def parse_total(text: str) -> int:
+    """``--expect-total``: any total a session can ask (0 included), as the resume prints it."""
+    return parse_amount(text, allow_zero=True, what="--expect-total", limit=MAX_TOTAL_CENTS)
 
 
 def parse_hours(text: str, what: str = "hours") -> int:
@@ -45,6 +65,13 @@ def format_hours(minutes: int) -> str:
     if m == 0:
         return f"{h} h"
     return f"{h} h {m:02d}" if h else f"{m} min"
+
+
+def plain_amount(cents: int) -> str:
+    """``144000`` → ``1440.00``: what ``parse_amount`` reads back (no thousands separators),
+    for a value to paste into a command line."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def format_amount(cents: int, currency: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tutorctl.core import resume as rs
-from tutorctl.core.money import format_amount, paid_price
+from tutorctl.core.money import paid_price, plain_amount
 from tutorctl.core.status import OperationKind, SessionStatus
 from tutorctl.core.views import (
     CancelGroupView,
@@ -282,7 +282,7 @@ def resume_view(tx: Tx, booking: BookingSession, plan: rs.Plan) -> ResumeView:
     if plan.to_pay_cents:
         notes.append(
             f"next: tutorctl session pay {booking.id} --method card|wechat|cash|transfer "
-            f"--expect-total {format_amount(plan.to_pay_cents, '').strip()}"
+            f"--expect-total {plain_amount(plan.to_pay_cents)}"
         )
     elif plan.charges or plan.refunds or plan.carries:
         notes.append(f"nothing to pay — next: tutorctl session confirm {booking.id}")
