@@ -172,3 +172,69 @@ def test_on_a_terminal_prompt_completion_history_ctrl_d(tmp_path: Path) -> None:
     history = (tmp_path / "xdg" / "tutorctl" / "shell_history").read_text()
     assert "account show david" in history and "session pay 9999" in history
     assert (tmp_path / "xdg" / "tutorctl" / "shell_history").stat().st_mode & 0o077 == 0
+
+
+def _initialised(tmp_path: Path) -> dict[str, str]:
+    env = _env(f"sqlite:///{tmp_path / 's.db'}", tmp_path)
+    assert _tutorctl("db", "init", env=env).returncode == 0
+    return env
+
+
+def test_exit_and_end_of_input_leave_with_the_last_lines_code(tmp_path: Path) -> None:
+    """`exit`, `quit` and the end of input leave with the last line's exit code (issue 23:
+    `exit` after a failed line left with 0); `exit N` with N; a bad `exit` is a usage error."""
+    env = _initialised(tmp_path)
+    for leave in ("exit\n", "quit\n", "", "exit # done\n"):
+        shell = _tutorctl("shell", env=env, stdin="user list\nuser show nobody\n" + leave)
+        assert shell.returncode == 3, (leave, shell.stderr)
+        assert shell.stderr.count("[exit 3]") == 1
+    after_success = _tutorctl("shell", env=env, stdin="user show nobody\nuser list\nexit\n")
+    assert after_success.returncode == 0
+    assert _tutorctl("shell", env=env, stdin="user show nobody\nexit 0\n").returncode == 0
+    assert _tutorctl("shell", env=env, stdin="exit 7\nuser list\n").returncode == 7
+    bad = _tutorctl("shell", env=env, stdin="exit now\nexit 1 2\nexit 256\n")
+    assert bad.returncode == 2
+    assert bad.stderr.count("error: usage: exit [N], N from 0 to 255\n[exit 2]") == 3
+
+
+def test_comments_and_blank_lines_are_skipped(tmp_path: Path) -> None:
+    """A `# comment` line, a blank line and a trailing ` # comment` (split as POSIX shlex
+    with comments) run nothing and change no exit code (issue 23: "No such command '#'")."""
+    env = _initialised(tmp_path)
+    script = (
+        "# the desk's morning script\n"
+        "\n"
+        "   \n"
+        "user add alice --name 'Alice #1' --role teacher --json  # a quoted # is kept\n"
+        "    # an indented comment\n"
+        "user show nobody\n"
+        "# a comment after a failure keeps its code\n"
+    )
+    shell = _tutorctl("shell", env=env, stdin=script)
+    assert shell.returncode == 3
+    assert shell.stderr == "error: no user 'nobody': see `tutorctl user list`\n[exit 3]\n"
+    assert json.loads(shell.stdout)["name"] == "Alice #1"
+
+
+def test_stop_on_error_ends_at_the_first_failing_line(tmp_path: Path) -> None:
+    """`shell --stop-on-error` (`-e`, as `set -e`): the first failing line ends the script,
+    with that line's code; nothing after it runs. Without it every line runs."""
+    env = _initialised(tmp_path)
+    script = (
+        "user add alice --name A --role teacher --json\n"
+        "# a comment is not a failure\n"
+        "category add maths --price nothing\n"
+        "user add bob --name B --role student --json\n"
+    )
+    for flag in ("--stop-on-error", "-e"):
+        shell = _tutorctl("shell", flag, env=env, stdin=script.replace("alice", f"a{flag[-1]}"))
+        assert shell.returncode == 2, shell.stderr
+        assert shell.stderr.startswith("error: ") and shell.stderr.endswith("[exit 2]\n")
+        assert [d["handle"] for d in _documents(shell.stdout)] == [f"a{flag[-1]}"]
+    listed = _tutorctl("user", "list", "--json", env=env)
+    assert [u["handle"] for u in json.loads(listed.stdout)["users"]] == ["ae", "ar"]
+    split = _tutorctl("shell", "-e", env=env, stdin="'unclosed\nuser list\n")
+    assert split.returncode == 2 and split.stdout == ""
+    every_line = _tutorctl("shell", env=env, stdin=script)
+    assert every_line.returncode == 0
+    assert [d["handle"] for d in _documents(every_line.stdout)] == ["alice", "bob"]

@@ -146,14 +146,26 @@ def demo(
 
 
 @app.command("shell")
-def shell(ctx: typer.Context) -> None:
+def shell(
+    ctx: typer.Context,
+    stop_on_error: Annotated[
+        bool,
+        typer.Option(
+            "--stop-on-error",
+            "-e",
+            help="Stop at the first line that fails, with its exit code (as `set -e`): "
+            "for scripts piped in.",
+        ),
+    ] = False,
+) -> None:
     """A prompt in one warm process: each line runs as `tutorctl LINE` would (same output,
     exit code, one transaction), in milliseconds. TAB completes; history in
-    $XDG_DATA_HOME/tutorctl/shell_history; exit or Ctrl-D leaves. Root options given before
-    `shell` apply to every line; a line may give its own."""
+    $XDG_DATA_HOME/tutorctl/shell_history; `# comments` and blank lines are skipped; exit,
+    quit or Ctrl-D leaves with the last line's exit code (`exit N`: N). Root options given
+    before `shell` apply to every line; a line may give its own."""
     from tutorctl.cli import shell as prompt
 
-    code = prompt.run(ctx)
+    code = prompt.run(ctx, stop_on_error)
     if code:
         raise typer.Exit(code)
 

@@ -10,6 +10,11 @@ Nothing a line sets outlives it: the root callback rebuilds the command's state 
 line's options alone, and the click context is made afresh per line. What stays warm is what
 a process pays once: imports, the click command, the database engine and its prepared
 statements.
+
+Lines are read as a POSIX shell reads a script: blank lines and ``# comments`` (whole lines or
+the end of one, as ``shlex`` with ``comments=True`` splits) are skipped; ``exit``/``quit`` and
+Ctrl-D (end of input) leave with the last line's exit code, ``exit N`` with N; with
+``--stop-on-error`` (``set -e``) the first failing line ends the shell with its code.
 """
 
 from __future__ import annotations
@@ -51,8 +56,9 @@ def inherited_options(ctx: Any) -> list[str]:
 
 
 def words_of(line: str) -> list[str]:
-    """The arguments of a line; a leading ``tutorctl`` is allowed (lines pasted from docs)."""
-    words = shlex.split(line)
+    """The arguments of a line, without its ``# comment``; a leading ``tutorctl`` is allowed
+    (lines pasted from docs)."""
+    words = shlex.split(line, comments=True)
     if words[:1] == ["tutorctl"]:
         words = words[1:]
     return words
@@ -146,8 +152,19 @@ def _setup_readline(inherited: list[str]) -> Callable[[str], None]:
     return record
 
 
-def run(ctx: Any) -> int:
-    """The prompt loop. Returns the last command's exit code (0 after ``exit``)."""
+def leave_code(words: list[str], last: int) -> int | None:
+    """The exit code if the line leaves the shell (``exit``, ``quit``, ``exit N``), else None."""
+    if words[:1] not in (["exit"], ["quit"]) or len(words) > 2:
+        return None
+    if len(words) == 1:
+        return last
+    code = words[1]
+    return int(code) if code.isdigit() and int(code) <= 255 else None
+
+
+def run(ctx: Any, stop_on_error: bool = False) -> int:
+    """The prompt loop. Returns the last line's exit code (``exit N``: N); with
+    ``stop_on_error``, the code of the first line that fails, which ends the loop."""
     inherited = inherited_options(ctx)
     interactive = sys.stdin.isatty()
     record = _setup_readline(inherited) if interactive else (lambda line: None)
@@ -176,16 +193,25 @@ def run(ctx: Any) -> int:
         except ValueError as exc:
             print(f"error: cannot split the line: {exc}", file=sys.stderr)
             last = 2
-            print(f"[exit {last}]", file=sys.stderr)
-            continue
-        if not words:
-            continue
-        if words in (["exit"], ["quit"]):
-            return 0
-        if words[0] == "shell":
-            print("error: this is the shell already", file=sys.stderr)
-            last = 2
         else:
-            last = run_line(words, inherited)
+            if not words:
+                continue  # a comment: nothing ran, the last code stands
+            code = leave_code(words, last)
+            if code is not None:
+                return code
+            last = run_words(words, inherited)
         if last:
             print(f"[exit {last}]", file=sys.stderr)
+            if stop_on_error:
+                return last
+
+
+def run_words(words: list[str], inherited: list[str]) -> int:
+    """Run a line's words (not one that leaves); its exit code."""
+    if words[0] in ("exit", "quit"):
+        print("error: usage: exit [N], N from 0 to 255", file=sys.stderr)
+        return 2
+    if words[0] == "shell":
+        print("error: this is the shell already", file=sys.stderr)
+        return 2
+    return run_line(words, inherited)
