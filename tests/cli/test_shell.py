@@ -238,3 +238,72 @@ def test_stop_on_error_ends_at_the_first_failing_line(tmp_path: Path) -> None:
     every_line = _tutorctl("shell", env=env, stdin=script)
     assert every_line.returncode == 0
     assert [d["handle"] for d in _documents(every_line.stdout)] == ["alice", "bob"]
+
+
+def _sleeping(pid: int) -> bool:
+    """Whether the process sleeps in nanosleep: SQLite's busy handler waiting for a lock (the
+    only sleep on a write command's path). Linux's /proc tells: the kernel function it waits
+    in, or else the number of the system call it is in."""
+    try:
+        if "nanosleep" in Path(f"/proc/{pid}/wchan").read_text():
+            return True
+        call = Path(f"/proc/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return False
+    names = {"x86_64": {"35", "230"}, "aarch64": {"101", "115"}}
+    return call in names.get(os.uname().machine, set())
+
+
+def test_ctrl_c_interrupts_a_sqlite_lock_wait_at_once(tmp_path: Path) -> None:
+    """Ctrl-C while a command waits for SQLite's write lock (held here by another connection)
+    gives the prompt back at once, not after the busy timeout (issue 23: SQLite's wait sleeps
+    in C, where Python cannot act on a signal); nothing is written and the shell goes on."""
+    import pty
+    import signal
+    import sqlite3
+
+    if not Path(f"/proc/{os.getpid()}/wchan").exists():
+        pytest.skip("needs Linux's /proc to see that the command waits for the lock")
+    env = _initialised(tmp_path)
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutorctl", "--lock-timeout", "30", "shell"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**env, "TERM": "xterm"},
+        close_fds=True,
+    )
+    os.close(child)
+    holder = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    try:
+        _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"user list\r")  # warm: imports and the engine are ready
+        _read_until(parent, b"tutorctl> ")
+        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long writer holds it
+        os.write(parent, b"user add zed --name Z --role student\r")
+        deadline = time.monotonic() + 30
+        while not _sleeping(proc.pid):
+            assert time.monotonic() < deadline, "the command never waited for the lock"
+            time.sleep(0.01)  # polling the process's state, with a deadline
+        interrupted_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out = _read_until(parent, b"tutorctl> ", timeout=5)
+        assert time.monotonic() - interrupted_at < 5  # the lock timeout is 30 s
+        assert b"interrupted (the command's transaction was rolled back)" in out
+        assert b"[exit 130]" in out
+        holder.execute("ROLLBACK")
+        os.write(parent, b"user show zed\r")  # nothing was written
+        assert b"no user 'zed'" in _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"user add zed --name Z --role student\r")  # the shell goes on
+        assert b"zed" in _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"user show zed --json\r")
+        assert b'"handle": "zed"' in _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"exit\r")
+        proc.wait(timeout=30)
+    finally:
+        holder.close()
+        if proc.poll() is None:
+            proc.kill()
+        os.close(parent)
+    assert proc.returncode == 0

@@ -33,6 +33,7 @@ ROOT_OPTIONS = (
     ("lock_timeout", "--lock-timeout"),
 )
 PROMPT = "tutorctl> "
+INTERRUPTED = 130  # a command stopped by Ctrl-C, as a POSIX shell reports it (128 + SIGINT)
 
 
 def history_path() -> Path:
@@ -69,19 +70,20 @@ def run_line(words: list[str], inherited: list[str]) -> int:
     from tutorctl.cli.app import main
 
     try:
-        return main([*inherited, *words])
+        code = main([*inherited, *words])
     except SystemExit as exc:  # e.g. --install-completion ends with sys.exit
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
-        print("\ninterrupted (the command's transaction was rolled back)", file=sys.stderr)
-        return 130
+        code = INTERRUPTED
     except Exception:  # noqa: BLE001 - a bug in one command must not end the shell
         traceback.print_exc()
         return 1
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+    if code == INTERRUPTED:  # Typer turns a Ctrl-C inside a command into exit 130
+        print("\ninterrupted (the command's transaction was rolled back)", file=sys.stderr)
+    return code
 
 
 class _Completer:
