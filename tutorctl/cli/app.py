@@ -173,8 +173,13 @@ def shell(
 @cache
 def _command() -> Any:
     """The click command, built once per process: building it is costly, and scripts and
-    tests call main() often."""
-    return typer.main.get_command(app)
+    tests call main() often. Bash completion is tutorctl's own (cli/comp_line.py), put in
+    place after Typer registered its own while building the command."""
+    from tutorctl.cli.comp_line import install_bash
+
+    command = typer.main.get_command(app)
+    install_bash()
+    return command
 
 
 class _RawValue:

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tutorctl.cli.comp_line import current_word
+
 ROOT_OPTIONS = (
     ("db", "--db"),
     ("now", "--now"),
@@ -95,31 +97,34 @@ class _Completer:
         self.readline = readline
         self.matches: list[str] = []
 
-    def candidates(self, before: str, incomplete: str) -> list[str]:
+    def candidates(self, line: str, text: str) -> list[str]:
+        """What replaces ``text``, the end of the word under the cursor, for each completion
+        of ``line`` (up to the cursor), quoted so that the line splits back into the value."""
         from typer._click.shell_completion import _resolve_context, _resolve_incomplete
 
         from tutorctl.cli.app import _command
 
-        try:
-            words = words_of(before)
-        except ValueError:
-            return []
+        word = current_word(line)
+        words = word.before[1:] if word.before[:1] == ["tutorctl"] else word.before
         args = [*self.inherited, *words]
         ctx = _resolve_context(_command(), {}, "tutorctl", args)
-        obj, incomplete = _resolve_incomplete(ctx, args, incomplete)
+        obj, incomplete = _resolve_incomplete(ctx, args, word.incomplete)
         values = [item.value for item in obj.shell_complete(ctx, incomplete)]
         if not words:
             values += [w for w in ("exit", "quit") if w.startswith(incomplete)]
-        return [v for v in values if v != "shell"]
+        replies = [word.reply(v, text) for v in values if v != "shell"]
+        found = [reply for reply in replies if reply is not None]
+        if len(found) == 1:  # the word is done: close its quote, then a space
+            found[0] += (word.quote or "") + " "
+        return found
 
     def __call__(self, text: str, state: int) -> str | None:
         if state == 0:
-            line = self.readline.get_line_buffer()
+            line = self.readline.get_line_buffer()[: self.readline.get_endidx()]
             try:
-                found = self.candidates(line[: self.readline.get_begidx()], text)
+                self.matches = self.candidates(line, text)
             except Exception:  # noqa: BLE001 - completion never breaks the prompt
-                found = []
-            self.matches = [v + " " if len(found) == 1 else v for v in found]
+                self.matches = []
         return self.matches[state] if state < len(self.matches) else None
 
 
