@@ -160,6 +160,16 @@ def test_on_a_terminal_prompt_completion_history_ctrl_d(tmp_path: Path) -> None:
         os.write(parent, b"\r")
         out = _read_until(parent, b"tutorctl> ")
         assert b"david: balance" in out
+        os.write(parent, b"category add 'latin, conv.' --price 30.00\r")
+        _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"category set lat\t")  # quoted, as the line will be split
+        _read_until(parent, b"latin,\\ conv. ")
+        os.write(parent, b"--price 41.00 --json\r")
+        assert b'"price_cents": 4100' in _read_until(parent, b"tutorctl> ")
+        os.write(parent, b"category set 'latin, c\t")  # inside a quote: closed
+        _read_until(parent, b"conv.' ")
+        os.write(parent, b"--price 42.00 --json\r")
+        assert b'"price_cents": 4200' in _read_until(parent, b"tutorctl> ")
         os.write(parent, b"session pay 9999 --method card\r")
         assert b"[exit 3]" in _read_until(parent, b"tutorctl> ")
         os.write(parent, b"\x04")  # Ctrl-D
