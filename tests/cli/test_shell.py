@@ -264,17 +264,63 @@ def _sleeping(pid: int) -> bool:
     return call in names.get(os.uname().machine, set())
 
 
-def test_ctrl_c_interrupts_a_sqlite_lock_wait_at_once(tmp_path: Path) -> None:
-    """Ctrl-C while a command waits for SQLite's write lock (held here by another connection)
-    gives the prompt back at once, not after the busy timeout (issue 23: SQLite's wait sleeps
-    in C, where Python cannot act on a signal); nothing is written and the shell goes on."""
+class _LockHolder:
+    """Another connection holding what ``user add`` needs: SQLite's write lock (``BEGIN
+    IMMEDIATE``), or on PostgreSQL a SHARE lock on ``users`` (reads pass, inserts wait)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            import sqlite3
+
+            self.conn: Any = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
+        else:
+            import psycopg
+
+            self.pg = url.replace("postgresql+psycopg://", "postgresql://")
+            self.conn = psycopg.connect(self.pg)
+
+    def hold(self) -> None:
+        if self.url.startswith("sqlite"):
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.conn.execute("LOCK TABLE users IN SHARE MODE")
+
+    def waited_on(self, pid: int) -> bool:
+        """Whether the shell's command waits for the lock: on SQLite the process sleeps in
+        the busy handler; on PostgreSQL a backend of this database waits for a lock."""
+        if self.url.startswith("sqlite"):
+            return _sleeping(pid)
+        import psycopg
+
+        with psycopg.connect(self.pg, autocommit=True) as watcher:
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+        return bool(row and row[0])
+
+    def release(self) -> None:
+        if self.url.startswith("sqlite"):
+            self.conn.execute("ROLLBACK")
+        else:
+            self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_ctrl_c_interrupts_a_lock_wait_at_once(db_url: str, tmp_path: Path) -> None:
+    """Ctrl-C while a command waits for a lock another connection holds gives the prompt
+    back at once, not after the lock timeout (issue 23: SQLite's busy handler sleeps in C,
+    where Python cannot act on a signal, so it took the whole --lock-timeout); nothing is
+    written and the shell goes on."""
     import pty
     import signal
-    import sqlite3
 
-    if not Path(f"/proc/{os.getpid()}/wchan").exists():
+    if db_url.startswith("sqlite") and not Path(f"/proc/{os.getpid()}/wchan").exists():
         pytest.skip("needs Linux's /proc to see that the command waits for the lock")
-    env = _initialised(tmp_path)
+    env = _env(db_url, tmp_path)
     parent, child = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tutorctl", "--lock-timeout", "30", "shell"],
@@ -285,15 +331,15 @@ def test_ctrl_c_interrupts_a_sqlite_lock_wait_at_once(tmp_path: Path) -> None:
         close_fds=True,
     )
     os.close(child)
-    holder = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    holder = _LockHolder(db_url)
     try:
         _read_until(parent, b"tutorctl> ")
         os.write(parent, b"user list\r")  # warm: imports and the engine are ready
         _read_until(parent, b"tutorctl> ")
-        holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long writer holds it
+        holder.hold()
         os.write(parent, b"user add zed --name Z --role student\r")
         deadline = time.monotonic() + 30
-        while not _sleeping(proc.pid):
+        while not holder.waited_on(proc.pid):
             assert time.monotonic() < deadline, "the command never waited for the lock"
             time.sleep(0.01)  # polling the process's state, with a deadline
         interrupted_at = time.monotonic()
@@ -302,7 +348,7 @@ def test_ctrl_c_interrupts_a_sqlite_lock_wait_at_once(tmp_path: Path) -> None:
         assert time.monotonic() - interrupted_at < 5  # the lock timeout is 30 s
         assert b"interrupted (the command's transaction was rolled back)" in out
         assert b"[exit 130]" in out
-        holder.execute("ROLLBACK")
+        holder.release()
         os.write(parent, b"user show zed\r")  # nothing was written
         assert b"no user 'zed'" in _read_until(parent, b"tutorctl> ")
         os.write(parent, b"user add zed --name Z --role student\r")  # the shell goes on
