@@ -80,25 +80,50 @@ def quote_for(text: str, open_quote: str | None) -> str:
     return quote(text)
 
 
+class _Scan:
+    """A POSIX shell's reading of ``line``: which characters are plain (outside quotes, not
+    escaped, not a quote themselves), and the quote or backslash left open at its end."""
+
+    def __init__(self, line: str) -> None:
+        self.plain: list[bool] = []
+        self.quote: str | None = None
+        self.escaped = False
+        for char in line:
+            plain = False
+            if self.escaped:
+                self.escaped = False
+            elif self.quote == "'":
+                self.quote = None if char == "'" else self.quote
+            elif char == "\\":
+                self.escaped = True
+            elif self.quote == '"':
+                self.quote = None if char == '"' else self.quote
+            elif char in "'\"":
+                self.quote = char
+            else:
+                plain = True
+            self.plain.append(plain)
+
+
 def current_word(line: str) -> Word:
     """Scan ``line`` (the text up to the cursor) as a POSIX shell does."""
-    start, quote_open, escaped = 0, None, False
-    for i, char in enumerate(line):
-        if escaped:
-            escaped = False
-        elif quote_open == "'":
-            quote_open = None if char == "'" else quote_open
-        elif char == "\\":
-            escaped = True
-        elif quote_open == '"':
-            quote_open = None if char == '"' else quote_open
-        elif char in "'\"":
-            quote_open = char
-        elif char in " \t\n":
-            start = i + 1
+    scan = _Scan(line)
+    start = max((i + 1 for i, c in enumerate(line) if scan.plain[i] and c in " \t\n"), default=0)
     raw = line[start:]
-    words = split_words(raw[:-1] if escaped else raw)
-    return Word(split_words(line[:start]), raw, words[0] if words else "", quote_open, escaped)
+    words = split_words(raw[:-1] if scan.escaped else raw)
+    incomplete = words[0] if words else ""
+    return Word(split_words(line[:start]), raw, incomplete, scan.quote, scan.escaped)
+
+
+def strip_comment(line: str) -> str:
+    """``line`` without its comment: from a ``#`` that begins a word outside quotes to the
+    end, as a POSIX shell reads it (a ``#`` inside a word, ``Room#3``, or quoted is kept)."""
+    scan = _Scan(line)
+    for i, char in enumerate(line):
+        starts_word = i == 0 or (scan.plain[i - 1] and line[i - 1] in " \t")
+        if char == "#" and scan.plain[i] and starts_word:
+            return line[:i]
+    return line
 
 
 # -- bash --------------------------------------------------------------------------------------

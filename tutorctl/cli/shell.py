@@ -12,7 +12,7 @@ a process pays once: imports, the click command, the database engine and its pre
 statements.
 
 Lines are read as a POSIX shell reads a script: blank lines and ``# comments`` (whole lines or
-the end of one, as ``shlex`` with ``comments=True`` splits) are skipped; ``exit``/``quit`` and
+the end of one: a ``#`` that begins a word outside quotes) are skipped; ``exit``/``quit`` and
 Ctrl-D (end of input) leave with the last line's exit code, ``exit N`` with N; with
 ``--stop-on-error`` (``set -e``) the first failing line ends the shell with its code.
 """
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tutorctl.cli.comp_line import current_word
+from tutorctl.cli.comp_line import current_word, strip_comment
 
 ROOT_OPTIONS = (
     ("db", "--db"),
@@ -61,7 +61,7 @@ def inherited_options(ctx: Any) -> list[str]:
 def words_of(line: str) -> list[str]:
     """The arguments of a line, without its ``# comment``; a leading ``tutorctl`` is allowed
     (lines pasted from docs)."""
-    words = shlex.split(line, comments=True)
+    words = shlex.split(strip_comment(line))
     if words[:1] == ["tutorctl"]:
         words = words[1:]
     return words
@@ -166,7 +166,7 @@ def leave_code(words: list[str], last: int) -> int | None:
     if len(words) == 1:
         return last
     code = words[1]
-    return int(code) if code.isdigit() and int(code) <= 255 else None
+    return int(code) if code.isascii() and code.isdigit() and int(code) <= 255 else None
 
 
 def run(ctx: Any, stop_on_error: bool = False) -> int:
