@@ -7,7 +7,7 @@ Shell: per round, `tutorctl shell` is fed the command once and then `--lines` ti
 one process each); the difference divided by `--lines - 1` is what one more line costs in the
 warm process, start-up excluded. The same round times the command as a process. Rounds are
 interleaved; each figure is the median. Completion: one process per TAB, as bash runs it
-(`_TUTORCTL_COMPLETE=complete_bash`), for a word list (days) and for handles read from the
+(`_TUTORCTL_COMPLETE=complete_bash`, the line in `COMP_LINE`), for a word list (days) and for handles read from the
 database, against `python -c pass` and `tutorctl --help`.
 """
 
@@ -77,15 +77,15 @@ def main() -> None:
             "tutorctl --help": ([*tutorctl, "--help"], {}),
             "TAB on --day (a word list)": (
                 tutorctl,
-                {"COMP_WORDS": "tutorctl reserve --day ", "COMP_CWORD": "3"},
+                {"COMP_LINE": "tutorctl reserve --day ", "COMP_TEXT": ""},
             ),
             "TAB on --teacher (handles from the database)": (
                 tutorctl,
-                {"COMP_WORDS": "tutorctl reserve --teacher ", "COMP_CWORD": "3"},
+                {"COMP_LINE": "tutorctl reserve --teacher ", "COMP_TEXT": ""},
             ),
             "TAB on cancel (lesson ids from the database)": (
                 tutorctl,
-                {"COMP_WORDS": "tutorctl cancel ", "COMP_CWORD": "2"},
+                {"COMP_LINE": "tutorctl cancel ", "COMP_TEXT": ""},
             ),
         }
         times: dict[str, list[float]] = {name: [] for name in complete}

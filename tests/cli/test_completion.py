@@ -114,3 +114,33 @@ def test_install_scripts(shell: str) -> None:
         env=env,
     )
     assert f"_TUTORCTL_COMPLETE=complete_{shell}" in proc.stdout
+
+
+def complete_line(url: str, line: str, text: str) -> tuple[list[str], list[str]]:
+    """What the script of ``--show-completion bash`` receives for ``line`` (cursor at its
+    end; ``text``: bash's $2, the end of the word readline replaces), TUTORCTL_DB pointing
+    at nothing: only a --db on the line names the database."""
+    env = {**os.environ, "_TUTORCTL_COMPLETE": "complete_bash", "COMP_LINE": line}
+    env |= {"COMP_TEXT": text, "TUTORCTL_DB": "sqlite:////nonexistent/none.db"}
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stderr.split("loaded:", 1)[1].strip()
+    return [w for w in proc.stdout.splitlines() if w], ast.literal_eval(loaded)
+
+
+def test_bash_reads_the_line_and_quotes_replies(school_cli: Cli) -> None:
+    """The bash script sends the line, not bash's words: a --db URL (split by bash at ':')
+    is honoured on both databases, and a category with a space comes back quoted for where
+    the cursor is (issue 23); still only the driver is imported."""
+    url = school_cli.url
+    school_cli.ok("category", "add", "english, conv.", "--price", "30.00")
+    driver = ["psycopg"] if url.startswith("postgresql") else []
+    offered, loaded = complete_line(url, f"tutorctl --db {url} reserve --category e", "e")
+    assert offered == ["english,\\ conv."] and loaded == driver
+    offered, _ = complete_line(url, f"tutorctl --db {url} reserve --category 'e", "e")
+    assert offered == ["english, conv."]  # inside the quote; bash closes it
+    offered, _ = complete_line(url, f"tutorctl --db={url} account show ", "")
+    assert offered == ["anna", "bob", "carl"]
+    assert complete_line(url, f"tutorctl --db {url} sess", "sess")[0] == ["session"]

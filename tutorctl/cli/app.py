@@ -155,14 +155,26 @@ def demo(
 
 
 @app.command("shell")
-def shell(ctx: typer.Context) -> None:
+def shell(
+    ctx: typer.Context,
+    stop_on_error: Annotated[
+        bool,
+        typer.Option(
+            "--stop-on-error",
+            "-e",
+            help="Stop at the first line that fails, with its exit code (as `set -e`): "
+            "for scripts piped in.",
+        ),
+    ] = False,
+) -> None:
     """A prompt in one warm process: each line runs as `tutorctl LINE` would (same output,
     exit code, one transaction), in milliseconds. TAB completes; history in
-    $XDG_DATA_HOME/tutorctl/shell_history; exit or Ctrl-D leaves. Root options given before
-    `shell` apply to every line; a line may give its own."""
+    $XDG_DATA_HOME/tutorctl/shell_history; `# comments` and blank lines are skipped; exit,
+    quit or Ctrl-D leaves with the last line's exit code (`exit N`: N). Root options given
+    before `shell` apply to every line; a line may give its own."""
     from tutorctl.cli import shell as prompt
 
-    code = prompt.run(ctx)
+    code = prompt.run(ctx, stop_on_error)
     if code:
         raise typer.Exit(code)
 
@@ -173,8 +185,13 @@ _NEGATIVE = re.compile(r"-[0-9][0-9.,]*")
 @cache
 def _command() -> Any:
     """The click command, built once per process: building it is costly, and scripts and
-    tests call main() often."""
-    return typer.main.get_command(app)
+    tests call main() often. Bash completion is tutorctl's own (cli/comp_line.py), put in
+    place after Typer registered its own while building the command."""
+    from tutorctl.cli.comp_line import install_bash
+
+    command = typer.main.get_command(app)
+    install_bash()
+    return command
 
 
 class _RawValue:

@@ -10,6 +10,11 @@ Nothing a line sets outlives it: the root callback rebuilds the command's state 
 line's options alone, and the click context is made afresh per line. What stays warm is what
 a process pays once: imports, the click command, the database engine and its prepared
 statements.
+
+Lines are read as a POSIX shell reads a script: blank lines and ``# comments`` (whole lines or
+the end of one: a ``#`` that begins a word outside quotes) are skipped; ``exit``/``quit`` and
+Ctrl-D (end of input) leave with the last line's exit code, ``exit N`` with N; with
+``--stop-on-error`` (``set -e``) the first failing line ends the shell with its code.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tutorctl.cli.comp_line import current_word, strip_comment
+
 ROOT_OPTIONS = (
     ("db", "--db"),
     ("now", "--now"),
@@ -28,6 +35,7 @@ ROOT_OPTIONS = (
     ("lock_timeout", "--lock-timeout"),
 )
 PROMPT = "tutorctl> "
+INTERRUPTED = 130  # a command stopped by Ctrl-C, as a POSIX shell reports it (128 + SIGINT)
 
 
 def history_path() -> Path:
@@ -51,8 +59,9 @@ def inherited_options(ctx: Any) -> list[str]:
 
 
 def words_of(line: str) -> list[str]:
-    """The arguments of a line; a leading ``tutorctl`` is allowed (lines pasted from docs)."""
-    words = shlex.split(line)
+    """The arguments of a line, without its ``# comment``; a leading ``tutorctl`` is allowed
+    (lines pasted from docs)."""
+    words = shlex.split(strip_comment(line))
     if words[:1] == ["tutorctl"]:
         words = words[1:]
     return words
@@ -63,19 +72,20 @@ def run_line(words: list[str], inherited: list[str]) -> int:
     from tutorctl.cli.app import main
 
     try:
-        return main([*inherited, *words])
+        code = main([*inherited, *words])
     except SystemExit as exc:  # e.g. --install-completion ends with sys.exit
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
-        print("\ninterrupted (the command's transaction was rolled back)", file=sys.stderr)
-        return 130
+        code = INTERRUPTED
     except Exception:  # noqa: BLE001 - a bug in one command must not end the shell
         traceback.print_exc()
         return 1
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+    if code == INTERRUPTED:  # Typer turns a Ctrl-C inside a command into exit 130
+        print("\ninterrupted (the command's transaction was rolled back)", file=sys.stderr)
+    return code
 
 
 class _Completer:
@@ -87,31 +97,34 @@ class _Completer:
         self.readline = readline
         self.matches: list[str] = []
 
-    def candidates(self, before: str, incomplete: str) -> list[str]:
+    def candidates(self, line: str, text: str) -> list[str]:
+        """What replaces ``text``, the end of the word under the cursor, for each completion
+        of ``line`` (up to the cursor), quoted so that the line splits back into the value."""
         from typer._click.shell_completion import _resolve_context, _resolve_incomplete
 
         from tutorctl.cli.app import _command
 
-        try:
-            words = words_of(before)
-        except ValueError:
-            return []
+        word = current_word(line)
+        words = word.before[1:] if word.before[:1] == ["tutorctl"] else word.before
         args = [*self.inherited, *words]
         ctx = _resolve_context(_command(), {}, "tutorctl", args)
-        obj, incomplete = _resolve_incomplete(ctx, args, incomplete)
+        obj, incomplete = _resolve_incomplete(ctx, args, word.incomplete)
         values = [item.value for item in obj.shell_complete(ctx, incomplete)]
         if not words:
             values += [w for w in ("exit", "quit") if w.startswith(incomplete)]
-        return [v for v in values if v != "shell"]
+        replies = [word.reply(v, text) for v in values if v != "shell"]
+        found = [reply for reply in replies if reply is not None]
+        if len(found) == 1:  # the word is done: close its quote, then a space
+            found[0] += (word.quote or "") + " "
+        return found
 
     def __call__(self, text: str, state: int) -> str | None:
         if state == 0:
-            line = self.readline.get_line_buffer()
+            line = self.readline.get_line_buffer()[: self.readline.get_endidx()]
             try:
-                found = self.candidates(line[: self.readline.get_begidx()], text)
+                self.matches = self.candidates(line, text)
             except Exception:  # noqa: BLE001 - completion never breaks the prompt
-                found = []
-            self.matches = [v + " " if len(found) == 1 else v for v in found]
+                self.matches = []
         return self.matches[state] if state < len(self.matches) else None
 
 
@@ -146,8 +159,19 @@ def _setup_readline(inherited: list[str]) -> Callable[[str], None]:
     return record
 
 
-def run(ctx: Any) -> int:
-    """The prompt loop. Returns the last command's exit code (0 after ``exit``)."""
+def leave_code(words: list[str], last: int) -> int | None:
+    """The exit code if the line leaves the shell (``exit``, ``quit``, ``exit N``), else None."""
+    if words[:1] not in (["exit"], ["quit"]) or len(words) > 2:
+        return None
+    if len(words) == 1:
+        return last
+    code = words[1]
+    return int(code) if code.isascii() and code.isdigit() and int(code) <= 255 else None
+
+
+def run(ctx: Any, stop_on_error: bool = False) -> int:
+    """The prompt loop. Returns the last line's exit code (``exit N``: N); with
+    ``stop_on_error``, the code of the first line that fails, which ends the loop."""
     inherited = inherited_options(ctx)
     interactive = sys.stdin.isatty()
     record = _setup_readline(inherited) if interactive else (lambda line: None)
@@ -176,16 +200,25 @@ def run(ctx: Any) -> int:
         except ValueError as exc:
             print(f"error: cannot split the line: {exc}", file=sys.stderr)
             last = 2
-            print(f"[exit {last}]", file=sys.stderr)
-            continue
-        if not words:
-            continue
-        if words in (["exit"], ["quit"]):
-            return 0
-        if words[0] == "shell":
-            print("error: this is the shell already", file=sys.stderr)
-            last = 2
         else:
-            last = run_line(words, inherited)
+            if not words:
+                continue  # a comment: nothing ran, the last code stands
+            code = leave_code(words, last)
+            if code is not None:
+                return code
+            last = run_words(words, inherited)
         if last:
             print(f"[exit {last}]", file=sys.stderr)
+            if stop_on_error:
+                return last
+
+
+def run_words(words: list[str], inherited: list[str]) -> int:
+    """Run a line's words (not one that leaves); its exit code."""
+    if words[0] in ("exit", "quit"):
+        print("error: usage: exit [N], N from 0 to 255", file=sys.stderr)
+        return 2
+    if words[0] == "shell":
+        print("error: this is the shell already", file=sys.stderr)
+        return 2
+    return run_line(words, inherited)

@@ -9,12 +9,16 @@ connect each time); a forked child forgets the parent's pool.
 Lock waits: an engine is made per (URL, lock timeout). One statement waits at most that long
 for a lock — SQLite's busy timeout, PostgreSQL's ``lock_timeout`` given as a connection
 parameter (no statement per transaction) — then fails with an error the unit of work retries.
+SQLite's wait for the write lock (``BEGIN IMMEDIATE``) is taken in slices of at most
+BUSY_SLICE_MS: its busy handler sleeps in C, where Python cannot act on a signal, so one long
+wait held Ctrl-C back for the whole timeout; between slices a pending Ctrl-C is raised.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ from tutorctl.core.errors import ConfigError
 
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
+BUSY_SLICE_MS = 100  # the longest SQLite lock wait in C: how late Ctrl-C may act
 
 _engines: dict[tuple[str, float], Engine] = {}
 _kinds: dict[tuple[str, float, bool], Engine] = {}  # the engines with a transaction kind's options
@@ -133,8 +138,12 @@ def _sqlite_engine(url: str, database: str | None, lock_timeout: float) -> Engin
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        driver = connection.connection.driver_connection
         try:  # straight to the driver: this runs before every transaction
-            connection.connection.driver_connection.execute(begin)
+            if write and busy_ms > BUSY_SLICE_MS:
+                _begin_in_slices(driver, busy_ms)
+            else:
+                driver.execute(begin)
         except sqlite3.Error as exc:
             # SQLAlchemy does not wrap errors raised in a begin event: do it here, so a busy
             # database ("database is locked" after the busy timeout) reaches the retry loop
@@ -143,3 +152,26 @@ def _sqlite_engine(url: str, database: str | None, lock_timeout: float) -> Engin
             ) from exc
 
     return engine
+
+
+def _begin_in_slices(driver: sqlite3.Connection, busy_ms: int) -> None:
+    """``BEGIN IMMEDIATE``, waiting up to ``busy_ms`` for the write lock in waits of at most
+    BUSY_SLICE_MS, back in Python between them, where a Ctrl-C (KeyboardInterrupt) is raised:
+    nothing has begun, nothing is written. The busy timeout is put back for the statements
+    that follow (two PRAGMAs, microseconds, against a command's milliseconds)."""
+    deadline = time.monotonic() + busy_ms / 1000
+    driver.execute(f"PRAGMA busy_timeout={BUSY_SLICE_MS:d}")
+    try:
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                left = round((deadline - time.monotonic()) * 1000)
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or left <= 0:
+                    raise
+                if left < BUSY_SLICE_MS:
+                    driver.execute(f"PRAGMA busy_timeout={left:d}")
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={busy_ms:d}")
