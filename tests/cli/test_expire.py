@@ -272,3 +272,45 @@ def test_two_expire_runs_at_once_never_double_process(cli: Cli) -> None:
     assert sum(r["released_holds"] for _, r in results) == len(students)
     statuses = {s["status"] for s in cli.json("session", "list")["sessions"]}
     assert statuses == {"expired"}
+
+
+def test_two_expire_runs_at_once_close_each_left_session_once(cli: Cli) -> None:
+    school(cli)
+    students = [f"s{i}" for i in range(8)]
+    paid, failed = [], []
+    for i, student in enumerate(students):
+        cli.ok("user", "add", student, "--name", student, "--role", "student")
+        teacher = "alice" if i % 2 else "bruno"
+        hour = 9 + i // 2
+        held = reserve(
+            cli,
+            "--json",
+            student=student,
+            teacher=teacher,
+            day="wed",
+            time=f"{hour:02d}:00-{hour + 1:02d}:00",
+        ).json()
+        sid = str(held["session_id"])
+        outcome = "success" if i % 2 else "failure"
+        cli.ok("session", "pay", sid, "--method", "card", "--simulate", outcome)
+        (paid if i % 2 else failed).append(sid)
+    before = len(cli.json("history", "--limit", "100000")["entries"])
+    from tutorctl.db.engine import dispose_engines
+
+    dispose_engines()
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_run_expire, args=(cli.url, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    results = [out.get(timeout=10) for _ in procs]
+    assert [code for code, _ in results] == [0, 0]
+    assert sum(r["closed_paid_sessions"] for _, r in results) == len(paid)
+    assert sum(r["closed_failed_sessions"] for _, r in results) == len(failed)
+    statuses = {s["id"]: s["status"] for s in cli.json("session", "list")["sessions"]}
+    assert {statuses[int(sid)] for sid in paid} == {"applied"}
+    assert {statuses[int(sid)] for sid in failed} == {"expired"}
+    after = cli.json("history", "--limit", "100000")["entries"]
+    assert len(after) == before + len(students)  # one entry per session, none twice
