@@ -19,22 +19,20 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, select, update
+from sqlalchemy import String, and_, cast, literal, select, update
 
 from tutorctl.core.status import (
     LessonStatus,
     OperationKind,
-    OperationStatus,
     PaymentStatus,
     SessionStatus,
 )
 from tutorctl.core.views import ExpireView
 from tutorctl.db.tables import booking_sessions as S
-from tutorctl.db.tables import operations as O
 from tutorctl.db.tables import payments as PAY
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Database, Tx
-from tutorctl.services.holds import lock_sessions, release_holds
+from tutorctl.services.holds import lock_sessions, release_and_abandon
 
 DEFAULT_BATCH = 1000
 
@@ -116,21 +114,11 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> _Settled:
             .where(tx.one_of(PAY.c.session_id, changed), PAY.c.status == PaymentStatus.PENDING)
             .values(status=PaymentStatus.FAILED, settled_at=tx.now)
         )
-    abandoned = 0
-    if overdue.abandon:
-        kinds = [kind.value for kind in overdue.abandon]
-        abandoned = int(
-            tx.run(
-                select(func.count())
-                .select_from(O)
-                .where(
-                    tx.one_of(O.c.session_id, changed),
-                    O.c.status == OperationStatus.PENDING,
-                    O.c.kind.in_(kinds),
-                )
-            ).scalar_one()
+    released = abandoned = 0
+    if overdue.abandon:  # a paid session has nothing pending: it only changes status
+        released, abandoned = release_and_abandon(
+            tx, sessions=changed, abandon=overdue.abandon, note=overdue.why
         )
-    released = release_holds(tx, sessions=changed, abandon=overdue.abandon, note=overdue.why)
     _audit_sessions(tx, changed, overdue.status, overdue.was)
     return _Settled(changed, len(ids), released, abandoned)
 
