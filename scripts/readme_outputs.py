@@ -128,6 +128,13 @@ class Scenario:
 SCENARIOS = {
     "fresh": Scenario(),
     "school": Scenario(SCHOOL),
+    "used-demo": Scenario(  # a demo then used for real: a school now (issue 23)
+        [
+            "demo",
+            "user add zoe --name 'Zoé Petit' --role student",
+            "account credit david 50.00 --reason 'real cash'",
+        ]
+    ),
     "clash": Scenario(
         [
             *SCHOOL,

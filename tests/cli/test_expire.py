@@ -79,18 +79,118 @@ def test_stale_payment_fails_without_charging(cli: Cli) -> None:
     assert cli.json("account", "show", "bob")["balance_cents"] == 4000
 
 
-def test_a_paid_session_is_never_expired(cli: Cli) -> None:
+def test_a_paid_session_nobody_confirms_is_closed_after_the_hold_time(cli: Cli) -> None:
+    """SPEC §5 "Sessions that nobody closes": paid, then idle over the hold time → applied."""
     school(cli)
     held = reserve(cli, "--json").json()
-    cli.ok("session", "pay", str(held["session_id"]), "--method", "cash")
-    assert _expire(cli, "2026-11-24T18:00:00+01:00") == {
+    sid = str(held["session_id"])
+    paid_at = "2026-11-24T09:05:00+01:00"
+    paid = cli.ok("--now", paid_at, "session", "pay", sid, "--method", "cash")
+    assert f"session {sid}: paid" in paid.out
+    assert "applied" not in paid.out  # the session is paid, not applied yet
+    quiet = _expire(cli, "2026-11-24T09:24:00+01:00")  # idle 19 min: not yet
+    assert quiet["closed_paid_sessions"] == 0
+    assert cli.json("session", "show", sid)["status"] == "paid"
+    cli.ok("check")
+    counts = _expire(cli, "2026-11-24T09:26:00+01:00")  # idle 21 min
+    assert counts == {
         "expired_sessions": 0,
         "failed_payments": 0,
+        "closed_paid_sessions": 1,
+        "closed_failed_sessions": 0,
+        "abandoned_operations": 0,
         "released_holds": 0,
         "done_lessons": 0,
-        "batches": 3,
+        "batches": 5,
     }
-    assert cli.json("session", "show", str(held["session_id"]))["status"] == "paid"
+    shown = cli.json("session", "show", sid)
+    assert shown["status"] == "applied"
+    assert [op["status"] for op in shown["operations"]] == ["applied"]
+    lessons = cli.json("schedule", "show", "alice")["lessons"]
+    assert [x["status"] for x in lessons if x["id"] == held["reservation_id"]] == ["booked"]
+    entries = cli.json("history", "--session", sid)["entries"]
+    assert entries[-1]["command"] == "expire"
+    assert entries[-1]["subject"] == f"applied session {sid}"
+    assert cli.json("history", "--user", "bob")["entries"][-1] == entries[-1]
+    count = len(cli.json("history", "--limit", "100000")["entries"])
+    again = _expire(cli, "2026-11-24T10:30:00+01:00")  # idempotent: nothing more to close
+    assert again["closed_paid_sessions"] == 0
+    assert len(cli.json("history", "--limit", "100000")["entries"]) == count
+    refused = cli.fails(1, "--now", "2026-11-24T10:31:00+01:00", "session", "confirm", sid)
+    assert "is applied" in refused.err
+
+
+def test_pay_says_paid_not_applied(cli: Cli) -> None:
+    school(cli)
+    held = reserve(cli, "--json").json()
+    sid = str(held["session_id"])
+    paid = cli.json("session", "pay", sid, "--method", "card")
+    assert paid["status"] == "paid" and "applied" not in paid["message"]
+    assert f"tutorctl session confirm {sid}" in paid["message"]
+
+
+def test_a_failed_session_nobody_confirms_expires_and_abandons_its_cancels_and_moves(
+    cli: Cli,
+) -> None:
+    school(cli)
+    cli.ok("account", "credit", "bob", "80")
+    cancelled = booked(cli, day="fri")
+    moved = booked(cli, day="thu")
+    planned = cli.json("cancel", str(cancelled))
+    sid = str(planned["session_id"])
+    cli.json(
+        "move", str(moved), "--week", "this", "--day", "thu", "--time", "15:00-17:00"
+    )  # a longer move: it needs money
+    reserve(cli, day="wed", time="14:00-17:00")
+    failed_at = "2026-11-24T09:10:00+01:00"
+    failed = cli.json(
+        "--now", failed_at, "session", "pay", sid, "--method", "card", "--simulate", "failure"
+    )
+    assert failed["status"] == "payment_failed"
+    balance = cli.json("account", "show", "bob")["balance_cents"]
+    assert _expire(cli, "2026-11-24T09:29:00+01:00")["closed_failed_sessions"] == 0
+    assert cli.json("session", "show", sid)["status"] == "payment_failed"
+    cli.ok("check")
+    counts = _expire(cli, "2026-11-24T09:31:00+01:00")
+    assert (counts["closed_failed_sessions"], counts["abandoned_operations"]) == (1, 2)
+    assert (counts["expired_sessions"], counts["closed_paid_sessions"]) == (0, 0)
+    shown = cli.json("session", "show", sid)
+    assert shown["status"] == "expired"
+    ops = {op["kind"]: op for op in shown["operations"]}
+    assert {kind: op["status"] for kind, op in ops.items()} == {
+        "cancel": "abandoned",
+        "move": "abandoned",
+        "reserve": "abandoned",
+    }
+    for kind in ("cancel", "move"):
+        assert "payment failed" in ops[kind]["note"] and "expired" in ops[kind]["note"]
+    lessons = {x["id"]: x["status"] for x in cli.json("schedule", "show", "alice")["lessons"]}
+    assert lessons[cancelled] == lessons[moved] == "booked"  # nothing cancelled or moved
+    assert cli.json("account", "show", "bob")["balance_cents"] == balance  # nothing refunded
+    entries = cli.json("history", "--session", sid)["entries"]
+    assert (entries[-1]["command"], entries[-1]["subject"]) == ("expire", f"expired session {sid}")
+    assert cli.json("history", "--user", "bob")["entries"][-1] == entries[-1]
+    assert _expire(cli, "2026-11-24T12:00:00+01:00")["closed_failed_sessions"] == 0
+    refused = cli.fails(1, "session", "confirm", sid, "--cancels")
+    assert "is expired" in refused.err
+    cli.fails(1, "session", "abandon", sid)
+    assert cli.json("cancel", str(cancelled))["session_id"] != int(sid)  # the lesson is free
+
+
+def test_staff_confirm_before_the_hold_time_wins(cli: Cli) -> None:
+    school(cli)
+    cli.ok("account", "credit", "bob", "40")
+    lesson = booked(cli, day="fri")
+    planned = cli.json("cancel", str(lesson))
+    sid = str(planned["session_id"])
+    reserve(cli, day="wed", time="14:00-16:00")
+    cli.json("session", "pay", sid, "--method", "card", "--simulate", "failure")
+    cli.ok("--now", "2026-11-24T09:15:00+01:00", "session", "confirm", sid, "--cancels")
+    assert _expire(cli, "2026-11-24T11:00:00+01:00")["closed_failed_sessions"] == 0
+    shown = cli.json("session", "show", sid)
+    assert shown["status"] == "applied"
+    assert {op["kind"]: op["status"] for op in shown["operations"]}["cancel"] == "applied"
+    assert cli.json("account", "show", "bob")["balance_cents"] == 4000
 
 
 def test_past_lessons_become_done(cli: Cli) -> None:
@@ -172,3 +272,45 @@ def test_two_expire_runs_at_once_never_double_process(cli: Cli) -> None:
     assert sum(r["released_holds"] for _, r in results) == len(students)
     statuses = {s["status"] for s in cli.json("session", "list")["sessions"]}
     assert statuses == {"expired"}
+
+
+def test_two_expire_runs_at_once_close_each_left_session_once(cli: Cli) -> None:
+    school(cli)
+    students = [f"s{i}" for i in range(8)]
+    paid, failed = [], []
+    for i, student in enumerate(students):
+        cli.ok("user", "add", student, "--name", student, "--role", "student")
+        teacher = "alice" if i % 2 else "bruno"
+        hour = 9 + i // 2
+        held = reserve(
+            cli,
+            "--json",
+            student=student,
+            teacher=teacher,
+            day="wed",
+            time=f"{hour:02d}:00-{hour + 1:02d}:00",
+        ).json()
+        sid = str(held["session_id"])
+        outcome = "success" if i % 2 else "failure"
+        cli.ok("session", "pay", sid, "--method", "card", "--simulate", outcome)
+        (paid if i % 2 else failed).append(sid)
+    before = len(cli.json("history", "--limit", "100000")["entries"])
+    from tutorctl.db.engine import dispose_engines
+
+    dispose_engines()
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_run_expire, args=(cli.url, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    results = [out.get(timeout=10) for _ in procs]
+    assert [code for code, _ in results] == [0, 0]
+    assert sum(r["closed_paid_sessions"] for _, r in results) == len(paid)
+    assert sum(r["closed_failed_sessions"] for _, r in results) == len(failed)
+    statuses = {s["id"]: s["status"] for s in cli.json("session", "list")["sessions"]}
+    assert {statuses[int(sid)] for sid in paid} == {"applied"}
+    assert {statuses[int(sid)] for sid in failed} == {"expired"}
+    after = cli.json("history", "--limit", "100000")["entries"]
+    assert len(after) == before + len(students)  # one entry per session, none twice

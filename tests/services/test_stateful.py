@@ -766,6 +766,46 @@ class WorldMachine(RuleBasedStateMachine):
         added = [row for row in self.db.read(purchases) if row not in before]
         assert [on for _id, on in added] == [day]
 
+    # issue 23: cron
+
+    @precondition(lambda self: bool(self._sessions("paid", "payment_failed")))
+    @rule(minutes=st.sampled_from([1, 19, 21, 45, 60 * 5]))
+    def cron_closes_left_sessions(self, minutes: int) -> None:
+        """Time passes, then `expire`: a paid or failed session idle over the hold time is
+        closed (paid → applied, payment_failed → expired, its waiting operations abandoned);
+        one idle less stays as it was; closing moves no money."""
+        self.now += timedelta(minutes=minutes)
+        self.step = "expire"
+        cutoff = self.now - timedelta(minutes=20)  # the default --hold-minutes
+        touched = self.db.read(
+            lambda tx: {s.id: _utc(s.touched_at) for s in tx.orm.exec(select(BookingSession))}
+        )
+        before = self.db.read(snapshot)
+        left = {
+            sid: status
+            for sid, (_who, status, _r) in before.sessions.items()
+            if status in ("paid", "payment_failed")
+        }
+        result = expire.expire_all(self.db)
+        after = self.db.read(snapshot)
+        idle = {sid for sid in left if touched[sid] < cutoff}
+        event(f"cron closes {len(idle)} of {len(left)} left session(s)")
+        for sid, status in left.items():
+            wanted = (
+                {"paid": "applied", "payment_failed": "expired"}[status] if sid in idle else status
+            )
+            assert after.sessions[sid][1] == wanted, (
+                f"session {sid} {status}, idle since {touched[sid]} (now {self.now}), "
+                f"is {after.sessions[sid][1]}, not {wanted}"
+            )
+            if sid in idle:
+                waiting = [o for o in after.ops.values() if o.session_id == sid]
+                assert all(o.status != "pending" for o in waiting), f"session {sid} waits"
+        closed = [sid for sid in idle if left[sid] == "paid"]
+        assert result.closed_paid_sessions == len(closed)
+        assert result.closed_failed_sessions == len(idle) - len(closed)
+        assert after.ledger == before.ledger, "closing sessions moved money"
+
 
 @pytest.mark.slow
 def test_state_machine(backend: str, pg_server: PgServer) -> None:

@@ -114,12 +114,13 @@ def demo(
         typer.Option(
             "--fresh",
             help="Build a new demo in its own file, $XDG_DATA_HOME/tutorctl/demo.db (a previous "
-            "demo there is replaced), whatever TUTORCTL_DB says.",
+            "demo there is replaced; one used since is refused), whatever TUTORCTL_DB says.",
         ),
     ] = False,
 ) -> None:
     """Build (or refresh) a small demo school and show a teacher's week. Refuses a database
-    that holds anything but a previous demo: use --fresh, or --db with a new file."""
+    that holds anything but the demo's own work (a demo used since is a school): use --fresh,
+    or --db with a new file."""
     from tutorctl.cli.state import emit, state
     from tutorctl.core.config import default_db_path
     from tutorctl.services import demo as demo_school
@@ -141,7 +142,7 @@ def demo(
         )
         configure(*configure_fresh)
         if own.exists():
-            demo_school.refuse_unless_demo(state().database(), str(own))
+            demo_school.refuse_unless_demo(state().database(), str(own), own_file=True)
             from tutorctl.db.engine import dispose_engines
 
             dispose_engines()

@@ -21,7 +21,11 @@ def init(
     slot_minutes: Annotated[int | None, _setting("Slot length; divides 1440 (60, 30, 15).")] = None,
     currency: Annotated[str | None, _setting("ISO currency code, e.g. EUR.")] = None,
     hold_minutes: Annotated[
-        int | None, _setting("Idle minutes before an open session expires.")
+        int | None,
+        _setting(
+            "Idle minutes before an open session expires (and before expire closes a paid or"
+            " payment_failed session left)."
+        ),
     ] = None,
     payment_minutes: Annotated[int | None, _setting("Minutes a payment may stay pending.")] = None,
     cancel_notice_hours: Annotated[

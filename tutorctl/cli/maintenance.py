@@ -26,7 +26,8 @@ def expire(
     ] = False,
     json: Json = False,
 ) -> None:
-    """For cron: expire idle sessions, fail stale payments, mark past lessons done (quiet on success)."""
+    """For cron: expire idle sessions, fail stale payments, close paid and failed sessions left
+    over the hold time, mark past lessons done (quiet on success)."""
     from tutorctl.services.expire import expire_all
 
     result = expire_all(state().database(), batch)

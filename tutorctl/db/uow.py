@@ -276,12 +276,15 @@ class Database:
         looks at what a database holds before it writes anything); errors as for commands."""
         return self._attempt(fn, writable=False)
 
-    def init_schema(self, fn: Callable[[Tx], T]) -> tuple[int | None, int, T]:
-        """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction."""
+    def init_schema(
+        self, fn: Callable[[Tx], T], command: str = "db init"
+    ) -> tuple[int | None, int, T]:
+        """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction;
+        its history is ``command``'s (``demo`` initialises under its own name)."""
 
         def body(conn: Connection) -> tuple[int | None, int, T]:
             before, after = migrations.migrate(conn, self.clock.now())
-            tx = self._tx(conn, "db init", writable=True, check=False)
+            tx = self._tx(conn, command, writable=True, check=False)
             result = fn(tx)
             tx.finish()
             return before, after, result

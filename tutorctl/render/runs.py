@@ -28,6 +28,9 @@ def _(view: CheckView) -> RenderableType:
 def _(view: ExpireView) -> RenderableType:
     return Text(
         f"expired {view.expired_sessions} session(s), failed {view.failed_payments} stale payment(s), "
+        f"closed {view.closed_paid_sessions} paid session(s) as applied and "
+        f"{view.closed_failed_sessions} failed one(s) as expired, "
+        f"abandoned {view.abandoned_operations} operation(s), "
         f"released {view.released_holds} hold(s), marked {view.done_lessons} lesson(s) done "
         f"({view.batches} batch(es))"
     )

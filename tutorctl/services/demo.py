@@ -3,28 +3,45 @@
 Re-running refreshes it: people, categories and packages are added once, availability is set
 again, and lessons are booked only if the demo has none in the coming days.
 
-The demo never writes into a real school (issue 18). It builds only in a database that is
-empty (no tables at all, or a tutorctl schema whose history holds nothing but ``db init``) or
-that holds a previous demo: one whose history has the demo's marker entry (command ``demo``,
-subject ``demo school``, written when the demo first builds), or, for demos built before the
-marker existed, one whose every history entry was written by ``db init`` or ``demo``. Every
-mutation is in the history (invariant 7), so a school with anything staff did is refused.
+The demo never writes into a real school (issues 18 and 23). It builds only in a database that
+holds nothing but the demo's own work. Every mutation is in the history (invariant 7), so the
+history says whose work a database holds:
+
+- the demo's own work is every history entry written by ``demo`` itself (its commands
+  ``DEMO_COMMANDS``), and the ``db init`` entries written before the demo first wrote (the
+  empty database someone initialised for it);
+- an entry of any other command (``user add``, ``account credit``, ``schedule set``, a later
+  ``db init``, cron's ``expire``…) makes it a school: the demo refuses it from then on.
+  Playing in a demo is using it; ``demo --fresh`` builds a new one.
+
+It also refuses any table that is not tutorctl's, in any schema (PostgreSQL: every schema but
+the system's), so another application's database is never touched.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
-from sqlmodel import col, func, select
+from sqlmodel import SQLModel, col, func, select
 
 from tutorctl.core.calendar import monday_of
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import RuleError
 from tutorctl.core.status import PaymentMethod
 from tutorctl.core.views import ScheduleView
-from tutorctl.db.schema import Category, History, LedgerEntry, Purchase, Reservation, User
+from tutorctl.db.schema import (
+    Category,
+    History,
+    LedgerEntry,
+    Purchase,
+    Reservation,
+    Settings,
+    User,
+)
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services import accounts, booking, packages, resume, schedule, settlement, users
 from tutorctl.services import settings as school
@@ -34,40 +51,101 @@ STUDENTS = [("chloe", "Chloé Dubois"), ("david", "David Kim"), ("emma", "Emma R
 CATEGORIES = [("maths", 4000), ("piano", 4550), ("english", 3500)]
 
 
-MARKER = "demo school"  # the subject of the history entry that marks a demo database
-DEMO_COMMANDS = ("db init", "demo", "demo reserve", "demo confirm", "demo pay", "demo payment")
+MARKER = "demo school"  # the subject of the history entry the demo writes when it first builds
+DEMO_COMMANDS = ("demo", "demo reserve", "demo confirm", "demo pay", "demo payment")
+# tables tutorctl creates outside its metadata (raw SQL in db/migrations.py)
+RAW_TABLES = frozenset({"lesson_occupancy"})
+SYSTEM_SCHEMAS = ("information_schema",)  # and every pg_* schema
+
+
+def _foreign_tables(conn: Connection) -> tuple[list[str], bool]:
+    """(every table or view that is not tutorctl's, in any schema; whether a tutorctl schema
+    is there). Without tutorctl's ``tutorctl_schema`` table, every table is another's (an
+    application's ``users`` is not tutorctl's)."""
+    inspector = sa_inspect(conn)
+    home: str | None = None  # SQLite: the one main schema
+    schemas: list[str | None] = [None]
+    if conn.dialect.name == "postgresql":
+        home = inspector.default_schema_name
+        schemas = [
+            name
+            for name in inspector.get_schema_names()
+            if name not in SYSTEM_SCHEMAS and not name.startswith("pg_")
+        ]
+    found = {
+        schema: inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
+        for schema in schemas
+    }
+    ours = "tutorctl_schema" in found.get(home, [])
+    known = set(SQLModel.metadata.tables) | RAW_TABLES if ours else set()
+    foreign = [
+        name if schema == home else f"{schema}.{name}"
+        for schema, names in found.items()
+        for name in sorted(names)
+        if schema != home or name not in known
+    ]
+    return foreign, ours
 
 
 def what_it_holds(conn: Connection) -> str | None:
-    """None when the demo may build here (empty, or a previous demo); else what is there."""
-    tables = set(sa_inspect(conn).get_table_names())
-    if not tables:
+    """None when the demo may build here (empty, or nothing but the demo's own work); else
+    what is there."""
+    foreign, ours = _foreign_tables(conn)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        return f"{len(foreign)} table(s) that are not a tutorctl school's ({shown})"
+    if not ours:
         return None
-    if "history" not in tables or "tutorctl_schema" not in tables:
-        return f"{len(tables)} table(s) that are not a tutorctl school's"
-    entries = select(func.count()).select_from(History)
-    marked = conn.execute(
-        entries.where(History.command == "demo", History.subject == MARKER)
-    ).scalar_one()
-    if marked:
-        return None
-    other = conn.execute(entries.where(col(History.command).not_in(DEMO_COMMANDS))).scalar_one()
+    demo = col(History.command).in_(DEMO_COMMANDS)
+    first_demo = conn.execute(select(func.min(History.id)).where(demo)).scalar()
+    setup: Any = col(History.command) == "db init"  # the empty database initialised for it
+    if first_demo is not None:
+        setup = and_(setup, col(History.id) < first_demo)
+    not_demo = ~or_(demo, setup)
+    other = conn.execute(select(func.count()).select_from(History).where(not_demo)).scalar_one()
     if other == 0:
         return None
-    users = conn.execute(select(func.count()).select_from(User)).scalar_one()
-    return f"a school that is not a demo ({users} user(s), {other} history entries of its own)"
+    if first_demo is None:
+        people = conn.execute(select(func.count()).select_from(User)).scalar_one()
+        return f"a school that is not a demo ({people} user(s), {other} history entries of its own)"
+    first = conn.execute(
+        select(History.id, History.command, History.subject, History.at)
+        .where(not_demo)
+        .order_by(col(History.id))
+        .limit(1)
+    ).one()
+    return (
+        f"a demo that was used since it was built ({other} history entries not written by "
+        f"`demo`, the first #{first.id} `{first.command}` {first.subject!r} at "
+        f"{first.at:%Y-%m-%d %H:%M} UTC): a school now"
+    )
 
 
-def refuse_unless_demo(db: Database, fresh_hint: str) -> None:
-    """Refuse (exit 1) a database that holds anything but a previous demo, saying how to point
-    the demo elsewhere."""
+def refuse_unless_demo(db: Database, fresh_hint: str, *, own_file: bool = False) -> None:
+    """Refuse (exit 1) a database that holds anything but the demo's own work, saying how to
+    point the demo elsewhere (``own_file``: the database is ``demo --fresh``'s own file)."""
     held = db.inspect(what_it_holds)
-    if held is not None:
+    if held is None:
+        return
+    if own_file:
         raise RuleError(
-            f"refused: {mask_url(db.url)} holds {held}; the demo never writes into it. "
-            f"Run `tutorctl demo --fresh` (its own file, {fresh_hint}) or "
-            "`tutorctl --db sqlite:///PATH demo` with a new PATH"
+            f"refused: {mask_url(db.url)} holds {held}; `demo --fresh` never replaces it. "
+            f"Move it away (`mv {fresh_hint} {fresh_hint}.old`), or delete it if it was only "
+            "a trial, then run `tutorctl demo --fresh` again"
         )
+    raise RuleError(
+        f"refused: {mask_url(db.url)} holds {held}; the demo never writes into it. "
+        f"Run `tutorctl demo --fresh` (its own file, {fresh_hint}) or "
+        "`tutorctl --db sqlite:///PATH demo` with a new PATH"
+    )
+
+
+def _settings(tx: Tx) -> None:
+    """The school's settings on a database the demo starts; kept as they are on a refresh."""
+    if tx.orm.get(Settings, 1) is None:
+        school.init_settings(tx, {})
+    else:
+        tx.unchanged()
 
 
 def _mark(tx: Tx) -> None:
@@ -117,10 +195,7 @@ def _package(tx: Tx) -> None:
 def _credit(tx: Tx) -> None:
     david = users.find_user(tx, "david")
     account = accounts.account_of(tx, david)
-    if (
-        tx.orm.exec(select(LedgerEntry).where(LedgerEntry.account_id == account.id)).first()
-        is None
-    ):
+    if tx.orm.exec(select(LedgerEntry).where(LedgerEntry.account_id == account.id)).first() is None:
         accounts.credit(tx, "david", 10000, "demo top-up")
 
 
@@ -146,9 +221,9 @@ LESSONS = [  # (student, teacher, category, start, end, how: confirm, hold or a 
 
 def build(db: Database, fresh_hint: str = "") -> ScheduleView:
     """Create or refresh the demo school; return this week's grid of alice. Refuses (exit 1)
-    a database that holds anything but a previous demo."""
+    a database that holds anything but the demo's own work."""
     refuse_unless_demo(db, fresh_hint)
-    db.init_schema(lambda tx: school.init_settings(tx, {}))
+    db.init_schema(_settings, command="demo")
     db.write("demo", _mark)
     db.write("demo", _people)
     db.write("demo", lambda tx: _availability(tx, "alice", [0, 1, 2, 3, 4], "09:00", "18:00"))

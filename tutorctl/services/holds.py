@@ -136,13 +136,29 @@ def release_holds(
     abandon: tuple[OperationKind, ...] = tuple(OperationKind),
     note: str | None = None,
 ) -> int:
+    """``release_and_abandon``: the number of holds released."""
+    released, _abandoned = release_and_abandon(
+        tx, sessions=sessions, operations=operations, abandon=abandon, note=note
+    )
+    return released
+
+
+def release_and_abandon(
+    tx: Tx,
+    *,
+    sessions: Iterable[int] = (),
+    operations: Iterable[int] = (),
+    abandon: tuple[OperationKind, ...] = tuple(OperationKind),
+    note: str | None = None,
+) -> tuple[int, int]:
     """Release the holds of these sessions' (or these) pending operations and abandon those
     of the kinds ``abandon`` (saying ``note``, else keeping the note they have); the others
     stay pending (after a failed payment a cancel or move waits for confirm). Set-based; the
-    number of holds released. Call it under the locks of ``lock_session``."""
+    number of holds released and of operations abandoned. Call it under the locks of
+    ``lock_session``."""
     session_ids, operation_ids = list(sessions), list(operations)
     if not session_ids and not operation_ids:
-        return 0
+        return 0, 0
     pending: Any = O.c.status == OperationStatus.PENDING
     if session_ids:
         pending = and_(pending, tx.one_of(O.c.session_id, session_ids))
@@ -170,7 +186,7 @@ def release_holds(
     ]
     _forget(tx, Reservation, released)
     _forget(tx, Operation, abandoned)
-    return len(released)
+    return len(released), len(abandoned)
 
 
 def _forget(tx: Tx, model: type[Any], ids: list[int]) -> None:

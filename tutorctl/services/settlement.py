@@ -261,7 +261,12 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
     if not operations:  # time overtook every operation: nothing was bought
         message = "payment accepted, but nothing was left to apply: it went to the balance"
     else:
-        message = "payment accepted: the session is applied"
+        # the session is `paid`, not `applied`, until someone (or expire) closes it
+        message = (
+            "payment accepted: the lessons are booked, the cancels and moves done; the session "
+            f"stays paid until `tutorctl session confirm {session_id}` closes it "
+            f"(or `expire`, after {tx.settings.hold_minutes} min)"
+        )
     return _pay_view(tx, booking, payment, message)
 
 

@@ -18,8 +18,11 @@ class CheckView:
 class ExpireView:
     """What one `expire` run released and settled."""
 
-    expired_sessions: int
-    failed_payments: int
+    expired_sessions: int  # open sessions idle over the hold time → expired
+    failed_payments: int  # sessions awaiting payment over the payment time → payment_failed
+    closed_paid_sessions: int  # paid sessions idle over the hold time → applied
+    closed_failed_sessions: int  # payment_failed sessions idle over the hold time → expired
+    abandoned_operations: int  # pending operations those sessions abandoned
     released_holds: int
     done_lessons: int
     batches: int
