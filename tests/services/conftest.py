@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import NOW
 from tutorctl.core.clock import Clock, parse_now
-from tutorctl.db.engine import dispose_engines
 from tutorctl.core.views import BookingResultView
+from tutorctl.db.engine import dispose_engines
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services import accounts, booking, check, schedule, settlement, users
 

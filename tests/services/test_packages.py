@@ -104,9 +104,10 @@ def test_a_lesson_uses_the_package_and_a_pending_payment_holds_its_minutes(desk:
     assert waiting.amount_cents == 6_000
     student_id = bob.student_id
     assert desk.read(lambda tx: packages.held_minutes(tx, student_id)) == {package: 60}
-    assert desk.read(
-        lambda tx: packages.held_minutes(tx, student_id, excluding=waiting.session_id)
-    ) == {}
+    assert (
+        desk.read(lambda tx: packages.held_minutes(tx, student_id, excluding=waiting.session_id))
+        == {}
+    )
     desk.advance(minutes=31)  # the payment had no answer: it fails and the hold goes
     assert expire.expire_all(desk.db).failed_payments == 1
     assert desk.read(lambda tx: packages.held_minutes(tx, student_id)) == {}
