@@ -92,9 +92,11 @@ class School:
 
         return self.write(run)
 
-    def book(self, time: str = "10:00-11:00", day: int = 2, student: str = "bob") -> int:
+    def book(
+        self, time: str = "10:00-11:00", day: int = 2, student: str = "bob", week: date = NEXT_WEEK
+    ) -> int:
         """A lesson reserved and confirmed (funded by packages, then the balance): its id."""
-        held = self.reserve(time, day, student=student)
+        held = self.reserve(time, day, week, student=student)
         self.write(lambda tx: settlement.confirm(tx, held.session_id))
         assert held.reservation_id is not None
         return held.reservation_id
