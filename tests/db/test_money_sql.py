@@ -4,6 +4,9 @@ whole input range, evaluated by each database with a SELECT (SQLite and PostgreS
 
 from __future__ import annotations
 
+from fractions import Fraction
+from math import floor
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, cast, literal, select
@@ -74,3 +77,10 @@ def test_the_figures_stored_today() -> None:
     assert paid_price(10_000, 1, 3) == 3_333 and paid_price(20_000, 1, 3) == 6_667
     assert prorate(4550, 15) == 1138  # 1137.5 → 1138
     assert paid_price(MAX_CENTS, MAX_MINUTES - 1, MAX_MINUTES) == 999_998_333
+
+
+@given(packages())
+def test_the_formula_is_the_exact_share_rounded_half_up(package: tuple[int, int, int]) -> None:
+    """Integers only, yet exactly price × paid / bought with a half cent rounded up."""
+    price, bought, paid = package
+    assert paid_price(price, paid, bought) == floor(Fraction(price * paid, bought) + Fraction(1, 2))
