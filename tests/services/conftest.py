@@ -15,9 +15,10 @@ import pytest
 
 from tests.conftest import NOW
 from tutorctl.core.clock import Clock, parse_now
+from tutorctl.core.views import BookingResultView
 from tutorctl.db.engine import dispose_engines
 from tutorctl.db.uow import Database, Tx
-from tutorctl.services import accounts, schedule, users
+from tutorctl.services import accounts, booking, check, schedule, settlement, users
 
 T = TypeVar("T")
 START = parse_now(NOW)  # Tuesday 2026-11-24 09:00 in Paris
@@ -75,12 +76,44 @@ class School:
         """``"10:00-11:00"`` on the school's slot grid."""
         return tx.settings.grid.parse_range(time)
 
+    def reserve(
+        self,
+        time: str = "10:00-11:00",
+        day: int = 2,
+        week: date = NEXT_WEEK,
+        student: str = "bob",
+        teacher: str = "alice",
+    ) -> BookingResultView:
+        """A maths lesson held in the student's open session (Wednesday next week)."""
+
+        def run(tx: Tx) -> BookingResultView:
+            start, end = self.slots(tx, time)
+            return booking.reserve(tx, teacher, student, "maths", week, day, start, end)
+
+        return self.write(run)
+
+    def book(
+        self, time: str = "10:00-11:00", day: int = 2, student: str = "bob", week: date = NEXT_WEEK
+    ) -> int:
+        """A lesson reserved and confirmed (funded by packages, then the balance): its id."""
+        held = self.reserve(time, day, week, student=student)
+        self.write(lambda tx: settlement.confirm(tx, held.session_id))
+        assert held.reservation_id is not None
+        return held.reservation_id
+
 
 @pytest.fixture
 def school(db_url: str) -> Iterator[School]:
     """An initialised database (default settings) with no one in it."""
     yield School(db_url)
     dispose_engines()
+
+
+@pytest.fixture
+def invariants(school: School) -> Iterator[None]:
+    """After the test, every invariant of ``check`` holds (``pytestmark = usefixtures``)."""
+    yield
+    assert school.read(check.check).violations == []
 
 
 @pytest.fixture

@@ -80,9 +80,20 @@ def format_amount(cents: int, currency: str) -> str:
     return f"{sign}{cents // 100:,}.{cents % 100:02d} {currency}"
 
 
+def pro_rata(amount: int, part: int, whole: int) -> int:
+    """``amount × part / whole`` rounded half up to the cent, in integers (never a float): the
+    one pro-rata formula of every price (a lesson's length, a package's paid hours, a moved
+    lesson, a funding given back). Inputs are never negative and ``whole`` > 0.
+
+    Its SQL twin is ``tutorctl.db.money.pro_rata`` (the same operations, for queries that
+    compute in the database): change both or neither; ``tests/db/test_money_sql.py`` holds
+    them equal to the cent on SQLite and PostgreSQL over the whole input range."""
+    return (amount * part * 2 + whole) // (2 * whole)
+
+
 def prorate(price_per_hour_cents: int, minutes: int) -> int:
     """Price of ``minutes`` at an hourly price, rounded half up to the cent (integers only)."""
-    return (price_per_hour_cents * minutes * 2 + 60) // 120
+    return pro_rata(price_per_hour_cents, minutes, 60)
 
 
 METHODS = ("card", "wechat", "cash", "transfer")  # how money reaches the school
@@ -90,4 +101,4 @@ METHODS = ("card", "wechat", "cash", "transfer")  # how money reaches the school
 
 def paid_price(price_cents: int, paid_minutes: int, bought_minutes: int) -> int:
     """What the paid hours of a package cost: its price pro rata, rounded half up to the cent."""
-    return (price_cents * paid_minutes * 2 + bought_minutes) // (2 * bought_minutes)
+    return pro_rata(price_cents, paid_minutes, bought_minutes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from tutorctl.core.money import pro_rata
 from tutorctl.core.views.lessons import FundingPartView
 
 Part = FundingPartView  # one piece of a lesson's funding, as `lesson show` lists it
@@ -125,8 +126,8 @@ class Plan:
 
 
 def share(amount: int, part: int, whole: int) -> int:
-    """``amount × part / whole`` rounded half up, in integers."""
-    return (amount * part * 2 + whole) // (2 * whole)
+    """``amount × part / whole`` rounded half up, in integers (the one pro-rata formula)."""
+    return pro_rata(amount, part, whole)
 
 
 def _take_back(parts: tuple[Part, ...], minutes: int) -> tuple[tuple[Part, ...], tuple[Part, ...]]:

@@ -23,6 +23,7 @@ from tutorctl.core.status import (
     SessionStatus,
 )
 from tutorctl.core.views import CheckView
+from tutorctl.db.money import paid_price
 from tutorctl.db.tables import accounts as A
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import fundings as F
@@ -35,7 +36,6 @@ from tutorctl.db.tables import payments as PAY
 from tutorctl.db.tables import purchases as P
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
-from tutorctl.services.reports.balances import paid_price
 
 LIMIT = 50
 KEPT = (LessonStatus.BOOKED, LessonStatus.DONE)

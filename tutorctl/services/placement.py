@@ -9,7 +9,7 @@ from typing import Protocol
 
 from tutorctl.core.calendar import DAY_NAMES
 from tutorctl.core.errors import RuleError
-from tutorctl.core.money import prorate
+from tutorctl.core.money import pro_rata, prorate
 from tutorctl.db.schema import Reservation
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import describe, overlapping
@@ -109,7 +109,7 @@ def moved_price(tx: Tx, lesson: Reservation, start: int, end: int) -> tuple[int,
     if lesson.rate_cents is not None:
         return prorate(lesson.rate_cents, minutes), lesson.rate_cents
     old = tx.settings.grid.minutes(lesson.start_slot, lesson.end_slot)
-    return (lesson.price_cents * minutes * 2 + old) // (2 * old), None
+    return pro_rata(lesson.price_cents, minutes, old), None
 
 
 def late_by_notice(tx: Tx, starts_at: datetime) -> bool:

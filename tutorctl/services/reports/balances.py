@@ -3,12 +3,11 @@ package hours — who owes the school, and whom the school owes — as of now.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import literal, select, union_all
 
 from tutorctl.core.status import SessionStatus
 from tutorctl.core.views import BalanceRow, BalancesReport
+from tutorctl.db.money import paid_price
 from tutorctl.db.tables import accounts as A
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import purchases as P
@@ -17,12 +16,6 @@ from tutorctl.db.uow import Tx
 from tutorctl.services.reports.grouping import name_of, total
 
 _SUMS = ("balance_cents", "reserved_cents", "owed_minutes", "owed_cents")
-
-
-def paid_price(purchase: Any = P) -> Any:
-    """The price of a package's paid hours, pro rata to the cent (SPEC §4), in SQL."""
-    c = purchase.c
-    return (c.price_cents * c.paid_minutes * 2 + c.bought_minutes) // (2 * c.bought_minutes)
 
 
 def balances(tx: Tx) -> BalancesReport:
