@@ -104,7 +104,7 @@ def _as_version_1(cli: Cli) -> None:
         conn.execute(text("DROP TRIGGER operations_move_lineage ON operations"))
         conn.execute(text("DROP FUNCTION tutorctl_move_lineage()"))
         conn.execute(text("DROP FUNCTION tutorctl_lineage(integer)"))
-        conn.execute(text("DROP FUNCTION tutorctl_span(integer, timestamp, timestamp)"))
+        conn.execute(text("DROP FUNCTION IF EXISTS tutorctl_span(integer, timestamp, timestamp)"))
         conn.execute(text("DROP INDEX ix_operations_new"))
         for event in ("inserted", "updated"):
             conn.execute(text(f"DROP TRIGGER reservations_occupancy_{event} ON reservations"))

@@ -45,7 +45,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlmodel import select
+from sqlmodel import col, select
 
 from tests.conftest import NOW, PgServer, fresh_database
 from tutorctl.core.clock import Clock, parse_now
@@ -53,10 +53,13 @@ from tutorctl.core.errors import InputError, RuleError
 from tutorctl.db.schema import (
     Account,
     BookingSession,
+    Category,
     Funding,
     LedgerEntry,
     Operation,
+    PackageHold,
     Payment,
+    Purchase,
     Reservation,
 )
 from tutorctl.db.uow import Database, Tx
@@ -805,6 +808,93 @@ class WorldMachine(RuleBasedStateMachine):
         assert result.closed_paid_sessions == len(closed)
         assert result.closed_failed_sessions == len(idle) - len(closed)
         assert after.ledger == before.ledger, "closing sessions moved money"
+
+    # issue 23: money
+
+    @rule(
+        student=st.sampled_from(sorted(STUDENTS)),
+        teacher=st.sampled_from(sorted(TEACHERS)),
+        category=st.sampled_from(sorted(CATEGORIES)),
+        bought=st.integers(1, 2),
+        extra=st.integers(1, 2),
+        ahead=AHEAD,
+    )
+    def package_lesson_pending(
+        self, student: str, teacher: str, category: str, bought: int, extra: int, ahead: int
+    ) -> None:
+        """A family buys a package and books a longer lesson from it; the card terminal does
+        not answer (the payment stays pending, holding the package hours its plan takes)."""
+        self.import_purchase(student, teacher, category, bought)
+        self.reserve(teacher, student, category, ahead, bought + extra)
+        self.pay(student, "pending", fresh=True)
+
+    def _packages(self) -> list[tuple[int, int, int, int, int, int, int]]:
+        """(id, student, teacher, category, bought, consumed, held) of every package: held is
+        what payments in progress hold, summed from the tables (the model's, not the code's)."""
+
+        def read(tx: Tx) -> list[tuple[int, int, int, int, int, int, int]]:
+            held: dict[int, int] = {}
+            for hold, status in tx.orm.exec(
+                select(PackageHold, BookingSession.status).where(
+                    PackageHold.session_id == BookingSession.id
+                )
+            ):
+                if status == "awaiting_payment":
+                    held[hold.purchase_id] = held.get(hold.purchase_id, 0) + hold.minutes
+            return [
+                (
+                    p.id or 0,
+                    p.student_id,
+                    p.teacher_id,
+                    p.category_id,
+                    p.bought_minutes,
+                    p.consumed_minutes,
+                    held.get(p.id or 0, 0),
+                )
+                for p in tx.orm.exec(select(Purchase).order_by(col(Purchase.id)))
+            ]
+
+        return self.db.read(read)
+
+    @precondition(lambda self: bool(self._sessions("awaiting_payment")))
+    @rule(data=st.data(), ahead=AHEAD, hours=st.sampled_from([1, 2]))
+    def import_funded_lesson(self, data: st.DataObject, ahead: int, hours: int) -> None:
+        """A booked lesson funded by a package imported while a payment is pending (issue
+        23.1): accepted exactly when its place is free and the package has the minutes that
+        are neither consumed nor held by a payment in progress. Then `check` (and, when the
+        payment is settled, the session's own plan) must still hold."""
+        packages = self._packages()
+        if not packages:
+            return
+        held = [p for p in packages if p[6]]  # those a payment in progress holds, first
+        pid, student, teacher, category, bought, consumed, holding = data.draw(
+            st.sampled_from(held or packages)
+        )
+        used = consumed + holding
+        names = self.db.read(lambda tx: {c.id: c.name for c in tx.orm.exec(select(Category))})
+        _monday, _day, hour, starts, ends = self._place(ahead, hours)
+        minutes = int((ends - starts).total_seconds()) // 60
+        local = starts.astimezone(ZONE)
+        path = self._csv(
+            "funded.csv",
+            ["teacher", "student", "category", "date", "start", "end", "status", "history",
+             "purchase"],
+            [[self.handle[teacher], self.handle[student], names[category],
+              local.date().isoformat(), f"{hour:02d}:00", f"{hour + minutes // 60:02d}:00",
+              "booked", "false", str(pid)]],
+        )  # fmt: skip
+        free = not self._clash((teacher, student), starts, ends, also_done=True)
+        enough = bought - used >= minutes
+        event(f"import funded lesson: free={free} enough={enough}")
+        try:
+            self._import("reservations", path)
+        except InputError as exc:
+            assert not (free and enough), f"import funded by package {pid} refused: {exc}"
+            return
+        assert free and enough, (
+            f"import of {minutes} min funded by package {pid} accepted, but {bought - used} "
+            f"min of it were neither consumed nor held (free={free})"
+        )
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from tutorctl.db.schema import (
     SchemaVersion,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
 # no person may be occupied twice at once, whatever code wrote the rows. Person and time are
@@ -265,6 +265,57 @@ V5_BACKFILL_HISTORY_USERS = {
 OPERATIONS_NEW = "CREATE INDEX IF NOT EXISTS ix_operations_new ON operations (new_id)"
 
 
+# Version 7: the backstop exact over every instant SPEC §6 allows (1900–2999). Packing person
+# × 10^10 + epoch seconds into one int8range let a person's lesson after 2286 (or before 1970)
+# collide with a neighbouring person's: each occupancy row now keeps its person apart
+# (``person_id WITH =``, btree_gist) and its time as a tsrange of the lesson's UTC instants.
+# The rows keep their person and lineage; their spans are rewritten from their lessons.
+PG_BACKSTOP_EXACT = (
+    "ALTER TABLE lesson_occupancy DROP CONSTRAINT no_double_booking",
+    "ALTER TABLE lesson_occupancy ADD COLUMN during tsrange",
+    "UPDATE lesson_occupancy AS l SET during = tsrange(r.starts_at, r.ends_at)"
+    " FROM reservations AS r WHERE r.id = l.reservation_id",
+    "ALTER TABLE lesson_occupancy DROP COLUMN span",
+    "ALTER TABLE lesson_occupancy RENAME COLUMN during TO span",
+    "ALTER TABLE lesson_occupancy ALTER COLUMN span SET NOT NULL",
+    "CREATE OR REPLACE FUNCTION tutorctl_occupancy_inserted() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
+    "  SELECT n.id, p, tsrange(n.starts_at, n.ends_at), tutorctl_lineage(n.id)\n"
+    "  FROM new_lessons AS n, unnest(ARRAY[n.teacher_id, n.student_id]) AS p\n"
+    "  WHERE n.status IN ('held', 'booked');\n"
+    "  RETURN NULL;\n"
+    "END $$",
+    "CREATE OR REPLACE FUNCTION tutorctl_occupancy_updated() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  DELETE FROM lesson_occupancy AS l USING new_lessons AS n\n"
+    "  WHERE l.reservation_id = n.id AND n.status NOT IN ('held', 'booked');\n"
+    "  WITH changed AS (\n"
+    "    SELECT n.* FROM new_lessons AS n JOIN old_lessons AS o ON o.id = n.id\n"
+    "    WHERE n.status IN ('held', 'booked') AND (n.status, n.starts_at, n.ends_at,\n"
+    "      n.teacher_id, n.student_id) IS DISTINCT FROM\n"
+    "      (o.status, o.starts_at, o.ends_at, o.teacher_id, o.student_id)),\n"
+    "  gone AS (DELETE FROM lesson_occupancy AS l USING changed AS c\n"
+    "    WHERE l.reservation_id = c.id)\n"
+    "  INSERT INTO lesson_occupancy (reservation_id, person_id, span, lineage)\n"
+    "  SELECT n.id, p, tsrange(n.starts_at, n.ends_at), tutorctl_lineage(n.id)\n"
+    "  FROM changed AS n, unnest(ARRAY[n.teacher_id, n.student_id]) AS p;\n"
+    "  RETURN NULL;\n"
+    "END $$",
+    "DROP FUNCTION IF EXISTS tutorctl_span(integer, timestamp, timestamp)",
+    "ALTER TABLE lesson_occupancy ADD CONSTRAINT no_double_booking EXCLUDE USING gist"
+    " (person_id WITH =, span WITH &&, lineage WITH <>) DEFERRABLE INITIALLY DEFERRED",
+)
+
+
+def _backstop_exact(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        for statement in PG_BACKSTOP_EXACT:
+            conn.exec_driver_sql(statement)
+
+
 def _lesson_lookups(conn: Connection) -> None:
     conn.exec_driver_sql(OPERATIONS_NEW)
 
@@ -294,6 +345,7 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     4: _backstop_set_based,
     5: _time_passes,
     6: _lesson_lookups,
+    7: _backstop_exact,
 }
 # what a fresh database needs beyond the tables of the models, in version order
 FRESH: tuple[Callable[[Connection], None], ...] = (
@@ -301,6 +353,7 @@ FRESH: tuple[Callable[[Connection], None], ...] = (
     _backstop,
     _backstop_live,
     _backstop_set_based,
+    _backstop_exact,
 )
 
 

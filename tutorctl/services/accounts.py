@@ -69,8 +69,8 @@ def debit(tx: Tx, student_ref: str, amount_cents: int, reason: str) -> AccountVi
     student = find_user(tx, student_ref, role="student")
     tx.lock(accounts=[must_id(student)])
     account = account_of(tx, student)
-    reserved = reserved_cents(tx, must_id(student))
-    available = account.balance_cents - reserved
+    available = available_cents(tx, account)
+    reserved = account.balance_cents - available
     if amount_cents > available:
         currency = tx.settings.currency
         held = f" ({format_amount(reserved, currency)} reserved for a payment in progress)"
@@ -111,6 +111,12 @@ def reserved_cents(tx: Tx, student_id: int, excluding: int | None = None) -> int
     if excluding is not None:
         query = query.where(BookingSession.id != excluding)
     return int(tx.orm.exec(query).one())
+
+
+def available_cents(tx: Tx, account: Account, excluding: int | None = None) -> int:
+    """What may be spent from this balance now (by a debit, or by the plan of the session
+    ``excluding``): the balance less what other payments in progress reserved (SPEC §4)."""
+    return account.balance_cents - reserved_cents(tx, account.student_id, excluding)
 
 
 def account_history(tx: Tx, student_ref: str) -> LedgerView:

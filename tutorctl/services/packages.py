@@ -3,17 +3,23 @@ the minutes a payment in progress holds."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from typing import NamedTuple
 
+from sqlalchemy import and_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
-from sqlmodel import col, func, select
+from sqlmodel import col, func
 
 from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.money import paid_price
 from tutorctl.core.status import PaymentMethod, SessionStatus
 from tutorctl.core.views import PurchaseLine, PurchaseListView
-from tutorctl.db.schema import BookingSession, Category, PackageHold, PackagePayment, Purchase, User
+from tutorctl.db.schema import Category, PackagePayment, Purchase, User
+from tutorctl.db.tables import booking_sessions as S
+from tutorctl.db.tables import package_holds as PH
+from tutorctl.db.tables import purchases as P
 from tutorctl.db.uow import Tx
 from tutorctl.services.ids import must_get, must_id
 from tutorctl.services.users import find_category, find_user
@@ -186,17 +192,46 @@ def list_purchases(tx: Tx, student_ref: str | None = None) -> PurchaseListView:
     return PurchaseListView(currency=tx.settings.currency, purchases=purchase_lines(tx, student_id))
 
 
-def held_minutes(tx: Tx, student_id: int, excluding: int | None = None) -> dict[int, int]:
-    """Package minutes (by purchase) held by the student's sessions awaiting their payment."""
-    query = (
-        select(PackageHold.purchase_id, func.sum(PackageHold.minutes))
-        .join(BookingSession, col(BookingSession.id) == PackageHold.session_id)
-        .where(
-            BookingSession.student_id == student_id,
-            BookingSession.status == SessionStatus.AWAITING_PAYMENT,
-        )
-        .group_by(col(PackageHold.purchase_id))
+class PackageStock(NamedTuple):
+    """A package's minutes now: bought, consumed by its live lessons, and held by payments in
+    progress (net of what those sessions' own cancels give back to it)."""
+
+    bought_minutes: int
+    consumed_minutes: int
+    held_minutes: int
+
+    @property
+    def available_minutes(self) -> int:
+        """What a writer may spend now: neither consumed nor held for a payment (SPEC §4)."""
+        return self.bought_minutes - self.consumed_minutes - self.held_minutes
+
+
+def package_stock(
+    tx: Tx,
+    *,
+    purchase_ids: Iterable[int] | None = None,
+    student_id: int | None = None,
+    excluding: int | None = None,
+) -> dict[int, PackageStock]:
+    """The stock of these packages (or of this student's), by purchase id: the one answer to
+    "how many minutes of package P may be spent now", for every writer of package consumption
+    (an import, a session's plan at reserve, pay and confirm, a teacher's day off). Minutes
+    held by the session ``excluding`` (the one being planned) are not counted against it."""
+    awaiting = and_(S.c.id == PH.c.session_id, S.c.status == SessionStatus.AWAITING_PAYMENT)
+    held_query = sa_select(PH.c.purchase_id, func.sum(PH.c.minutes).label("minutes")).select_from(
+        PH.join(S, awaiting)
     )
     if excluding is not None:
-        query = query.where(BookingSession.id != excluding)
-    return {purchase: int(minutes) for purchase, minutes in tx.orm.exec(query)}
+        held_query = held_query.where(S.c.id != excluding)
+    held = held_query.group_by(PH.c.purchase_id).subquery()
+    query = sa_select(
+        P.c.id, P.c.bought_minutes, P.c.consumed_minutes, func.coalesce(held.c.minutes, 0)
+    ).select_from(P.outerjoin(held, held.c.purchase_id == P.c.id))
+    if purchase_ids is not None:
+        query = query.where(tx.one_of(P.c.id, sorted(set(purchase_ids))))
+    if student_id is not None:
+        query = query.where(P.c.student_id == student_id)
+    return {
+        pid: PackageStock(int(bought), int(consumed), int(minutes))
+        for pid, bought, consumed, minutes in tx.run(query)
+    }

@@ -33,10 +33,10 @@ from tutorctl.db.schema import (
     User,
 )
 from tutorctl.db.uow import Tx
-from tutorctl.services.accounts import account_of, reserved_cents
+from tutorctl.services.accounts import account_of, available_cents
 from tutorctl.services.ids import must_id
 from tutorctl.services.operations import partition_stale, pending_operations
-from tutorctl.services.packages import held_minutes, purchase_lines
+from tutorctl.services.packages import package_stock, purchase_lines
 from tutorctl.services.placement import late_by_notice
 from tutorctl.services.sessions import get_session
 
@@ -84,10 +84,10 @@ def _purchases_for_plan(
     tx: Tx, student_id: int, excluding: int | None = None
 ) -> list[rs.PurchaseState]:
     """The student's packages as a plan sees them: minutes held by another session awaiting
-    its payment count as used."""
+    its payment count as used (``package_stock``, what every writer may spend)."""
     rows = tx.orm.exec(select(Purchase).where(Purchase.student_id == student_id))
     names = {line.id: line for line in purchase_lines(tx, student_id)}
-    held = held_minutes(tx, student_id, excluding)
+    stock = package_stock(tx, student_id=student_id, excluding=excluding)
     return [
         rs.PurchaseState(
             id=must_id(p),
@@ -99,7 +99,7 @@ def _purchases_for_plan(
             price_cents=p.price_cents,
             bought_minutes=p.bought_minutes,
             paid_minutes=p.paid_minutes,
-            consumed_minutes=p.consumed_minutes + held.get(must_id(p), 0),
+            consumed_minutes=p.bought_minutes - stock[must_id(p)].available_minutes,
         )
         for p in rows
     ]
@@ -129,9 +129,7 @@ def compute_plan(
     student = tx.orm.get(User, booking.student_id)
     assert student is not None
     cancels, moves, news = _inputs(tx, ops)
-    balance = account_of(tx, student).balance_cents - reserved_cents(
-        tx, booking.student_id, excluding=booking.id
-    )
+    balance = available_cents(tx, account_of(tx, student), excluding=booking.id)
     purchases = _purchases_for_plan(tx, booking.student_id, excluding=booking.id)
     return rs.plan(balance, purchases, cancels, moves, news)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
+from tutorctl.core import resume as rs
 from tutorctl.core.errors import NotFoundError, RuleError
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import (
@@ -140,14 +141,9 @@ def start_payment(
     tx.orm.add(payment)
     booking.status = SessionStatus.AWAITING_PAYMENT
     booking.reserved_cents = max(0, plan.balance_before_cents - plan.balance_after_cents)
-    planned: dict[int, int] = defaultdict(int)
-    for charge in plan.charges:
-        for part in charge.parts:
-            if part.source == "purchase" and part.purchase_id is not None:
-                planned[part.purchase_id] += part.minutes
     tx.orm.add_all(
         PackageHold(session_id=session_id, purchase_id=purchase, minutes=minutes)
-        for purchase, minutes in sorted(planned.items())
+        for purchase, minutes in sorted(net_package_minutes(plan).items())
     )
     booking.payment_started_at = booking.touched_at = tx.now
     tx.orm.add(booking)
@@ -161,6 +157,24 @@ def start_payment(
         method=paid_by,
     )
     return _pay_view(tx, booking, payment, "payment started")
+
+
+def net_package_minutes(plan: rs.Plan) -> dict[int, int]:
+    """The package minutes a payment in progress holds, by purchase: what its charges take
+    beyond what its own cancels and shortened moves give back to that package. The refunds
+    are not applied until the payment succeeds, so the package still counts those minutes as
+    consumed: holding them again would count them twice (issue 23.3), and like the reserved
+    balance (balance before less after), a hold is what the session will take net."""
+    net: dict[int, int] = defaultdict(int)
+    for charge in plan.charges:
+        for part in charge.parts:
+            if part.source == "purchase" and part.purchase_id is not None:
+                net[part.purchase_id] += part.minutes
+    for refund in plan.refunds:
+        for back in refund.to_purchases:
+            if back.purchase_id is not None:
+                net[back.purchase_id] -= back.minutes
+    return {purchase: minutes for purchase, minutes in net.items() if minutes > 0}
 
 
 def _expect(tx: Tx, to_pay: int, expected: int | None) -> None:

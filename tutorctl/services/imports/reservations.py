@@ -31,6 +31,7 @@ from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
 from tutorctl.services.imports.fields import RowError, boolean, handle, need
 from tutorctl.services.imports.weeks import availability
 from tutorctl.services.lessons import NEW_LESSON_COLUMNS, new_lesson_row
+from tutorctl.services.packages import package_stock
 
 # the bulk insert of lessons: one executemany on the driver (ids allocated up front)
 NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS))
@@ -280,13 +281,17 @@ def _fund_from_purchases(
                 "amount_cents": 0,
             }
         )
+    # what is left now, less what payments in progress hold (their student's account is locked)
+    left = package_stock(tx, purchase_ids=[pid for pid in wanted if pid in stock])
     for pid, total in wanted.items():
-        purchase = stock.get(pid)
-        if purchase is not None and purchase.consumed_minutes + total > purchase.bought_minutes:
+        if pid in left and total > left[pid].available_minutes:
+            held = left[pid].held_minutes
             job.problems.add(
                 0,
                 "purchase",
-                f"purchase {pid} has {purchase.bought_minutes - purchase.consumed_minutes} min left, the file uses {total}",
+                f"purchase {pid} has {left[pid].available_minutes} min left"
+                + (f" ({held} min held by a payment in progress)" if held else "")
+                + f", the file uses {total}",
             )
     if job.problems.count:
         return
