@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import Cli, PgServer, fresh_database, school
 
+SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "import"
+
 
 def _package(cli: Cli, *db: str, hours: str = "1", student: str = "bob") -> None:
     cli.ok(
@@ -103,6 +105,16 @@ def test_multi_source_lessons_round_trip(
         again = tmp_path / f"again.{fmt}"
         cli.ok("--db", url, "export", "reservations", "--format", fmt, "--output", str(again))
         assert again.read_text() == exported.read_text()  # export → import → export: the same
+        # the imported money is the lesson's like any other: a cancel refunds it to the balance
+        # and gives the package hours back
+        lesson = cli.json("--db", url, "schedule", "show", "alice", "--week", "next")["lessons"][1]
+        sid = cli.json("--db", url, "cancel", str(lesson["id"]))["session_id"]
+        cli.ok("--db", url, "session", "confirm", str(sid))
+        assert cli.json("--db", url, "account", "show", "bob")["balance_cents"] == 4000
+        packages = cli.json("--db", url, "purchase", "list")["purchases"]
+        assert [p["consumed_minutes"] for p in packages] == [60, 0, 0, 120]
+        result = cli("--db", url, "check", "--json")
+        assert result.code == 0 and result.json()["violations"] == [], result.out
 
 
 def test_the_funding_column(cli: Cli, tmp_path: Path) -> None:
@@ -193,3 +205,24 @@ def test_bad_funding_values_are_reported_per_line(cli: Cli, tmp_path: Path) -> N
     assert "line 2, column funding: " in result.err and "purchase_id" in result.err, result.err
     assert cli.json("account", "show", "bob")["balance_cents"] == 0
     assert cli.json("schedule", "show", "alice", "--week", "2026-W47")["lessons"] == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_sample_files_fund_a_lesson_from_two_sources(cli: Cli, fmt: str) -> None:
+    """examples/import/reservations.csv and .jsonl: the same lessons, the same funding."""
+    for kind in ("users", "categories", "availability", "purchases", "credits"):
+        cli.ok("import", kind, str(SAMPLES / f"{kind}.csv"))
+    result = cli.json("import", "reservations", str(SAMPLES / f"reservations.{fmt}"))
+    assert result["details"] == {"lessons": 5, "funded_minutes": 240, "funded_cents": 4000}
+    week = cli.json("schedule", "show", "alice", "--week", "2026-11-13")["lessons"]
+    lesson = next(x for x in week if x["date"] == "2026-11-13")
+    funding = cli.json("lesson", "show", str(lesson["id"]))["funding"]
+    assert [(p["source"], p["minutes"], p["amount_cents"], p["purchase_id"]) for p in funding] == [
+        ("purchase", 60, 0, 1), ("balance", 60, 4000, None),
+    ]  # fmt: skip
+    assert cli.json("account", "show", "chloe")["balance_cents"] == 5000  # its credit, unspent
+    history = cli.json("account", "history", "chloe")["entries"]
+    assert [(e["reason"], e["amount_cents"], e["reservation_id"]) for e in history][-2:] == [
+        (f"lesson {lesson['id']}: paid before the import", 4000, lesson["id"]),
+        (f"lesson {lesson['id']}", -4000, lesson["id"]),
+    ]

@@ -26,7 +26,7 @@ def test_sample_files_import_and_check(cli: Cli) -> None:
     assert len(cli.json("user", "list")["users"]) == 6
     assert cli.json("account", "show", "david")["balance_cents"] == 12000
     chloe = cli.json("purchase", "list", "--student", "chloe")["purchases"][0]
-    assert (chloe["consumed_minutes"], chloe["owed_minutes"]) == (180, 120)
+    assert (chloe["consumed_minutes"], chloe["owed_minutes"]) == (240, 120)
     week = cli.json("schedule", "show", "alice", "--week", "2026-W49")
     assert [s["time"] for s in week["days"][2]["slots"] if s["open"]] == [
         "09:00",
@@ -138,9 +138,9 @@ def test_round_trip_into_a_fresh_database(cli: Cli, tmp_path: Path, fmt: str) ->
     exported = tmp_path / f"lessons.{fmt}"
     cli.ok("export", "reservations", "--format", fmt, "--output", str(exported))
     before = sorted(_lesson_keys(cli))
-    assert len(before) == 5
+    assert len(before) == 6
     packages = cli.json("purchase", "list")["purchases"]
-    assert sum(p["consumed_minutes"] for p in packages) == 300  # 3 imported + 2 booked hours
+    assert sum(p["consumed_minutes"] for p in packages) == 360  # 4 imported + 2 booked hours
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     cli.ok("--db", fresh, "db", "init")
     for kind in ("users", "categories", "purchases"):  # not availability: not needed
