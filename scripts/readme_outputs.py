@@ -175,12 +175,12 @@ SCENARIOS = {
     "import": Scenario(
         SCHOOL,
         {
-            "lessons.csv": "teacher,student,category,date,start,end,status,history,purchase\n"
+            "lessons.csv": "teacher,student,category,date,start,end,status,history,funding\n"
             "alice,chloe,maths,2026-11-16,10:00,11:00,done,true,\n"
             "alice,chloe,maths,2026-11-17,10:00,11:00,done,true,\n"
             "alice,david,maths,2026-11-18,10:00,11:00,done,true,\n"
             "alice,david,maths,2026-12-02,14:00,15:00,booked,true,\n",
-            "bad.csv": "teacher,student,category,date,start,end,status,history,purchase\n"
+            "bad.csv": "teacher,student,category,date,start,end,status,history,funding\n"
             "alice,chloe,maths,2026-12-02,14:00,15:00,booked,false,\n"
             "alice,nobody,maths,2026-12-03,10:00,11:00,booked,false,\n"
             "alice,chloe,maths,2026-12-03,10:30,11:30,booked,false,\n"
