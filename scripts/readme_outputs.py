@@ -119,6 +119,7 @@ REPORTS = [  # the month of tests/cli/test_reports.py: bob pays by card, carl fr
     "--now 2026-11-26T12:00:00+01:00 expire",
 ]
 
+
 @dataclass
 class Scenario:
     setup: list[str] = field(default_factory=list)
@@ -172,6 +173,22 @@ SCENARIOS = {
         ]
     ),
     "reports": Scenario(REPORTS),
+    "export": Scenario(  # lessons funded from several sources (issue 23)
+        [
+            *SCHOOL,
+            "purchase add --student chloe --teacher alice --category maths --hours 1 --price 40.00",
+            "account credit chloe 40.00",
+            "reserve --teacher alice --student chloe --category maths --week next --day wed "
+            "--time 10:00-12:00",
+            "session confirm 1",
+            "purchase add --student david --teacher alice --category maths --hours 1 --price 40.00",
+            "purchase add --student david --teacher alice --category maths --hours 1 --price 40.00",
+            "reserve --teacher alice --student david --category maths --week next --day thu "
+            "--time 10:00-13:00",
+            "session pay 2 --method card",
+            "session confirm 2",
+        ]
+    ),
     "import": Scenario(
         SCHOOL,
         {
