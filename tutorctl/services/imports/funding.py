@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeGuard
 
 from tutorctl.core.errors import InputError
@@ -64,6 +65,7 @@ def as_json(parts: Iterable[Part]) -> list[dict[str, Any]]:
     ]
 
 
+@lru_cache(maxsize=4096)  # the hot path of a big import: the same few values on every row
 def parse(text: str, column: str = "funding") -> tuple[Part, ...]:
     """The parts of one row's ``funding`` (RowError if bad); () for an unfunded lesson."""
     text = text.strip()
