@@ -119,6 +119,7 @@ REPORTS = [  # the month of tests/cli/test_reports.py: bob pays by card, carl fr
     "--now 2026-11-26T12:00:00+01:00 expire",
 ]
 
+
 @dataclass
 class Scenario:
     setup: list[str] = field(default_factory=list)
@@ -179,15 +180,31 @@ SCENARIOS = {
         ]
     ),
     "reports": Scenario(REPORTS),
+    "export": Scenario(  # lessons funded from several sources (issue 23)
+        [
+            *SCHOOL,
+            "purchase add --student chloe --teacher alice --category maths --hours 1 --price 40.00",
+            "account credit chloe 40.00",
+            "reserve --teacher alice --student chloe --category maths --week next --day wed "
+            "--time 10:00-12:00",
+            "session confirm 1",
+            "purchase add --student david --teacher alice --category maths --hours 1 --price 40.00",
+            "purchase add --student david --teacher alice --category maths --hours 1 --price 40.00",
+            "reserve --teacher alice --student david --category maths --week next --day thu "
+            "--time 10:00-13:00",
+            "session pay 2 --method card",
+            "session confirm 2",
+        ]
+    ),
     "import": Scenario(
         SCHOOL,
         {
-            "lessons.csv": "teacher,student,category,date,start,end,status,history,purchase\n"
+            "lessons.csv": "teacher,student,category,date,start,end,status,history,funding\n"
             "alice,chloe,maths,2026-11-16,10:00,11:00,done,true,\n"
             "alice,chloe,maths,2026-11-17,10:00,11:00,done,true,\n"
             "alice,david,maths,2026-11-18,10:00,11:00,done,true,\n"
             "alice,david,maths,2026-12-02,14:00,15:00,booked,true,\n",
-            "bad.csv": "teacher,student,category,date,start,end,status,history,purchase\n"
+            "bad.csv": "teacher,student,category,date,start,end,status,history,funding\n"
             "alice,chloe,maths,2026-12-02,14:00,15:00,booked,false,\n"
             "alice,nobody,maths,2026-12-03,10:00,11:00,booked,false,\n"
             "alice,chloe,maths,2026-12-03,10:30,11:30,booked,false,\n"

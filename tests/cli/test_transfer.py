@@ -26,7 +26,7 @@ def test_sample_files_import_and_check(cli: Cli) -> None:
     assert len(cli.json("user", "list")["users"]) == 6
     assert cli.json("account", "show", "david")["balance_cents"] == 12000
     chloe = cli.json("purchase", "list", "--student", "chloe")["purchases"][0]
-    assert (chloe["consumed_minutes"], chloe["owed_minutes"]) == (180, 120)
+    assert (chloe["consumed_minutes"], chloe["owed_minutes"]) == (240, 120)
     week = cli.json("schedule", "show", "alice", "--week", "2026-W49")
     assert [s["time"] for s in week["days"][2]["slots"] if s["open"]] == [
         "09:00",
@@ -138,9 +138,9 @@ def test_round_trip_into_a_fresh_database(cli: Cli, tmp_path: Path, fmt: str) ->
     exported = tmp_path / f"lessons.{fmt}"
     cli.ok("export", "reservations", "--format", fmt, "--output", str(exported))
     before = sorted(_lesson_keys(cli))
-    assert len(before) == 5
+    assert len(before) == 6
     packages = cli.json("purchase", "list")["purchases"]
-    assert sum(p["consumed_minutes"] for p in packages) == 300  # 3 imported + 2 booked hours
+    assert sum(p["consumed_minutes"] for p in packages) == 360  # 4 imported + 2 booked hours
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     cli.ok("--db", fresh, "db", "init")
     for kind in ("users", "categories", "purchases"):  # not availability: not needed
@@ -342,7 +342,7 @@ def test_output_is_written_atomically(cli: Cli, tmp_path: Path) -> None:
     cli.fails(2, "export", "reservations", "--format", "ics", "--output", str(tmp_path))
     cli.ok("export", "reservations", "--format", "csv", "--output", str(keep))
     assert keep.read_text().startswith(
-        "teacher,student,category,date,start,end,status,history,purchase"
+        "teacher,student,category,date,start,end,status,history,funding"
     )
     assert keep.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
     new = tmp_path / "new.jsonl"
@@ -376,8 +376,9 @@ def test_a_round_trip_keeps_future_lessons_and_their_funding(cli: Cli, tmp_path:
     exported = tmp_path / "lessons.csv"
     cli.ok("export", "reservations", "--format", "csv", "--output", str(exported))
     rows = exported.read_text().splitlines()
-    assert rows[1].endswith(",booked,true,1")  # 2 h from package 1
-    assert rows[2].endswith(",booked,true,1")  # 1 h from package 1, 1 h paid: named once
+    assert rows[1].endswith(",booked,true,purchase 1: 120 min")  # 2 h from package 1
+    # 1 h from package 1, 1 h paid in cash: both parts (issue 23: the payment was lost)
+    assert rows[2].endswith(",booked,true,purchase 1: 60 min; payment: 60 min = 40.00")
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     cli.ok("--db", fresh, "db", "init")
     cli.ok("--db", fresh, "import", "users", str(SAMPLES / "users.csv"))
@@ -394,7 +395,8 @@ def test_a_round_trip_keeps_future_lessons_and_their_funding(cli: Cli, tmp_path:
         assert [(x["status"], x["start"], x["end"]) for x in lessons] == [
             ("booked", "10:00", "12:00")
         ]
-    assert cli.json("--db", fresh, "purchase", "list")["purchases"][0]["consumed_minutes"] == 240
+    assert cli.json("--db", fresh, "purchase", "list")["purchases"][0]["consumed_minutes"] == 180
+    assert cli("--db", fresh, "check").code == 0
 
 
 def test_stdin_that_is_not_utf8_is_one_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

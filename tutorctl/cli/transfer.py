@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -99,7 +95,9 @@ def export_reservations(
 ) -> None:
     """Export booked and done lessons (CSV/JSONL read back by `import reservations`).
 
-    --output is written atomically: on any error the file is left as it was."""
+    --output FILE is written atomically (on any error FILE is left as it was); a FIFO, a
+    character device or /dev/stdout is written as a stream, never replaced."""
+    from tutorctl.cli.output import output_file
     from tutorctl.core.errors import InputError
     from tutorctl.services import exports as svc
 
@@ -111,46 +109,11 @@ def export_reservations(
         last = parse_week(to, tx.today) if to else None
         if first is not None and last is not None and first > last:
             raise InputError(f"bad weeks: --from {from_} is after --to {to}")
+        # everything is checked before anything is written: a stream cannot be taken back
+        export = svc.prepare(tx, format, user, first, last)
         if output is None:
-            return svc.export_reservations(tx, sys.stdout, format, user, first, last)
-        with atomic_output(output) as out:
-            return svc.export_reservations(tx, out, format, user, first, last)
+            return svc.write(tx, sys.stdout, export)
+        with output_file(output) as out:
+            return svc.write(tx, out, export)
 
     read(run)
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[TextIO]:
-    """A text file written in full or not at all: a temporary file next to ``path``, renamed
-    over it once everything is written. On any error ``path`` is untouched (an existing file
-    keeps its content, a new one is not created) and the temporary file is removed."""
-    from tutorctl.core.errors import InputError
-
-    target = Path(os.path.realpath(path))  # through a symlink: replace what it points to
-    if target.is_dir():
-        raise InputError(f"cannot write {str(path)!r}: it is a directory; name a file")
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)  # keep an existing file's permissions
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputError(f"cannot write {str(path)!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except OSError as exc:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise InputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -5,11 +5,15 @@ with the number of lessons.
 
 A round trip (export, then ``import reservations`` into a fresh database holding the same
 users, categories and packages) loses nothing: every booked or done lesson comes back with its
-status and the package that funded its hours (column ``purchase``). Rows are exported with
+status and its whole funding (column ``funding``, every part: a package's minutes, money from
+the balance or a payment; see ``tutorctl.services.imports.funding``). Rows are exported with
 ``history=true``, past and future alike: each is the record of a booking already made and
 checked, so the import does not apply the booking-time rules (availability, notice, active
 people) again, and a fresh database without availability takes it; the overlap rule still
 applies.
+
+Everything that can be refused (the format, the user) is checked by ``prepare`` before
+``write`` sends the first byte: an output that is a stream cannot be taken back.
 """
 
 from __future__ import annotations
@@ -17,42 +21,52 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import LessonView
 from tutorctl.db.schema import Reservation
-from tutorctl.db.tables import fundings as _F
+from tutorctl.db.tables import fundings as F
 from tutorctl.db.uow import Tx
+from tutorctl.services.imports.funding import Part, as_json, as_text
 from tutorctl.services.lessons import lesson_query, lesson_view
 from tutorctl.services.users import find_user
 
 FORMATS = ("csv", "jsonl", "ics")
+BATCH = 1000  # lessons streamed, and their funding read, together
 COLUMNS = [
-    "teacher", "student", "category", "date", "start", "end", "status", "history", "purchase",
+    "teacher", "student", "category", "date", "start", "end", "status", "history", "funding",
 ]  # fmt: skip
-# the package whose hours fund the lesson (the import names one; the first if two did)
-FUNDING_PURCHASE = (
-    select(func.min(_F.c.purchase_id))
-    .where(_F.c.reservation_id == Reservation.id, _F.c.source == "purchase")
-    .scalar_subquery()
-    .label("funding_purchase")
+_PARTS = (
+    select(F.c.reservation_id, F.c.source, F.c.minutes, F.c.amount_cents, F.c.purchase_id)
+    .where(F.c.reservation_id.in_(bindparam("ids", expanding=True)))
+    .order_by(F.c.reservation_id, F.c.id)  # the order they were recorded, kept by the import
 )
 
 
-def lessons(
-    tx: Tx, user_ref: str | None, first: date | None, last: date | None
-) -> Iterator[tuple[LessonView, int | None]]:
-    """(lesson, id of the package funding its hours or None), in time order."""
-    query = (
-        lesson_query()
-        .add_columns(FUNDING_PURCHASE)
-        .where(col(Reservation.status).in_((LessonStatus.BOOKED, LessonStatus.DONE)))
+@dataclass(frozen=True)
+class Export:
+    """What to export, checked: the format and the query of its lessons."""
+
+    fmt: str
+    query: Any
+
+
+def prepare(
+    tx: Tx, fmt: str, user_ref: str | None, first: date | None, last: date | None
+) -> Export:
+    """Check everything (NotFound for an unknown user, InputError for a bad format); write
+    nothing."""
+    if fmt not in FORMATS:
+        raise InputError(f"bad --format {fmt!r}: use csv, jsonl or ics")
+    query = lesson_query().where(
+        col(Reservation.status).in_((LessonStatus.BOOKED, LessonStatus.DONE))
     )
     if user_ref is not None:
         user = find_user(tx, user_ref)
@@ -68,12 +82,24 @@ def lessons(
         col(Reservation.day),
         col(Reservation.start_slot),
         col(Reservation.id),
-    ).execution_options(yield_per=1000)
-    for row in tx.run(query):
-        yield lesson_view(tx, row), row.funding_purchase
+    ).execution_options(yield_per=BATCH)
+    return Export(fmt, query)
 
 
-def _record(lesson: LessonView, purchase: int | None) -> dict[str, str | int | None]:
+def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part]]]:
+    """(lesson, its funding parts), in time order: the parts of each batch of lessons in one
+    query, so memory holds one batch."""
+    for rows in tx.run(export.query).partitions():
+        parts: dict[int, list[Part]] = {}
+        if export.fmt != "ics":
+            for f in tx.run(_PARTS, {"ids": [row.id for row in rows]}):
+                part = Part(f.source, f.minutes, f.amount_cents or 0, f.purchase_id)
+                parts.setdefault(f.reservation_id, []).append(part)
+        for row in rows:
+            yield lesson_view(tx, row), parts.get(row.id, [])
+
+
+def _record(lesson: LessonView, parts: list[Part], fmt: str) -> dict[str, Any]:
     end = "24:00" if lesson.end == "00:00" else lesson.end
     return {
         "teacher": lesson.teacher,
@@ -84,8 +110,26 @@ def _record(lesson: LessonView, purchase: int | None) -> dict[str, str | int | N
         "end": end,
         "status": lesson.status,
         "history": "true",  # a booking already made: see the module docstring
-        "purchase": purchase,  # CSV: empty when unfunded by a package; JSON: null
+        "funding": as_text(parts) if fmt == "csv" else as_json(parts),  # empty: unfunded
     }
+
+
+def write(tx: Tx, out: TextIO, export: Export) -> int:
+    """Write the lessons of ``export`` to ``out``; how many."""
+    if export.fmt == "ics":
+        return _ics(tx, out, (lesson for lesson, _parts in lessons(tx, export)))
+    count = 0
+    if export.fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for lesson, parts in lessons(tx, export):
+            writer.writerow(_record(lesson, parts, "csv"))
+            count += 1
+    else:
+        for lesson, parts in lessons(tx, export):
+            out.write(json.dumps(_record(lesson, parts, "jsonl"), ensure_ascii=False) + "\n")
+            count += 1
+    return count
 
 
 def export_reservations(
@@ -96,22 +140,8 @@ def export_reservations(
     first: date | None = None,
     last: date | None = None,
 ) -> int:
-    if fmt not in FORMATS:
-        raise InputError(f"bad --format {fmt!r}: use csv, jsonl or ics")
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for lesson, purchase in lessons(tx, user_ref, first, last):
-            writer.writerow(_record(lesson, purchase))
-            count += 1
-    elif fmt == "jsonl":
-        for lesson, purchase in lessons(tx, user_ref, first, last):
-            out.write(json.dumps(_record(lesson, purchase), ensure_ascii=False) + "\n")
-            count += 1
-    else:
-        count = _ics(tx, out, (lesson for lesson, _purchase in lessons(tx, user_ref, first, last)))
-    return count
+    """``prepare`` then ``write``."""
+    return write(tx, out, prepare(tx, fmt, user_ref, first, last))
 
 
 def _escape(text: str) -> str:

@@ -47,10 +47,7 @@ class Categories:
 
 def category_ids(tx: Tx, names: set[str]) -> dict[str, int]:
     """name (or id, in ASCII digits) → id, of the categories that exist."""
-    ids = {
-        n: i
-        for i, n in tx.run(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))
-    }
+    ids = {n: i for i, n in tx.run(select(C.c.id, C.c.name).where(C.c.name.in_(sorted(names))))}
     for name in names:
         if name in ids or not is_digits(name) or int(name) == 0:
             continue  # a name, or an id no row has: the row reports the unknown category

@@ -65,6 +65,7 @@ class Job:
     people: People
     problems: Problems
     details: dict[str, int] = field(default_factory=dict)  # counts shown at the end
+    memo: dict[str, Any] = field(default_factory=dict)  # what a kind carries across batches
 
 
 @dataclass(frozen=True)

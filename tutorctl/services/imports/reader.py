@@ -79,7 +79,7 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
                         continue
                     yield (
                         line,
-                        {str(k): "" if v is None else str(v).strip() for k, v in value.items()},
+                        {str(k): _text(v) for k, v in value.items()},
                     )
         except UnicodeDecodeError:
             raise InputError(
@@ -90,6 +90,16 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
 
 
 MONEY_COLUMNS = ("price", "amount")
+
+
+def _text(value: object) -> str:
+    """A JSON value as the text a column holds: a list or an object (a reservation's
+    ``funding``) as JSON, parsed again by the column's reader."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip()
 
 
 def _json_float(column: str, value: float) -> dict[str, str]:

@@ -1,4 +1,12 @@
-"""``import reservations``: lessons, booked or done (history), each maybe funded by a package.
+"""``import reservations``: lessons, booked or done (history), each funded or not.
+
+A row's ``funding`` gives the lesson's whole funding, part by part (``imports.funding``):
+package minutes are consumed from the package, as the desk does; money (from the balance or a
+payment, in the database the lesson was exported from) came in before the import, so it
+enters the student's account as a credit spent at once on the lesson (two ledger entries, the
+balance unchanged) and is recorded as the lesson's funding: every invariant holds in the new
+database, and a cancel refunds it as any lesson's money. Files written before the ``funding``
+column name one ``purchase`` that funds the whole lesson; that column is still read.
 
 The hot kind (a big import is millions of these rows, parsed twice): the date and time columns,
 which repeat across rows, are worked out once per distinct value; lessons go in with one
@@ -18,17 +26,20 @@ from tutorctl.core.calendar import SlotGrid, parse_date
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_ID, is_digits
 from tutorctl.core.money import prorate
-from tutorctl.core.status import LessonStatus
+from tutorctl.core.status import LedgerKind, LessonStatus
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import Reservation
 from tutorctl.db.tables import categories as C
 from tutorctl.db.tables import fundings as F
+from tutorctl.db.tables import ledger as L
 from tutorctl.db.tables import purchases as P
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
+from tutorctl.services.imports import funding
 from tutorctl.services.imports.categories import category_ids
 from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
 from tutorctl.services.imports.fields import RowError, boolean, handle, need
+from tutorctl.services.imports.funding import Part
 from tutorctl.services.imports.weeks import availability
 from tutorctl.services.lessons import NEW_LESSON_COLUMNS, new_lesson_row
 from tutorctl.services.packages import package_stock
@@ -41,7 +52,8 @@ IMPORTED = (LessonStatus.BOOKED, LessonStatus.DONE)
 class Reservations:
     name = "reservations"
     columns: tuple[str, ...] = (
-        "teacher", "student", "category", "date", "start", "end", "status", "history", "purchase",
+        "teacher", "student", "category", "date", "start", "end", "status", "history", "funding",
+        "purchase",
     )  # fmt: skip
     handles: tuple[str, ...] = ("teacher", "student")
 
@@ -57,11 +69,7 @@ class Reservations:
         status = row.get("status") or LessonStatus.BOOKED
         if status not in IMPORTED:
             raise RowError("status", f"bad status {status!r}: use booked or done")
-        purchase = row.get("purchase", "")
-        if purchase and (not is_digits(purchase) or int(purchase) == 0):
-            raise RowError("purchase", f"bad purchase id {purchase!r}")
-        if purchase and int(purchase) > MAX_ID:
-            raise RowError("purchase", f"no purchase {purchase} (ids go up to {MAX_ID})")
+        column, parts = _funding(row, tx.settings.grid.minutes(start, end))
         done = status == LessonStatus.DONE
         history = boolean(row, "history", done or starts_at < tx.now)
         if done and not history:
@@ -72,7 +80,7 @@ class Reservations:
             )
         keys.week(teacher, monday)
         keys.week(student, monday)
-        if purchase:  # it consumes the student's package: lock their account, as the desk does
+        if parts:  # package minutes or money of the student: lock their account, as the desk does
             keys.account(student)
         return {
             "teacher": teacher,
@@ -84,7 +92,8 @@ class Reservations:
             "end": end,
             "status": str(status),
             "history": history,
-            "purchase": int(purchase) if purchase else None,
+            "funding": parts,
+            "funding_column": column,  # where a problem with the funding is reported
             "starts_at": starts_at,
             "ends_at": ends_at,
         }
@@ -144,7 +153,7 @@ class Reservations:
                     price_cents=prorate(prices[category], minutes[id(p)]),
                     rate_cents=prices[category],
                     session_id=None,  # imported lessons belong to no booking session
-                    unfunded=v["purchase"] is None,
+                    unfunded=not v["funding"],
                     span=(v["starts_at"], v["ends_at"]),
                 )
             )
@@ -154,7 +163,7 @@ class Reservations:
         tx.run_many(NEW_RESERVATION, rows)
         line_of = dict(zip(ids, (p.line for p in good), strict=True))
         _overlaps(tx, ids, line_of, job.problems)
-        _fund_from_purchases(tx, good, ids, minutes, rows, job)
+        _fund(tx, good, ids, rows, job)
         job.details["lessons"] = job.details.get("lessons", 0) + len(ids)
         return len(ids)
 
@@ -240,65 +249,120 @@ def _overlaps(tx: Tx, ids: list[int], line_of: dict[int, int], problems: Problem
         problems.add(line_of[lesson], "start", f"overlaps {where}")
 
 
-def _fund_from_purchases(
-    tx: Tx,
-    good: list[Parsed],
-    ids: list[int],
-    minutes: dict[int, int],
-    rows: list[dict[str, Any]],
-    job: Job,
-) -> None:
-    wanted: dict[int, int] = {}
-    for p in good:
-        if p.values["purchase"] is not None:
-            wanted[p.values["purchase"]] = wanted.get(p.values["purchase"], 0) + minutes[id(p)]
-    if not wanted:
+def _funding(row: dict[str, str], minutes: int) -> tuple[str, tuple[Part, ...]]:
+    """(the column it came from, the parts) of a row's funding; () for an unfunded lesson."""
+    text, purchase = row.get("funding", ""), row.get("purchase", "")
+    if text and purchase:
+        raise RowError("funding", "give the funding or the purchase, not both")
+    if purchase:  # a file written before the funding column: one package, the whole lesson
+        if not is_digits(purchase) or int(purchase) == 0:
+            raise RowError("purchase", f"bad purchase id {purchase!r}")
+        if int(purchase) > MAX_ID:
+            raise RowError("purchase", f"no purchase {purchase} (ids go up to {MAX_ID})")
+        return "purchase", (Part("purchase", minutes, 0, int(purchase)),)
+    parts = funding.parse(text)
+    covered = sum(part.minutes for part in parts)
+    if parts and covered != minutes:
+        raise RowError("funding", f"the funding covers {covered} of the lesson's {minutes} min")
+    return "funding", parts
+
+
+def _fund(tx: Tx, good: list[Parsed], ids: list[int], rows: list[dict[str, Any]], job: Job) -> None:
+    """Record each lesson's funding: package minutes (at most what is left, counted over the
+    whole file, a problem named on the line that runs a package out) and money."""
+    funded = [
+        (p, lesson_id, row)
+        for p, lesson_id, row in zip(good, ids, rows, strict=True)
+        if p.values["funding"]
+    ]
+    if not funded:
         return
-    stock = {row.id: row for row in tx.run(select(P).where(P.c.id.in_(list(wanted))))}
-    fundings = []
-    for p, lesson_id, row in zip(good, ids, rows, strict=True):
-        pid = p.values["purchase"]
-        if pid is None:
-            continue
-        purchase = stock.get(pid)
-        if purchase is None or (purchase.student_id, purchase.teacher_id, purchase.category_id) != (
-            row["student_id"],
-            row["teacher_id"],
-            row["category_id"],
-        ):
-            job.problems.add(
-                p.line,
-                "purchase",
-                f"purchase {pid} is not this student's package for this teacher and category",
-            )
-            continue
-        fundings.append(
-            {
-                "reservation_id": lesson_id,
-                "source": "purchase",
-                "purchase_id": pid,
-                "minutes": minutes[id(p)],
-                "amount_cents": 0,
-            }
-        )
+    pids = {
+        part.purchase_id
+        for p, _lesson, _row in funded
+        for part in p.values["funding"]
+        if part.purchase_id is not None
+    }
+    stock = {r.id: r for r in tx.run(select(P).where(P.c.id.in_(sorted(pids))))} if pids else {}
+    # minutes left in each package when the file first names it, and what the file uses so far:
+    # across batches, whatever was written (a batch with problems writes nothing)
+    left: dict[int, int] = job.memo.setdefault("left", {})
+    wanted: dict[int, int] = job.memo.setdefault("wanted", {})
+    held: dict[int, int] = job.memo.setdefault("held", {})
     # what is left now, less what payments in progress hold (their student's account is locked)
-    left = package_stock(tx, purchase_ids=[pid for pid in wanted if pid in stock])
-    for pid, total in wanted.items():
-        if pid in left and total > left[pid].available_minutes:
-            held = left[pid].held_minutes
-            job.problems.add(
-                0,
-                "purchase",
-                f"purchase {pid} has {left[pid].available_minutes} min left"
-                + (f" ({held} min held by a payment in progress)" if held else "")
-                + f", the file uses {total}",
+    first_named = [pid for pid in stock if pid not in left]
+    for pid, known in (package_stock(tx, purchase_ids=first_named) if first_named else {}).items():
+        left[pid], held[pid] = known.available_minutes, known.held_minutes
+    fundings: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    used: dict[int, int] = {}
+    money_in = 0
+    for p, lesson_id, row in funded:
+        column, money = p.values["funding_column"], 0
+        owner = (row["student_id"], row["teacher_id"], row["category_id"])
+        for part in p.values["funding"]:
+            pid = part.purchase_id
+            if pid is not None:
+                purchase = stock.get(pid)
+                if (
+                    purchase is None
+                    or (purchase.student_id, purchase.teacher_id, purchase.category_id) != owner
+                ):
+                    job.problems.add(
+                        p.line,
+                        column,
+                        f"purchase {pid} is not this student's package for this teacher and "
+                        "category",
+                    )
+                    continue
+                wanted[pid] = wanted.get(pid, 0) + part.minutes
+                if wanted[pid] > left[pid]:
+                    job.problems.add(
+                        p.line,
+                        column,
+                        f"purchase {pid} has {left[pid]} min left"
+                        + (f" ({held[pid]} min held by a payment in progress)" if held[pid] else "")
+                        + f", the file uses {wanted[pid]} by this line",
+                    )
+                used[pid] = used.get(pid, 0) + part.minutes
+            money += part.amount_cents
+            fundings.append(
+                {
+                    "reservation_id": lesson_id,
+                    "source": part.source,
+                    "purchase_id": pid,
+                    "payment_id": None,  # a payment of another database
+                    "minutes": part.minutes,
+                    "amount_cents": part.amount_cents,
+                }
             )
+        if money:
+            account = tx.locked_account_ids[row["student_id"]]
+            for kind, amount, reason in (
+                (LedgerKind.CREDIT, money, f"lesson {lesson_id}: paid before the import"),
+                (LedgerKind.LESSON, -money, f"lesson {lesson_id}"),
+            ):
+                ledger.append(
+                    {
+                        "account_id": account,
+                        "amount_cents": amount,
+                        "kind": kind,
+                        "reason": reason,
+                        "reservation_id": lesson_id,
+                        "actor": tx.actor,
+                        "at": tx.now,
+                    }
+                )
+            money_in += money
     if job.problems.count:
         return
-    if fundings:
-        tx.run(insert(F), fundings)
-    for pid, total in wanted.items():
-        tx.run(
-            update(P).where(P.c.id == pid).values(consumed_minutes=P.c.consumed_minutes + total)
-        )
-    job.details["funded_minutes"] = job.details.get("funded_minutes", 0) + sum(wanted.values())
+    tx.run(insert(F), fundings)
+    for pid, total in used.items():
+        tx.run(update(P).where(P.c.id == pid).values(consumed_minutes=P.c.consumed_minutes + total))
+    if ledger:  # the balance is unchanged: each credit is spent at once on its lesson
+        tx.run(insert(L), ledger)
+    details = job.details
+    if used:
+        details["funded_minutes"] = details.get("funded_minutes", 0) + sum(used.values())
+    if money_in:
+        details["funded_cents"] = details.get("funded_cents", 0) + money_in

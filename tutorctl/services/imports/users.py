@@ -35,18 +35,14 @@ class Users:
 
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:
         handles = [p.values["handle"] for p in batch]
-        existing = {
-            h for (h,) in tx.run(select(U.c.handle).where(U.c.handle.in_(handles)))
-        }
+        existing = {h for (h,) in tx.run(select(U.c.handle).where(U.c.handle.in_(handles)))}
         fresh = [p for p in batch if p.values["handle"] not in existing]
         for p in batch:
             if p.values["handle"] in existing:
                 job.problems.add(p.line, "handle", f"user {p.values['handle']!r} already exists")
         if not fresh:
             return 0
-        tx.run(
-            insert(U), [{**p.values, "active": True, "created_at": tx.now} for p in fresh]
-        )
+        tx.run(insert(U), [{**p.values, "active": True, "created_at": tx.now} for p in fresh])
         students = [p.values["handle"] for p in fresh if p.values["role"] == "student"]
         if students:
             tx.run(
