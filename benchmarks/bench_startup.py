@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import report
+from common import parse, report
 
 
 def walls(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
@@ -40,7 +40,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
+    args = parse(parser, runs=1)
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
