@@ -1,0 +1,64 @@
+"""A command runs in a tree of the root and that one command (cli/app.py, SPEC §9 start-up): the
+tree must hold the same command, whichever modules were imported before, as the whole tree does.
+Each command is built in a process that imported none of the command modules (they are taken
+out of ``sys.modules`` and put back afterwards): a module that adds commands to another's group
+and is not named in ``COMMANDS`` would leave them out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+
+from tutorctl.cli import app
+
+
+def _shape(command: Any) -> Any:
+    """A click command as what a user can type: its parameters, and its sub-commands' shapes."""
+    params = sorted(tuple(sorted(p.opts)) for p in command.params)
+    subs = getattr(command, "commands", {})
+    return (params, {name: _shape(sub) for name, sub in sorted(subs.items())})
+
+
+@pytest.fixture
+def no_command_modules() -> Iterator[None]:
+    names = {f"tutorctl.cli.{m}" for _n, m, _a, more in app.COMMANDS for m in (m, *more)}
+    kept = {name: sys.modules[name] for name in names if name in sys.modules}
+    yield
+    for name in names:
+        sys.modules.pop(name, None)
+    sys.modules.update(kept)
+
+
+def _alone(name: str) -> Any:
+    for module in [m for m in sys.modules if m.startswith("tutorctl.cli.")]:
+        if module not in ("tutorctl.cli.app", "tutorctl.cli.state", "tutorctl.cli.complete"):
+            del sys.modules[module]
+    return _shape(typer.main.get_command(app._tree(name)).commands[name])
+
+
+def test_each_command_alone_is_the_command_of_the_whole_tree(no_command_modules: None) -> None:
+    alone = {name: _alone(name) for name in [*(c[0] for c in app.COMMANDS), *app.OWN]}
+    whole = typer.main.get_command(app._tree(None)).commands
+    assert sorted(whole) == sorted(alone)
+    assert alone == {name: _shape(command) for name, command in whole.items()}
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["schedule", "show", "alice"], "schedule"),
+        (["--db", "sqlite:///x.db", "--now", "2026-11-24T09:00:00Z", "session", "list"], "session"),
+        (["--db=schedule", "reserve", "--help"], "reserve"),
+        (["--db", "schedule"], None),  # "schedule" is the value of --db
+        (["--help"], None),
+        (["--show-completion", "bash"], None),
+        (["nosuch", "x"], None),
+        ([], None),
+    ],
+)
+def test_the_command_a_line_names(argv: list[str], named: str | None) -> None:
+    assert app._named(argv) == named
