@@ -62,3 +62,10 @@ def test_each_command_alone_is_the_command_of_the_whole_tree(no_command_modules:
 )
 def test_the_command_a_line_names(argv: list[str], named: str | None) -> None:
     assert app._named(argv) == named
+
+
+def test_the_root_options_that_take_a_value_are_known() -> None:
+    """``_named`` skips their values; one it did not know would only cost the whole tree."""
+    root = typer.main.get_command(app._tree("db"))
+    valued = sorted(o for p in root.params if not getattr(p, "is_flag", False) for o in p.opts)
+    assert valued == sorted(app.VALUED)
