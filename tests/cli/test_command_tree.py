@@ -6,6 +6,9 @@ and is not named in ``COMMANDS`` would leave them out."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -69,3 +72,29 @@ def test_the_root_options_that_take_a_value_are_known() -> None:
     root = typer.main.get_command(app._tree("db"))
     valued = sorted(o for p in root.params if not getattr(p, "is_flag", False) for o in p.opts)
     assert valued == sorted(app.VALUED)
+
+
+def test_the_process_ends_with_its_output_whole_and_its_database_closed(db_url: str) -> None:
+    """``python -m tutorctl`` exits without finalising the interpreter (``app.run``): what it
+    printed is all there, its exit code is the command's, and its connections were closed
+    first (SQLite folds its write-ahead log back into the file when the last one closes)."""
+    env = {**os.environ, "TUTORCTL_DB": db_url, "TUTORCTL_NOW": "2026-11-24T09:00:00+01:00"}
+
+    def tutorctl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tutorctl", *args],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    added = [
+        tutorctl("user", "add", f"u{n}", "--name", f"U {n}", "--role", "student") for n in range(3)
+    ]
+    assert [p.returncode for p in added] == [0, 0, 0]
+    listed = tutorctl("user", "list", "--json")
+    assert listed.returncode == 0 and listed.stderr == ""
+    assert [u["handle"] for u in json.loads(listed.stdout)["users"]] == ["u0", "u1", "u2"]
+    missing = tutorctl("user", "show", "nobody")
+    assert (missing.returncode, missing.stdout) == (3, "")
+    assert missing.stderr.startswith("error: no user 'nobody'")
+    if db_url.startswith("sqlite"):
+        assert not os.path.exists(db_url.removeprefix("sqlite:///") + "-wal")
