@@ -1,8 +1,9 @@
-"""A command runs in a tree of the root and that one command (cli/app.py, SPEC §9 start-up): the
-tree must hold the same command, whichever modules were imported before, as the whole tree does.
-Each command is built in a process that imported none of the command modules (they are taken
-out of ``sys.modules`` and put back afterwards): a module that adds commands to another's group
-and is not named in ``COMMANDS`` would leave them out."""
+"""Start-up (cli/app.py, SPEC §9). A command runs in a tree of the root and that one command:
+the tree must hold the same command, whichever modules were imported before, as the whole tree
+does. Each command is built with none of the command modules imported (they are taken out of
+``sys.modules`` and put back afterwards): a module that adds commands to another's group and is
+not named in ``COMMANDS`` would leave them out. And the process ends without finalising the
+interpreter, its output whole and its database closed."""
 
 from __future__ import annotations
 
