@@ -32,8 +32,15 @@ def no_command_modules() -> Iterator[None]:
     names = {f"tutorctl.cli.{m}" for _n, m, _a, more in app.COMMANDS for m in (m, *more)}
     kept = {name: sys.modules[name] for name in names if name in sys.modules}
     yield
-    for name in names:
+    import tutorctl.cli
+
+    for name in names:  # as before: the modules, and the package's attributes naming them
         sys.modules.pop(name, None)
+        short = name.rpartition(".")[2]
+        if name in kept:
+            setattr(tutorctl.cli, short, kept[name])
+        elif hasattr(tutorctl.cli, short):
+            delattr(tutorctl.cli, short)
     sys.modules.update(kept)
 
 
