@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, insert_done_lessons, peak_rss_mb, report, tutorctl
+from common import database, insert_done_lessons, parse, peak_rss_mb, report, tutorctl
 
 NOW = "2026-11-24T09:00:00+01:00"
 LATER = "2026-11-24T12:00:00+01:00"
@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--holds", type=int, default=100_000)
     parser.add_argument("--history", type=int, default=0, help="done lessons added first")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    args = parser.parse_args()
+    args = parse(parser, holds=100, history=50)
     with tempfile.TemporaryDirectory() as tmp, database(args.backend, Path(tmp)) as url:
         populate(url, args.holds)
         filled = add_history(url, args.history, args.holds) if args.history else 0.0

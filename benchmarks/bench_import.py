@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import database, peak_rss_mb, report, tutorctl
+from common import database, parse, peak_rss_mb, report, tutorctl
 
 TEACHERS = 1000
 BASE = date(2025, 1, 6)
@@ -118,7 +118,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    args = parser.parse_args()
+    args = parse(parser, rows=200)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         small_users, small = write_files(folder, args.rows // 10)

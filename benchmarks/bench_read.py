@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, insert_done_lessons, peak_rss_mb, report
+from common import database, insert_done_lessons, parse, peak_rss_mb, report
 
 TEACHERS = 200
 STUDENTS = 2000
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=200)
-    args = parser.parse_args()
+    args = parse(parser, small=80, mid=0, big=160, runs=2)
     sizes = [n for n in (args.small, args.mid, args.big) if n]
     results: dict[int, dict[str, tuple[float, float]]] = {}
     fills: dict[int, float] = {}

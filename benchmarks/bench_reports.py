@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import PG_ADMIN, database, peak_rss_mb, report, tutorctl
+from common import PG_ADMIN, database, parse, peak_rss_mb, report, tutorctl
 
 TEACHERS = 200
 STUDENTS = 1_000
@@ -353,6 +353,7 @@ def measure(
 
 
 def main() -> None:
+    global BIG_STUDENTS, SHOWN_LESSON  # the fill functions and the calls read them
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -363,7 +364,10 @@ def main() -> None:
     parser.add_argument("--keep", metavar="NAME", help="keep (and reuse) the databases")
     parser.add_argument("--only", metavar="TEXT", help="time only the calls naming TEXT")
     parser.add_argument("--no-check", action="store_true", help="skip check's peak memory")
-    args = parser.parse_args()
+    parser.add_argument("--big-students", type=int, default=BIG_STUDENTS)
+    args = parse(parser, small=200, big=400, runs=1, big_students=2_000)
+    BIG_STUDENTS = args.big_students
+    SHOWN_LESSON = min(SHOWN_LESSON, args.small)  # lessons 1 … small are November's
     filled = 0.0
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         urls = []

@@ -1,6 +1,7 @@
 """Booking throughput: the library's reserve vs a minimal raw-SQL transaction doing the same.
 
-    python benchmarks/bench_reserve.py [--per-process 300] [--rounds 5] [--backend sqlite|postgresql]
+    python benchmarks/bench_reserve.py [--per-process 300] [--rounds 5] [--processes 1 4]
+        [--backend sqlite|postgresql] [--tiny]
 
 Each reserve is one transaction: resolve the two handles, lock the student's account, then
 the teacher's and the student's week, check availability and overlaps, find or create the
@@ -8,7 +9,7 @@ student's open session, insert the lesson, its operation and a history row. The 
 exactly that with the raw driver (sqlite3 / psycopg) and hand-written SQL; the same statements
 also go through SQLAlchemy Core (``exec_driver_sql``) to show what the stack itself costs; the
 library runs `services.booking.reserve` in the unit of work (prepared Core statements, full
-rules). All run with 1 and 4 processes in the same run; each worker makes 10 untimed bookings
+rules). All run with 1 and 4 processes (``--processes``) in the same run; each worker makes 10 untimed bookings
 first (warm-up), then the timed ones. Target: ≥ 50% of the floor.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, report, tutorctl
+from common import database, parse, report, tutorctl
 
 TEACHERS = 40
 WARMUP = 10  # untimed bookings per worker before the clock starts
@@ -258,7 +259,8 @@ def main() -> None:
     parser.add_argument("--per-process", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    args = parser.parse_args()
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 4])
+    args = parse(parser, per_process=3, rounds=1, processes=[2])
     variants = (
         ("raw floor", raw_worker),
         ("same SQL via SQLAlchemy Core", core_worker),
@@ -266,7 +268,7 @@ def main() -> None:
     )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for workers in (1, 4):
+        for workers in args.processes:
             # rounds interleave the variants, so a slow spell of the machine lands on all of
             # them; each round's ratios are taken against that round's floor
             rates: dict[str, list[float]] = {name: [] for name, _ in variants}

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import report
+from common import parse, report
 
 COMMANDS = {
     "schedule show alice": ["schedule", "show", "alice"],
@@ -46,7 +46,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--lines", type=int, default=40)
-    args = parser.parse_args()
+    parser.add_argument("--tab-rounds", type=int, help="TAB rounds (default: twice --rounds)")
+    args = parse(parser, rounds=1, lines=2, tab_rounds=1)
+    tab_rounds = args.tab_rounds or args.rounds * 2
     tutorctl = [sys.executable, "-m", "tutorctl"]
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -89,14 +91,14 @@ def main() -> None:
             ),
         }
         times: dict[str, list[float]] = {name: [] for name in complete}
-        for _ in range(args.rounds * 2):
+        for _ in range(tab_rounds):
             for name, (cmd, extra) in complete.items():
                 more = {**extra, "_TUTORCTL_COMPLETE": "complete_bash"} if extra else {}
                 times[name].append(wall(cmd, {**env, **more}))
         for name in complete:
             rows.append((name, f"{statistics.median(times[name]) * 1000:.0f} ms"))
     report(
-        f"warm shell vs process, completion (medians of {args.rounds} / {args.rounds * 2} "
+        f"warm shell vs process, completion (medians of {args.rounds} / {tab_rounds} "
         "interleaved rounds)",
         rows,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -14,6 +15,20 @@ from pathlib import Path
 from typing import Any
 
 PG_ADMIN = os.environ.get("TUTORCTL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def parse(parser: argparse.ArgumentParser, **tiny: Any) -> argparse.Namespace:
+    """The arguments, with ``--tiny``: these options set to tiny sizes and one round. CI runs
+    every benchmark so (a few seconds each) so that none can rot; its figures mean nothing and
+    nothing is asserted about them."""
+    parser.add_argument(
+        "--tiny", action="store_true", help="tiny sizes, one round: does it still run? (CI)"
+    )
+    args = parser.parse_args()
+    if args.tiny:
+        for name, value in tiny.items():
+            setattr(args, name, value)
+    return args
 
 
 def timed(fn: Callable[[], Any]) -> float:

@@ -17,7 +17,7 @@ database, at a fixed ``now``) through the same ``main()`` a process runs, stdout
 together, in a terminal ``columns`` wide (100 unless the marker says ``columns=N``; ``now=ISO``
 sets the clock of the shown commands; ``stdin="line\\nline"`` is what they read, e.g. the lines
 typed into ``tutorctl shell``). What it prints is the block: a change that alters an
-output fails ``--check`` (``tests/test_readme.py`` runs it) until the README is updated. Paths
+output fails ``--check`` (a step of ``.ci/run``) until the README is updated. Paths
 under the temporary data folder print as ``/home/desk/.local/share``; trailing spaces are
 dropped.
 """

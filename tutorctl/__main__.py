@@ -1,3 +1,3 @@
-from tutorctl.cli.app import main
+from tutorctl.cli.app import run
 
-raise SystemExit(main())
+run()

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import Cli, booked, school
+from tests.conftest import Cli, booked, reserve, school
 
 PROBE = (
     "import atexit, sys\n"
@@ -81,6 +81,29 @@ def test_sessions_and_lessons(school_cli: Cli) -> None:
     assert "bob · alice maths · Wed 2026-11-25 10" in zsh[0]
     fish, _ = complete(url, "tutorctl session abandon ", shell="fish")
     assert fish == [f"{other['session_id']}\tcarl · open"]
+
+
+class _Line:
+    """The little of a Typer context a database completion reads: the root's ``--db``, the
+    command's parameters typed so far."""
+
+    def __init__(self, url: str) -> None:
+        self.params: dict[str, object] = {"db": url}
+
+    def find_root(self) -> _Line:
+        return self
+
+
+def test_lessons_of_three_statuses_are_all_offered(school_cli: Cli) -> None:
+    """The lesson query asks for every status it is given, not just the first and last."""
+    from tutorctl.cli.complete import _lessons
+    from tutorctl.core.status import LessonStatus
+
+    lesson = booked(school_cli)
+    held = reserve(school_cli, "--json", student="carl", day="thu").json()["reservation_id"]
+    wanted = _lessons((LessonStatus.HELD, LessonStatus.BOOKED, LessonStatus.DONE))
+    offered = [value for value, _help in wanted(_Line(school_cli.url), "")]  # type: ignore[arg-type]
+    assert offered == [str(held), str(lesson)]
 
 
 def test_word_lists_import_nothing_heavy(school_cli: Cli) -> None:

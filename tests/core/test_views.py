@@ -37,10 +37,21 @@ def test_every_read_model_is_re_exported() -> None:
 
 
 def test_every_top_level_view_has_a_renderer() -> None:
-    from tutorctl.render.console import render
+    from tutorctl.render import base, console
 
-    missing = [n for n, m in _models().items() if n not in PARTS and m not in render.registry]
+    console.load_all()
+    missing = [n for n, m in _models().items() if n not in PARTS and m not in base.render.registry]
     assert missing == []
+    # render() imports a view's renderers on demand: the module it names is the one that
+    # registers them
+    misplaced = [
+        (n, base.render.dispatch(m).__module__)
+        for n, m in _models().items()
+        if n not in PARTS
+        and base.render.dispatch(m).__module__
+        != "tutorctl.render." + console.RENDERERS[m.__module__.rpartition(".")[2]]
+    ]
+    assert misplaced == []
 
 
 def test_a_views_own_id_is_never_optional() -> None:

@@ -9,7 +9,17 @@ import pkgutil
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.sql.expression import bindparam
 
 import tutorctl
@@ -66,6 +76,8 @@ _PROBE = Table(
     MetaData(),
     Column("id", Integer, primary_key=True),
     Column("n", Integer, default=lambda: 1),  # a Python-side default: not a constant
+    Column("m", Integer, onupdate=lambda: 2),  # a Python-side onupdate: not a constant
+    Column("k", Integer, default=0, onupdate=3),  # constants: the fast path writes them
 )
 
 
@@ -79,9 +91,26 @@ _PROBE = Table(
         ),
         (text("SELECT id FROM users WHERE handle = :h"), (), "must declare its columns"),
         (text("UPDATE users SET active = :a RETURNING id"), (), "must declare its columns"),
-        (insert(_PROBE), ("id",), "needs a value for n"),
+        (insert(_PROBE), ("id", "m"), "needs a value for n"),
+        (
+            select(_U.c.id).where(_U.c.id == bindparam("i", literal_execute=True)),
+            (),
+            "plain bound parameters",
+        ),
+        (
+            update(_PROBE).where(_PROBE.c.id == bindparam("i")).values(n=bindparam("v")),
+            (),
+            "needs a value for m",
+        ),
     ],
-    ids=["expanding-in", "undeclared-select", "undeclared-returning", "python-default"],
+    ids=[
+        "expanding-in",
+        "undeclared-select",
+        "undeclared-returning",
+        "python-default",
+        "literal-execute",
+        "python-onupdate",
+    ],
 )
 def test_a_statement_breaking_a_rule_is_found(
     statement: Any, keys: tuple[str, ...], rule: str
@@ -94,6 +123,23 @@ def test_a_statement_breaking_a_rule_is_found(
         assert len(problems) == 2 and all(rule in p for p in problems), problems
     finally:
         broken.origin = "tests"  # out of the registry's check again
+
+
+def _sent(prepared: Prepared, dialect: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """What the fast path sends the driver, by parameter name."""
+    compiled = prepared.compiled(dialect)
+    values = compiled.parameters(params)
+    return dict(zip(compiled.names, values, strict=True)) if compiled.positional else values
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_constant_onupdate_and_default_are_sent(dialect: str) -> None:
+    """A constant default or onupdate is allowed: the fast path sends its value, not NULL."""
+    d = DIALECTS[dialect]
+    changed = Prepared(update(_PROBE).where(_PROBE.c.id == bindparam("i")).values(n=1, m=2))
+    assert _sent(changed, d, {"i": 9}) == {"n": 1, "m": 2, "k": 3, "i": 9}
+    added = Prepared(insert(_PROBE), keys=("id", "n", "m"))
+    assert _sent(added, d, {"id": 1, "n": 2, "m": 3}) == {"id": 1, "n": 2, "m": 3, "k": 0}
 
 
 def test_statements_made_by_tests_are_left_out() -> None:

@@ -225,6 +225,16 @@ def _lessons(statuses: tuple[LessonStatus, ...]) -> Completer:
     (zsh and fish show it). With ``--session N`` on the line, only that session's student's
     lessons."""
 
+    # one placeholder per status: only "?" marks are put into the SQL, never a value
+    marks = ", ".join("?" for _ in statuses)
+    sql = (
+        "SELECT r.id, s.handle, t.handle, c.name, r.week, r.day, r.start_slot, "  # noqa: S608
+        "r.status, r.student_id FROM reservations r "
+        "JOIN users s ON s.id = r.student_id JOIN users t ON t.id = r.teacher_id "
+        "JOIN categories c ON c.id = r.category_id "
+        f"WHERE r.status IN ({marks}) ORDER BY r.id DESC LIMIT 1000"
+    )
+
     def query(db: _Reader, ctx: typer.Context, incomplete: str) -> list[Item]:
         session = ctx.params.get("session")  # as typed while completing: a string
         if isinstance(session, str) and session.isdigit():
@@ -235,15 +245,7 @@ def _lessons(statuses: tuple[LessonStatus, ...]) -> Completer:
             if isinstance(session, int)
             else []
         )
-        rows = db.rows(
-            "SELECT r.id, s.handle, t.handle, c.name, r.week, r.day, r.start_slot, "
-            "r.status, r.student_id FROM reservations r "
-            "JOIN users s ON s.id = r.student_id JOIN users t ON t.id = r.teacher_id "
-            "JOIN categories c ON c.id = r.category_id "
-            "WHERE r.status IN (?, ?) ORDER BY r.id DESC LIMIT 1000",
-            str(statuses[0]),
-            str(statuses[-1]),
-        )
+        rows = db.rows(sql, *(str(status) for status in statuses))
         items = []
         for i, student, teacher, category, week, day, start, status, sid in rows:
             if not str(i).startswith(incomplete) or (student_ids and sid not in student_ids):

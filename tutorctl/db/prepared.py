@@ -9,14 +9,16 @@ The rules of the fast path, checked when a statement is compiled (and for every 
 statement by ``tests/db/test_statements.py``, see ``statements.py``):
 
 - plain bound parameters: no expanding IN lists, no names SQLAlchemy must escape;
-- no Python-side column defaults other than constants;
+- no ``literal_execute`` parameters (SQLAlchemy renders them into the SQL at each execution);
+- no Python-side column defaults or ``onupdate`` values other than constants (the fast path
+  does not run them: their parameter would be NULL);
 - a statement returning rows declares its columns (a ``text()`` gets ``.columns(...)``);
 - an INSERT whose ids are not wanted back is written ``.inline()``: PostgreSQL would otherwise
   add ``RETURNING id`` (and ``run_many`` refuses statements that return rows).
 
 Why SQLAlchemy is pinned below 2.2 (pyproject.toml): compiling reads the compiler's internals
-(``escaped_bind_names``, ``bind_names``, ``positiontup``, ``insert_prefetch``,
-``effective_returning``), which are not public API and may change in a minor release. Raise the
+(``escaped_bind_names``, ``literal_execute_params``, ``bind_names``, ``positiontup``,
+``insert_prefetch``, ``update_prefetch``, ``effective_returning``), which are not public API and may change in a minor release. Raise the
 bound only after tests/db (test_statements and test_uow) pass on the new version.
 """
 
@@ -107,17 +109,32 @@ class _Compiled:
         if isinstance(statement, TextClause) and _RETURNS_ROWS.search(statement.text):
             raise ValueError("a prepared statement returning rows must declare its columns")
         c: Any = statement.compile(dialect=dialect, column_keys=prepared.keys or None)
-        if c.escaped_bind_names or any(b.expanding for b in c.bind_names):
+        # a literal_execute parameter is rendered into the SQL at each execution (the string
+        # holds a __[POSTCOMPILE_...] marker the driver cannot run): SQLAlchemy's work, not ours
+        if (
+            c.escaped_bind_names
+            or c.literal_execute_params
+            or any(b.expanding or b.literal_execute for b in c.bind_names)
+        ):
             raise ValueError("a prepared statement takes plain bound parameters")
         fixed, types = {}, {}
         for bind, name in c.bind_names.items():
             types[name] = bind.type
             if not bind.required:
                 fixed[name] = bind.effective_value
+        # columns whose value SQLAlchemy computes in Python at execution (an insert's default,
+        # an update's onupdate): their bind has no value (it would write NULL), so only a
+        # constant, taken here once, is allowed
         for column in c.insert_prefetch:
             if column.default is None or not column.default.is_scalar:
                 raise ValueError(f"a prepared insert needs a value for {column.key}")
             fixed[column.key], types[column.key] = column.default.arg, column.type
+        for column in c.update_prefetch:
+            if column.onupdate is None or not column.onupdate.is_scalar:
+                raise ValueError(
+                    f"a prepared update needs a value for {column.key} (its onupdate is Python's)"
+                )
+            fixed[column.key], types[column.key] = column.onupdate.arg, column.type
         names = tuple(c.positiontup if c.positional else types)
         plan = tuple(
             (name, types[name].dialect_impl(dialect).bind_processor(dialect)) for name in names

@@ -1,6 +1,6 @@
 """The one registry from read model to renderable (``render``), and the small formatters the
 renderers of every concept share. Each module of this package registers the renderers of its
-read models; ``tutorctl.render.console`` imports them all."""
+read models; ``tutorctl.render.console`` imports the one a view needs."""
 
 from __future__ import annotations
 

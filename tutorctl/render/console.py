@@ -1,22 +1,51 @@
 """The console every view is printed on, and ``render(view)``: the renderable of any read model.
 
-``render`` is one ``singledispatch`` function (defined in ``tutorctl.render.base``); the modules
-imported below register the renderers of their concept's read models on it.
+The renderers are one ``singledispatch`` function (``tutorctl.render.base.render``); each module
+of this package registers those of its concept's read models when it is imported. ``render``
+imports the one module a view needs (``RENDERERS``), not all of them: a command's start-up
+pays for its own renderers only (SPEC §9).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 
-from tutorctl.render import lessons, money, reports, resume, runs, schedule, school, sessions
-from tutorctl.render.base import render
+from tutorctl.render import base
 
-RENDERERS = (lessons, money, reports, resume, runs, schedule, school, sessions)  # registered
+# the read models of each module of core/views → the module of render/ that draws them
+RENDERERS = {
+    "catalog": "school",
+    "database": "school",
+    "history": "sessions",
+    "lessons": "lessons",
+    "money": "money",
+    "people": "school",
+    "reports": "reports",
+    "resume": "resume",
+    "runs": "runs",
+    "schedule": "schedule",
+    "sessions": "sessions",
+}
 
-__all__ = ["make_console", "render"]
+__all__ = ["load_all", "make_console", "render"]
+
+
+def render(view: Any) -> RenderableType:
+    """The renderable of a read model, its concept's renderers imported first."""
+    concept = type(view).__module__.rpartition(".")[2]
+    if concept in RENDERERS:
+        importlib.import_module(f"tutorctl.render.{RENDERERS[concept]}")
+    return base.render(view)
+
+
+def load_all() -> None:
+    """Import every renderer (for a check of them all)."""
+    for module in sorted(set(RENDERERS.values())):
+        importlib.import_module(f"tutorctl.render.{module}")
 
 
 def make_console(file: Any = None) -> Console:
