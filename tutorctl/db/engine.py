@@ -7,8 +7,16 @@ Connections are pooled per process (a library caller running many transactions d
 connect each time); a forked child forgets the parent's pool.
 
 Lock waits: an engine is made per (URL, lock timeout). One statement waits at most that long
-for a lock — SQLite's busy timeout, PostgreSQL's ``lock_timeout`` given as a connection
-parameter (no statement per transaction) — then fails with an error the unit of work retries.
+for a lock — SQLite's busy timeout, PostgreSQL's ``lock_timeout`` — then fails with an error the
+unit of work retries.
+
+PostgreSQL behind a transaction-pooling pooler (PgBouncer, SPEC §2): consecutive transactions
+may run on different server connections, and its stock settings refuse the ``options``
+start-up parameter. So nothing is set per connection: ``lock_timeout`` (and ``jit``) are set
+per transaction by ``SET LOCAL`` sent in the same round trip as the transaction's first
+statement (``pg_session_settings``, used by the unit of work), and psycopg never prepares a
+statement on the server (``prepare_threshold=None``): a prepared statement is a session object
+that the next transaction, on another server connection, would not find (or would find twice).
 """
 
 from __future__ import annotations
@@ -61,6 +69,14 @@ def lock_timeout_ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+def pg_session_settings(lock_timeout: float) -> str:
+    """The ``SET LOCAL`` statements that open every PostgreSQL transaction (sent with its first
+    statement, one round trip): the lock timeout, and no JIT — tutorctl's statements are short,
+    and compiling one (tens of ms) costs more than it saves whenever an estimate crosses
+    ``jit_above_cost`` (a report at a million lessons)."""
+    return f"SET LOCAL lock_timeout = {lock_timeout_ms(lock_timeout):d}; SET LOCAL jit = off; "
+
+
 def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
@@ -90,19 +106,14 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        # lock_timeout as a start-up parameter of every connection: set once, no round trip
-        options = parsed.query.get("options", "")
-        options = " ".join(options) if isinstance(options, tuple) else options
-        setting = f"-c lock_timeout={lock_timeout_ms(lock_timeout)}"
-        # no JIT: tutorctl's statements are short, and compiling one (tens of ms) costs more
-        # than it saves whenever an estimate crosses jit_above_cost (a report at a million
-        # lessons); the URL's own options come after, so they may turn it back on
+        # no start-up parameters of our own (a pooler refuses them): see the module's note;
+        # the URL's own query parameters still reach the driver
         return create_engine(
             parsed,
             isolation_level="READ COMMITTED",
             pool_size=2,
             max_overflow=8,
-            connect_args={"options": f"-c jit=off {options} {setting}".strip()},
+            connect_args={"prepare_threshold": None},
         )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 

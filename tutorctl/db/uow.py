@@ -5,7 +5,8 @@
 1. begin — SQLite: ``BEGIN IMMEDIATE`` (one writer at a time, WAL, busy timeout);
    PostgreSQL: READ COMMITTED;
 2. load the school settings and check the schema version, in one statement (exit 4 if
-   missing or old; ``settings.py``);
+   missing or old; ``settings.py``); on PostgreSQL the transaction's lock timeout is set in
+   the same round trip;
 3. ``fn`` reads what it needs to know which rows it touches, then calls ``tx.lock(...)`` once:
    the student accounts, then the calendar weeks — one upsert each that ensures the rows,
    locks them in key order, bumps the week stamps and returns what the transaction reads
@@ -29,7 +30,7 @@ from functools import cached_property
 from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import Connection, Result, any_, bindparam
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from tutorctl.core.clock import Clock
@@ -41,7 +42,7 @@ from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
 from tutorctl.db.schema import Account
-from tutorctl.db.settings import SETTINGS_QUERY, not_initialised, settings_of
+from tutorctl.db.settings import load, settings_of
 
 T = TypeVar("T")
 
@@ -274,12 +275,19 @@ class Database:
     def inspect(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` on a plain read-only connection, before any schema check (``demo``
         looks at what a database holds before it writes anything); errors as for commands."""
-        return self._attempt(fn, writable=False)
+
+        def body(conn: Connection) -> T:
+            errors.begin(conn, self.lock_timeout)
+            return fn(conn)
+
+        return self._attempt(body, writable=False)
 
     def init_schema(self, fn: Callable[[Tx], T]) -> tuple[int | None, int, T]:
         """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction."""
 
         def body(conn: Connection) -> tuple[int | None, int, T]:
+            errors.begin(conn, self.lock_timeout)
+            errors.require_owner(conn)
             before, after = migrations.migrate(conn, self.clock.now())
             tx = self._tx(conn, "db init", writable=True, check=False)
             result = fn(tx)
@@ -326,7 +334,7 @@ class Database:
                     return body(conn)
             except DBAPIError as exc:
                 if not errors.retryable(exc):
-                    raise errors.translate(exc, self.url) from None
+                    raise errors.translate(exc, self.url, self.engine) from None
                 last = exc
             except errors.Conflict as exc:
                 last = exc
@@ -364,14 +372,10 @@ class Database:
         )
 
     def _load_settings(self, conn: Connection, *, check: bool) -> SchoolSettings:
-        """The schema version and the school settings, in one statement."""
-        try:
-            (row,) = run(conn, SETTINGS_QUERY)
-        except (OperationalError, ProgrammingError):
-            if check:
-                raise not_initialised(self.url) from None
-            raise
-        return settings_of(row, self.url, check=check)
+        """The schema version and the school settings, in one statement. Its errors are any
+        statement's (``errors.translate``): a missing table means "not initialised" only when
+        the catalog says the schema is absent."""
+        return settings_of(load(conn, self.lock_timeout), self.url, check=check)
 
 
 class _Discarded(Exception):
