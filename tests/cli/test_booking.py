@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import Cli, booked, reserve, school
 
 
+@pytest.mark.pooled
 def test_reserve_holds_the_slot_for_everyone(cli: Cli) -> None:
     school(cli)
     held = reserve(cli, "--json").json()

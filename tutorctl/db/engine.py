@@ -2,7 +2,7 @@
 
 SQLite: WAL, a busy timeout, foreign keys, and transactions begun by us (``BEGIN IMMEDIATE``
 for writes, plain ``BEGIN`` for reads) rather than by the driver. The file and its -wal/-shm
-are created mode 0600. PostgreSQL (psycopg 3): READ COMMITTED; row locks do the serialising.
+are created mode 0600, by ``db init`` and ``demo`` only: no other command creates a missing file. PostgreSQL (psycopg 3): READ COMMITTED; row locks do the serialising.
 Connections are pooled per process (a library caller running many transactions does not pay a
 connect each time); a forked child forgets the parent's pool.
 
@@ -102,7 +102,7 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
         raise ConfigError(f"bad database URL {mask_url(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, parsed.database, lock_timeout)
+        return _sqlite_engine(url, lock_timeout)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -118,17 +118,46 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 
 
-def _sqlite_engine(url: str, database: str | None, lock_timeout: float) -> Engine:
-    if database and database != ":memory:" and not database.startswith("file:"):
-        path = Path(database)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-        except OSError as exc:
-            raise ConfigError(f"cannot create the database file {path}: {exc.strerror}") from None
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None: not SQLite, in memory, or a ``file:`` URI)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_sqlite_file(url: str) -> None:
+    """Create a missing SQLite file (mode 0600) and its folders: ``db init`` and ``demo`` only;
+    every other command refuses a missing file (``_sqlite_engine``)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    except OSError as exc:
+        raise ConfigError(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
+def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
     busy_ms = round(lock_timeout * 1000)  # 0: never wait (SQLite's 0 means no busy handler)
     engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+    path = sqlite_path(url)
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse_missing(*_args: Any) -> None:
+        # sqlite3 would create an empty file (a typo'd --db, a first command before db init)
+        if path is not None and not path.exists():
+            raise ConfigError(
+                f"the database file {path} does not exist: create it with `tutorctl db init`"
+            )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

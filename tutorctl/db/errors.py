@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, RuleError
+from tutorctl.db import tables
 from tutorctl.db.engine import pg_session_settings
 from tutorctl.db.settings import not_initialised
 
@@ -23,6 +24,7 @@ from tutorctl.db.settings import not_initialised
 RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
 # PostgreSQL: the server ended the session (admin shutdown, crash shutdown, cannot connect now)
 LOST_PG_CODES = {"57P01", "57P02", "57P03"}
+VERSIONS = tables.schema_versions.name  # the table whose presence means "initialised"
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _DENIED = re.compile(r"permission denied for (table|sequence|schema|database) (\S+)")
 
@@ -71,9 +73,9 @@ def _schema_present(engine: Any) -> bool | None:
     """Whether the catalog lists tutorctl's schema (its versions table); None if it cannot
     be asked."""
     if engine.dialect.name == "postgresql":
-        query = "SELECT to_regclass('schema_versions') IS NOT NULL"
+        query = f"SELECT to_regclass('{VERSIONS}') IS NOT NULL"
     else:
-        query = "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'schema_versions'"
+        query = f"SELECT count(*) > 0 FROM sqlite_master WHERE name = '{VERSIONS}'"
     try:
         with engine.connect() as conn:
             return bool(conn.execute(text(query)).scalar_one())
@@ -144,7 +146,7 @@ OWNER_QUERY = text(
     "SELECT current_user, current_schema(), pg_get_userbyid(c.relowner), "
     "pg_has_role(current_user, c.relowner, 'USAGE'), "
     "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false) "
-    "FROM (SELECT 1) AS o LEFT JOIN pg_class AS c ON c.oid = to_regclass('schema_versions')"
+    f"FROM (SELECT 1) AS o LEFT JOIN pg_class AS c ON c.oid = to_regclass('{VERSIONS}')"
 )
 
 

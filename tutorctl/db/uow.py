@@ -38,7 +38,7 @@ from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.core.settings import SchoolSettings
 from tutorctl.db import audit, errors, ids, locks, migrations
-from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, engine_for, get_engine
+from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, create_sqlite_file, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
 from tutorctl.db.schema import Account
@@ -272,6 +272,15 @@ class Database:
     def write(self, command: str, fn: Callable[[Tx], T]) -> T:
         return self._run(fn, command=command, writable=True)
 
+    def maintain(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` on a plain writable connection, no schema check (``db grant``)."""
+
+        def body(conn: Connection) -> T:
+            errors.begin(conn, self.lock_timeout)
+            return fn(conn)
+
+        return self._attempt(body, writable=True)
+
     def inspect(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` on a plain read-only connection, before any schema check (``demo``
         looks at what a database holds before it writes anything); errors as for commands."""
@@ -284,6 +293,8 @@ class Database:
 
     def init_schema(self, fn: Callable[[Tx], T]) -> tuple[int | None, int, T]:
         """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction."""
+
+        create_sqlite_file(self.url)
 
         def body(conn: Connection) -> tuple[int | None, int, T]:
             errors.begin(conn, self.lock_timeout)
