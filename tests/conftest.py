@@ -130,7 +130,9 @@ def pgbouncer(pg_server: PgServer) -> Iterator[Any]:
     from sqlalchemy.engine import make_url
 
     admin = make_url(PG_ADMIN)
-    bouncer = PgBouncer(admin.host or "127.0.0.1", admin.port or 5432, [admin.username or "postgres"])
+    bouncer = PgBouncer(
+        admin.host or "127.0.0.1", admin.port or 5432, [admin.username or "postgres"]
+    )
     yield bouncer
     bouncer.stop()
 

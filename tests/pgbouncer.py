@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BINARY = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
+BINARY = shutil.which("pgbouncer") or (
+    "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
+)
 POOL_SIZE = 2
 
 
@@ -65,6 +67,7 @@ class PgBouncer:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         self._wait_ready()
+        RUNNING[self.port] = self
 
     def _write_users(self) -> None:
         path = self.folder / "users.txt"
@@ -103,6 +106,7 @@ class PgBouncer:
         return f"{scheme}://{user}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
+        RUNNING.pop(self.port, None)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -111,3 +115,14 @@ class PgBouncer:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+RUNNING: dict[int, PgBouncer] = {}  # port → the instance listening there
+
+
+def bouncer_of(url: str) -> PgBouncer | None:
+    """The PgBouncer a test URL goes through, if any."""
+    for port, bouncer in RUNNING.items():
+        if f":{port}/" in url:
+            return bouncer
+    return None

@@ -15,10 +15,10 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy import Connection, text
+from sqlmodel import SQLModel
 
 from tutorctl.core.errors import ConfigError, InputError
 from tutorctl.db import tables
-from tutorctl.db.schema import SQLModel
 
 READ_ONLY = (tables.schema_versions.name, tables.settings.name)  # written by db init only
 # tables of the migrations that no model declares: the PostgreSQL backstop's occupancy, written
@@ -52,12 +52,20 @@ def grant_statements(conn: Connection, role: str) -> list[str]:
         {"role": role},
     ).one()
     if not exists:
-        raise ConfigError(f"no role {role!r} on this server: create it first (README: the desk role)")
+        raise ConfigError(
+            f"no role {role!r} on this server: create it first (README: the desk role)"
+        )
     names = sorted({*SQLModel.metadata.tables, *BACKSTOP_TABLES})
-    present = conn.execute(
-        text("SELECT n FROM unnest(CAST(:names AS text[])) AS n WHERE to_regclass(n) IS NOT NULL"),
-        {"names": names},
-    ).scalars().all()
+    present = (
+        conn.execute(
+            text(
+                "SELECT n FROM unnest(CAST(:names AS text[])) AS n WHERE to_regclass(n) IS NOT NULL"
+            ),
+            {"names": names},
+        )
+        .scalars()
+        .all()
+    )
     if tables.schema_versions.name not in present:
         raise ConfigError("the database is not initialised: run `tutorctl db init` as the owner")
     writes = [t for t in present if t not in READ_ONLY]
@@ -84,6 +92,10 @@ def grant(conn: Connection, role: str, apply: bool) -> list[str]:
     """``grant_statements``, run when ``apply`` (in the caller's transaction)."""
     statements = grant_statements(conn, role)
     if apply:
+        # a GRANT by a role without the grant option is only a warning: refuse it before
+        from tutorctl.db.errors import require_owner
+
+        require_owner(conn, "db grant")
         for statement in statements:
             conn.exec_driver_sql(statement)
     return statements

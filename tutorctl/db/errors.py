@@ -73,18 +73,18 @@ def _schema_present(engine: Any) -> bool | None:
     """Whether the catalog lists tutorctl's schema (its versions table); None if it cannot
     be asked."""
     if engine.dialect.name == "postgresql":
-        query = f"SELECT to_regclass('{VERSIONS}') IS NOT NULL"
+        query = "SELECT to_regclass(:name) IS NOT NULL"
     else:
-        query = f"SELECT count(*) > 0 FROM sqlite_master WHERE name = '{VERSIONS}'"
+        query = "SELECT count(*) > 0 FROM sqlite_master WHERE name = :name"
     try:
         with engine.connect() as conn:
-            return bool(conn.execute(text(query)).scalar_one())
+            return bool(conn.execute(text(query), {"name": VERSIONS}).scalar_one())
     except DBAPIError:
         return None
 
 
 def _denied(engine: Any, statement: str, reason: str, where: str) -> str:
-    """"permission denied" with the privilege it lacks, asked of the catalog."""
+    """A "permission denied" with the privilege it lacks, asked of the catalog."""
     found = _DENIED.search(reason)
     if found is None:
         return f"permission denied on {where}: {reason}"
@@ -135,7 +135,7 @@ def begin(conn: Connection, lock_timeout: float) -> None:
     from tutorctl.db.prepared import wrapped
 
     sql = pg_session_settings(lock_timeout)
-    driver = conn.connection.driver_connection
+    driver: Any = conn.connection.driver_connection
     try:
         driver.execute(sql)
     except conn.dialect.loaded_dbapi.Error as exc:
@@ -146,23 +146,25 @@ OWNER_QUERY = text(
     "SELECT current_user, current_schema(), pg_get_userbyid(c.relowner), "
     "pg_has_role(current_user, c.relowner, 'USAGE'), "
     "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false) "
-    f"FROM (SELECT 1) AS o LEFT JOIN pg_class AS c ON c.oid = to_regclass('{VERSIONS}')"
+    "FROM (SELECT 1) AS o LEFT JOIN pg_class AS c ON c.oid = to_regclass(:name)"
 )
 
 
-def require_owner(conn: Connection) -> None:
-    """``db init`` creates and alters tables: on PostgreSQL only the owner of the schema (a
-    member of the role that owns the tables, or one that may create them) may run it."""
+def require_owner(conn: Connection, command: str = "db init") -> None:
+    """``db init`` creates and alters tables, ``db grant`` gives rights on them: on PostgreSQL
+    only the owner of the schema (a member of the role that owns the tables, or one that may
+    create them) may run them."""
     if conn.dialect.name != "postgresql":
         return
-    role, schema, owner, member, can_create = conn.execute(OWNER_QUERY).one()
+    found = conn.execute(OWNER_QUERY, {"name": VERSIONS}).one()
+    role, schema, owner, member, can_create = found
     if owner is not None and not member:
         raise ConfigError(
-            f"`db init` needs the owner of the schema: role {role} is not {owner}, which owns "
+            f"`{command}` needs the owner of the schema: role {role} is not {owner}, which owns "
             "the tables (a desk role runs daily commands only); run it as the owner"
         )
     if owner is None and not can_create:
         raise ConfigError(
-            f"`db init` needs the owner of the schema: role {role} may not create tables in "
+            f"`{command}` needs the owner of the schema: role {role} may not create tables in "
             f"schema {schema or '(none in search_path)'}; run it as the owner"
         )

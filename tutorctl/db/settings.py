@@ -25,7 +25,6 @@ SETTINGS_QUERY = Prepared(
 )
 
 
-
 def load(conn: Connection, lock_timeout: float) -> Any:
     """The ``SETTINGS_QUERY`` row, the first statement of a transaction. On PostgreSQL the
     transaction's ``SET LOCAL``s go in the same round trip, before it (a simple query of three
@@ -36,7 +35,7 @@ def load(conn: Connection, lock_timeout: float) -> Any:
         return row
     compiled = SETTINGS_QUERY.compiled(conn.dialect)
     sql = pg_session_settings(lock_timeout) + compiled.sql
-    driver = conn.connection.driver_connection
+    driver: Any = conn.connection.driver_connection
     try:
         cursor = driver.execute(sql)  # no parameters: psycopg sends it as one simple query
         while cursor.description is None and cursor.nextset():
