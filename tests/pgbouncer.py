@@ -4,7 +4,8 @@ test server, with the stock settings a school runs (``pool_mode = transaction``,
 per database and user, so that consecutive transactions really change server connections.
 
 PgBouncer refuses to run as root: as root it is started with ``-u postgres`` (its own switch
-to an unprivileged user), its temporary folder handed to that user.
+to an unprivileged user; ``nobody`` where there is no postgres user), its temporary folder
+handed to that user.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ BINARY = shutil.which("pgbouncer") or (
     "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
 )
 POOL_SIZE = 2
+
+
+def _unprivileged() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        return pwd.getpwnam("nobody")
 
 
 def free_port() -> int:
@@ -59,10 +67,10 @@ class PgBouncer:
         self._write_users()
         command = [BINARY, str(self.ini)]
         if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
+            owner = _unprivileged()
             for path in (self.folder, *self.folder.iterdir()):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-            command += ["-u", "postgres"]
+            command += ["-u", owner.pw_name]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
@@ -73,7 +81,7 @@ class PgBouncer:
         path = self.folder / "users.txt"
         path.write_text("".join(f'"{user}" ""\n' for user in self.users))
         if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
+            owner = _unprivileged()
             os.chown(path, owner.pw_uid, owner.pw_gid)
 
     def add_user(self, user: str) -> None:

@@ -36,6 +36,10 @@ from tutorctl.core.errors import ConfigError
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
 
+# psycopg's automatic server-side prepares stay off (see the module's note); a module constant
+# so that benchmarks/bench_reserve.py can measure what turning them on would gain
+PREPARE_THRESHOLD: int | None = None
+
 _engines: dict[tuple[str, float], Engine] = {}
 _kinds: dict[tuple[str, float, bool], Engine] = {}  # the engines with a transaction kind's options
 
@@ -113,7 +117,7 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
             isolation_level="READ COMMITTED",
             pool_size=2,
             max_overflow=8,
-            connect_args={"prepare_threshold": None},
+            connect_args={"prepare_threshold": PREPARE_THRESHOLD},
         )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 

@@ -328,7 +328,8 @@ class Database:
         """Run ``body`` in one transaction; re-run all of it after a deadlock, serialization
         failure, unique violation or lock wait that timed out, with jitter.
 
-        Each attempt waits at most ``lock_timeout`` for any one lock (the engine's setting).
+        Each attempt waits at most ``lock_timeout`` for any one lock (SQLite's busy timeout;
+        PostgreSQL's ``SET LOCAL lock_timeout``, sent with the first statement).
         Retries stop after MAX_ATTEMPTS or when the time budget — twice the lock timeout, at
         least a second — would be overrun: a new attempt starts only while half a timeout of
         the budget is left. So a lock held for good costs about 2 × lock_timeout (20 s by
