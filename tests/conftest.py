@@ -167,6 +167,8 @@ def _make_db(
         path = tmp_path / "tutorctl.db"
         if initialised:
             shutil.copyfile(_sqlite_template(), path)
+        else:  # an empty database file (a missing one is another error: test_missing_file)
+            path.touch(mode=0o600)
         yield f"sqlite:///{path}"
         dispose_engines()
         return

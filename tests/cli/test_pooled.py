@@ -307,3 +307,24 @@ def test_a_poolers_refusal_is_exit_4_with_its_reason_and_no_password(cli: Cli) -
     url = cli.url.replace("://postgres@", "://nobody_here:s3cr3t-pw@")
     result = cli.fails(4, "--db", url, "user", "list")
     assert "cannot connect" in result.err and "s3cr3t-pw" not in result.err, result.err
+
+
+def test_server_side_prepares_are_off_unless_a_direct_url_asks(cli: Cli) -> None:
+    """Off by default (pooler-safe); ``?prepare_threshold=N`` on a direct connection's URL turns
+    psycopg's automatic prepares on (faster, docs/performance.md); a bad value is exit 4."""
+    from tests.pgbouncer import bouncer_of
+
+    _pg_only(cli.url)
+    if bouncer_of(cli.url):
+        pytest.skip("the opt-in is for direct connections")
+    from tutorctl.db.engine import get_engine
+
+    with get_engine(cli.url).connect() as conn:
+        assert conn.connection.driver_connection.prepare_threshold is None
+    with get_engine(f"{cli.url}?prepare_threshold=2").connect() as conn:
+        assert conn.connection.driver_connection.prepare_threshold == 2
+    school(cli)
+    for _ in range(5):  # past the threshold: the statements are prepared on the server
+        cli.ok("--db", f"{cli.url}?prepare_threshold=2", "account", "show", "bob")
+    result = cli.fails(4, "--db", f"{cli.url}?prepare_threshold=soon", "user", "list")
+    assert "prepare_threshold" in result.err

@@ -36,8 +36,9 @@ from tutorctl.core.errors import ConfigError
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
 
-# psycopg's automatic server-side prepares stay off (see the module's note); a module constant
-# so that benchmarks/bench_reserve.py can measure what turning them on would gain
+# psycopg's automatic server-side prepares are off by default (see the module's note): a URL
+# for a direct connection may turn them on with ``?prepare_threshold=N`` (a reserve gains up to
+# ~15% on one process, docs/performance.md); benchmarks/bench_reserve.py sets this constant
 PREPARE_THRESHOLD: int | None = None
 
 _engines: dict[tuple[str, float], Engine] = {}
@@ -112,14 +113,30 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         # no start-up parameters of our own (a pooler refuses them): see the module's note;
         # the URL's own query parameters still reach the driver
+        threshold = _prepare_threshold(parsed.query.get("prepare_threshold"), url)
+        parsed = parsed.difference_update_query(["prepare_threshold"])
         return create_engine(
             parsed,
             isolation_level="READ COMMITTED",
             pool_size=2,
             max_overflow=8,
-            connect_args={"prepare_threshold": PREPARE_THRESHOLD},
+            connect_args={"prepare_threshold": threshold},
         )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _prepare_threshold(given: Any, url: str) -> int | None:
+    """A URL's ``prepare_threshold`` (a direct connection's opt-in), else the default (off)."""
+    if given is None:
+        return PREPARE_THRESHOLD
+    text = given[-1] if isinstance(given, tuple) else str(given)
+    if text.lower() in ("none", "off", ""):
+        return None
+    if not text.isdigit():
+        raise ConfigError(
+            f"bad prepare_threshold {text!r} in {mask_url(url)}: a whole number, or none"
+        )
+    return int(text)
 
 
 def sqlite_path(url: str) -> Path | None:
