@@ -103,18 +103,26 @@ def _denied(engine: Any, statement: str, reason: str, where: str) -> str:
     return f"permission denied: {who} lacks {what} on {kind} {name} ({fix})"
 
 
+_CHECKS = {  # each kind of object: the privileges daily work may lack on it, asked in one row
+    "table": ("has_table_privilege", TABLE_PRIVILEGES),
+    "sequence": ("has_sequence_privilege", ("USAGE",)),
+    "schema": ("has_schema_privilege", ("USAGE", "CREATE")),
+    "database": ("has_database_privilege", ("CONNECT", "TEMPORARY")),
+}
+_LACKING = {
+    kind: text(
+        "SELECT current_user, "
+        + ", ".join(function + "(:name, '" + privilege + "')" for privilege in privileges)
+    )
+    for kind, (function, privileges) in _CHECKS.items()
+}
+
+
 def _lacking(engine: Any, kind: str, name: str) -> tuple[str | None, list[str]]:
-    checks = {
-        "table": ("has_table_privilege", TABLE_PRIVILEGES),
-        "sequence": ("has_sequence_privilege", ("USAGE",)),
-        "schema": ("has_schema_privilege", ("USAGE", "CREATE")),
-        "database": ("has_database_privilege", ("CONNECT", "TEMPORARY")),
-    }
-    function, privileges = checks[kind]
-    columns = ", ".join(f"{function}(:name, '{p}')" for p in privileges)
+    privileges = _CHECKS[kind][1]
     try:
         with engine.connect() as conn:
-            row = conn.execute(text(f"SELECT current_user, {columns}"), {"name": name}).one()
+            row = conn.execute(_LACKING[kind], {"name": name}).one()
     except DBAPIError:
         return None, []
     return str(row[0]), [p for p, ok in zip(privileges, row[1:], strict=True) if not ok]
