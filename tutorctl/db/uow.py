@@ -274,26 +274,24 @@ class Database:
 
     def maintain(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` on a plain writable connection, no schema check (``db grant``)."""
-
-        def body(conn: Connection) -> T:
-            errors.begin(conn, self.lock_timeout)
-            return fn(conn)
-
-        return self._attempt(body, writable=True)
+        return self._plain(fn, writable=True)
 
     def inspect(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` on a plain read-only connection, before any schema check (``demo``
         looks at what a database holds before it writes anything); errors as for commands."""
+        return self._plain(fn, writable=False)
 
+    def _plain(self, fn: Callable[[Connection], T], *, writable: bool) -> T:
         def body(conn: Connection) -> T:
-            errors.begin(conn, self.lock_timeout)
+            errors.begin(conn, self.lock_timeout)  # the lock timeout, with no settings query
             return fn(conn)
 
-        return self._attempt(body, writable=False)
+        return self._attempt(body, writable=writable)
 
     def init_schema(self, fn: Callable[[Tx], T]) -> tuple[int | None, int, T]:
-        """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction."""
-
+        """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction
+        (the one command, with ``demo``, that may create a SQLite file; on PostgreSQL it needs
+        the owner of the schema)."""
         create_sqlite_file(self.url)
 
         def body(conn: Connection) -> tuple[int | None, int, T]:
