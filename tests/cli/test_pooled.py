@@ -306,7 +306,11 @@ def test_a_poolers_refusal_is_exit_4_with_its_reason_and_no_password(cli: Cli) -
         pytest.skip("a refusal by the pooler")
     url = cli.url.replace("://postgres@", "://nobody_here:s3cr3t-pw@")
     result = cli.fails(4, "--db", url, "user", "list")
-    assert "cannot connect" in result.err and "s3cr3t-pw" not in result.err, result.err
+    assert "cannot connect" in result.err and "FATAL" in result.err, result.err
+    assert "s3cr3t-pw" not in result.err and "nobody_here:***@" in result.err
+    # a URL that asks for a start-up parameter the pooler refuses: its reason, exit 4
+    result = cli.fails(4, "--db", f"{cli.url}?options=-c%20work_mem%3D8MB", "user", "list")
+    assert "unsupported startup parameter: options" in result.err, result.err
 
 
 def test_server_side_prepares_are_off_unless_a_direct_url_asks(cli: Cli) -> None:
