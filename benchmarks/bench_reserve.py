@@ -1,7 +1,7 @@
 """Booking throughput: the library's reserve vs a minimal raw-SQL transaction doing the same.
 
     python benchmarks/bench_reserve.py [--per-process 300] [--rounds 5] [--processes 1 4]
-        [--backend sqlite|postgresql] [--tiny]
+        [--backend sqlite|postgresql] [--pooled] [--tiny]
 
 Each reserve is one transaction: resolve the two handles, lock the student's account, then
 the teacher's and the student's week, check availability and overlaps, find or create the
@@ -11,6 +11,11 @@ also go through SQLAlchemy Core (``exec_driver_sql``) to show what the stack its
 library runs `services.booking.reserve` in the unit of work (prepared Core statements, full
 rules). All run with 1 and 4 processes (``--processes``) in the same run; each worker makes 10 untimed bookings
 first (warm-up), then the timed ones. Target: ≥ 50% of the floor.
+
+On PostgreSQL two more library variants run in the same rounds: with psycopg's server-side
+prepared statements turned on (its default, ``prepare_threshold=5``; tutorctl turns them off
+so that it works behind a transaction pooler), and, with ``--pooled``, through a PgBouncer
+started for the run (``pool_mode = transaction``, tests/pgbouncer.py).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
-from common import database, parse, report, tutorctl
+from common import PG_ADMIN, database, parse, report, tutorctl
 
 TEACHERS = 40
 WARMUP = 10  # untimed bookings per worker before the clock starts
@@ -96,6 +101,14 @@ def library_worker(url: str, worker: int, per: int, workers: int, barrier: Any, 
         )
 
     out.put(timed_after_warmup(jobs, book, barrier))
+
+
+def prepared_worker(url: str, worker: int, per: int, workers: int, barrier: Any, out: Any) -> None:
+    """The library with psycopg's automatic server-side prepares (its default threshold)."""
+    from tutorctl.db import engine
+
+    engine.PREPARE_THRESHOLD = 5
+    library_worker(url, worker, per, workers, barrier, out)
 
 
 def timed_after_warmup(jobs: list[Job], book: Callable[..., None], barrier: Any) -> float:
@@ -260,13 +273,36 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--pooled", action="store_true", help="also through PgBouncer")
     args = parse(parser, per_process=3, rounds=1, processes=[2])
-    variants = (
+    variants: list[tuple[str, Any]] = [
         ("raw floor", raw_worker),
         ("same SQL via SQLAlchemy Core", core_worker),
         ("library", library_worker),
-    )
+    ]
+    bouncer = None
+    if args.backend == "postgresql":
+        variants.append(("library, server-side prepares on", prepared_worker))
+        if args.pooled:
+            from sqlalchemy.engine import make_url
+
+            from tests.pgbouncer import PgBouncer
+
+            server = make_url(PG_ADMIN)
+            bouncer = PgBouncer(server.host or "127.0.0.1", server.port or 5432, ["postgres"])
+            variants.append(("library through PgBouncer", library_worker))
     rows = []
+    try:
+        _measure(args, variants, bouncer, rows)
+    finally:
+        if bouncer is not None:
+            bouncer.stop()
+    report(
+        f"reserve throughput on {args.backend} (median of {args.rounds} interleaved rounds)", rows
+    )
+
+
+def _measure(args: Any, variants: list[tuple[str, Any]], bouncer: Any, rows: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for workers in args.processes:
             # rounds interleave the variants, so a slow spell of the machine lands on all of
@@ -276,7 +312,10 @@ def main() -> None:
                 for name, target in variants:
                     with database(args.backend, Path(tmp)) as url:
                         setup(url, workers * (WARMUP + args.per_process))
-                        rates[name].append(run(target, url, workers, args.per_process))
+                        via = url
+                        if "PgBouncer" in name:
+                            via = bouncer.url(url.rsplit("/", 1)[1])
+                        rates[name].append(run(target, via, workers, args.per_process))
                         assert "ok" in tutorctl(url, "check").stdout
             floor = rates["raw floor"]
             for name, _ in variants:
@@ -289,9 +328,6 @@ def main() -> None:
                         + ("; target ≥ 50%)" if name == "library" else ")")
                     )
                 rows.append((f"{workers} process(es): {name}", line))
-    report(
-        f"reserve throughput on {args.backend} (median of {args.rounds} interleaved rounds)", rows
-    )
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ class PgServer:
 
 
 BACKENDS = ("sqlite", "postgresql")
+POOLED = "pgbouncer"  # PostgreSQL through a transaction-pooling PgBouncer: a PostgreSQL backend
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,15 +92,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--backend sqlite`` deselects every test parametrised on PostgreSQL (and vice versa)."""
+    """``--backend sqlite`` deselects every test parametrised on PostgreSQL (and vice versa);
+    the PgBouncer variant of a database fixture runs only for tests marked ``pooled``."""
     chosen = config.getoption("--backend")
-    if chosen == "both":
-        return
-    other = next(b for b in BACKENDS if b != chosen)
+    other = None if chosen == "both" else next(b for b in BACKENDS if b != chosen)
     keep, drop = [], []
     for item in items:
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        (drop if other in params.values() else keep).append(item)
+        values = getattr(getattr(item, "callspec", None), "params", {}).values()
+        pooled = POOLED in values
+        unwanted = pooled and item.get_closest_marker("pooled") is None
+        if other is not None and (other in values or (pooled and other == "postgresql")):
+            unwanted = True
+        (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -111,6 +115,26 @@ def pg_server() -> Iterator[PgServer]:
     yield server
     if server.template:
         server.drop(server.template)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_server: PgServer) -> Iterator[Any]:
+    """One PgBouncer for the run (``tests/pgbouncer.py``); skips without it, except in CI."""
+    from tests.pgbouncer import BINARY, PgBouncer
+
+    _need_pg(pg_server)
+    if BINARY is None:
+        if os.environ.get("CI"):
+            pytest.fail("PgBouncer is required in CI (.ci/run installs it)")
+        pytest.skip("pgbouncer is not installed")
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(PG_ADMIN)
+    bouncer = PgBouncer(
+        admin.host or "127.0.0.1", admin.port or 5432, [admin.username or "postgres"]
+    )
+    yield bouncer
+    bouncer.stop()
 
 
 def _need_pg(server: PgServer) -> None:
@@ -143,13 +167,16 @@ def _make_db(
         path = tmp_path / "tutorctl.db"
         if initialised:
             shutil.copyfile(_sqlite_template(), path)
+        else:  # an empty database file (a missing one is another error: test_missing_file)
+            path.touch(mode=0o600)
         yield f"sqlite:///{path}"
         dispose_engines()
         return
     _need_pg(server)
+    bouncer = request.getfixturevalue("pgbouncer") if request.param == POOLED else None
     name = server.create(from_template=initialised)
     try:
-        yield _pg_url(name)
+        yield bouncer.url(name) if bouncer else _pg_url(name)
     finally:
         server.drop(name)
 
@@ -179,14 +206,15 @@ def backend(request: pytest.FixtureRequest, pg_server: PgServer) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", POOLED])
 def db_url(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     pg_server: PgServer,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[str]:
-    """A fresh, initialised database (default settings), on each backend."""
+    """A fresh, initialised database (default settings), on each backend (and through
+    PgBouncer for tests marked ``pooled``)."""
     gen = _make_db(request, tmp_path, pg_server, initialised=True)
     url = next(gen)
     capsys.readouterr()

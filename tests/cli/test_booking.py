@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import Cli, booked, reserve, school
 
 
+@pytest.mark.pooled
 def test_reserve_holds_the_slot_for_everyone(cli: Cli) -> None:
     school(cli)
     held = reserve(cli, "--json").json()
@@ -134,6 +135,7 @@ def test_repeat_is_all_or_nothing_and_lists_every_clash(cli: Cli) -> None:
     assert dates == ["2026-11-26", "2026-12-03", "2026-12-10"]
 
 
+@pytest.mark.pooled
 def test_idempotency_key(cli: Cli) -> None:
     school(cli)
     first = reserve(cli, "--json", "--idempotency-key", "import-42").json()
@@ -147,6 +149,7 @@ def test_idempotency_key(cli: Cli) -> None:
     assert "different request" in result.err
 
 
+@pytest.mark.pooled
 def test_session_show_drop_and_abandon(cli: Cli) -> None:
     school(cli)
     a = reserve(cli, "--json").json()
@@ -176,6 +179,7 @@ def test_session_show_drop_and_abandon(cli: Cli) -> None:
     cli.fails(3, "session", "show", "404")
 
 
+@pytest.mark.pooled
 def test_cancel_and_move_plan_operations(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "200")
@@ -214,6 +218,7 @@ def test_move_refuses_a_clash_but_may_overlap_its_old_place(cli: Cli) -> None:
     cli.ok("move", str(lesson), "--week", "this", "--day", "wed", "--time", "10:00-12:00")
 
 
+@pytest.mark.pooled
 def test_history_records_every_mutation_with_actor(cli: Cli) -> None:
     school(cli)
     held = reserve(cli, "--json").json()

@@ -14,6 +14,7 @@ from tutorctl.cli.app import main
 from tutorctl.db.migrations import SCHEMA_VERSION
 
 
+@pytest.mark.pooled
 def test_db_init_is_safe_to_rerun_and_stores_settings(cli: Cli) -> None:
     first = cli.json(
         "db", "init", "--timezone", "America/New_York", "--slot-minutes", "30", "--currency", "usd"
@@ -82,6 +83,7 @@ def test_db_info_masks_password_and_bad_password_never_printed() -> None:
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
 
 
+@pytest.mark.pooled
 def test_user_add_list_show_deactivate(cli: Cli) -> None:
     alice = cli.json("user", "add", "alice", "--name", "Alice Martin", "--role", "teacher")
     assert alice == {
@@ -126,6 +128,7 @@ def test_bad_role_name_and_duplicates(cli: Cli) -> None:
     cli.fails(3, "user", "show", "999")
 
 
+@pytest.mark.pooled
 def test_categories(cli: Cli) -> None:
     maths = cli.json("category", "add", "maths", "--price", "40.00")
     assert maths["price_cents"] == 4000 and maths["currency"] == "EUR"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 from typing import Any
 
+import pytest
+
 from tests.conftest import Cli, booked, reserve, school
 
 
@@ -12,6 +14,7 @@ def _expire(cli: Cli, now: str) -> dict[str, int]:
     return dict(cli.json("--now", now, "expire"))
 
 
+@pytest.mark.pooled
 def test_hold_expires_and_the_slot_is_reused(cli: Cli) -> None:
     school(cli)
     held = reserve(cli, "--json").json()
@@ -53,6 +56,7 @@ def test_activity_keeps_a_session_alive(cli: Cli) -> None:
     assert _expire(cli, "2026-11-24T09:36:00+01:00")["released_holds"] == 2
 
 
+@pytest.mark.pooled
 def test_stale_payment_fails_without_charging(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40")
@@ -242,6 +246,7 @@ def _run_expire(url: str, barrier: Any, out: Any) -> None:
     out.put((code, json.loads(buffer.getvalue()) if code == 0 else {}))
 
 
+@pytest.mark.pooled
 def test_two_expire_runs_at_once_never_double_process(cli: Cli) -> None:
     school(cli)
     students = [f"s{i}" for i in range(12)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, booked, reserve, school
@@ -19,6 +20,7 @@ def _db(cli: Cli, sql: str, **params: Any) -> list[Any]:
 # -- account debit --------------------------------------------------------------------------------
 
 
+@pytest.mark.pooled
 def test_debit_pays_money_out_and_keeps_money_conserved(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "100.00")
@@ -79,6 +81,7 @@ def test_purchase_records_the_payment_of_its_paid_hours(cli: Cli) -> None:
     assert (amount, method, ref) == (3333, "card", "T-1")
 
 
+@pytest.mark.pooled
 def test_settle_owed_hours_pro_rata_to_the_cent(cli: Cli) -> None:
     school(cli)
     package = _package(cli, "--paid-hours", "0")
@@ -121,6 +124,7 @@ def test_check_finds_a_package_whose_payments_do_not_match(cli: Cli) -> None:
     _db(cli, "UPDATE purchases SET paid_minutes = 120")
 
 
+@pytest.mark.pooled
 def test_imported_packages_record_their_payments(cli: Cli, tmp_path: Any) -> None:
     school(cli)
     rows = tmp_path / "purchases.csv"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Cli, booked, reserve, school
 
 
@@ -19,6 +21,7 @@ def _status(cli: Cli, lesson: int) -> str:
     return next((x["status"] for x in lessons if x["id"] == lesson), "gone")
 
 
+@pytest.mark.pooled
 def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None:
     school(cli)
     cli.ok(
@@ -114,6 +117,7 @@ def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None
     assert cli.json("session", "confirm", str(sid))["status"] == "applied"
 
 
+@pytest.mark.pooled
 def test_purchase_list_json_fields(cli: Cli) -> None:
     school(cli)
     cli.ok(
@@ -200,6 +204,7 @@ def test_purchase_list_json_fields(cli: Cli) -> None:
     )
 
 
+@pytest.mark.pooled
 def test_failure_releases_new_lessons_then_confirm_applies_chosen_cancels(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40.00")

@@ -72,6 +72,7 @@ def _money(payments: int = 0, packages: int = 0, credits: int = 0, refunded: int
     }
 
 
+@pytest.mark.pooled
 def test_revenue_of_a_month_totals_and_attribution(cli: Cli) -> None:
     _month(cli)
     total = cli.json("report", "revenue", "--month", "2026-11")
@@ -152,6 +153,7 @@ def test_hours_by_teacher_student_and_category(cli: Cli) -> None:
     assert cli.json("report", "hours", "--month", "2026-12")["rows"] == []
 
 
+@pytest.mark.pooled
 def test_balances_who_owes_whom(cli: Cli) -> None:
     _month(cli)
     cli.ok("user", "add", "dora", "--name", "Dora", "--role", "student")
@@ -205,6 +207,7 @@ def test_occupancy_open_against_booked_hours(cli: Cli) -> None:
     cli.ok("session", "abandon", str(held["session_id"]))  # leave nothing held behind
 
 
+@pytest.mark.pooled
 def test_csv_is_a_spreadsheet_table(cli: Cli) -> None:
     _month(cli)
     out = cli.ok("report", "revenue", "--by", "teacher", "--month", "2026-11", "--format",

@@ -22,6 +22,7 @@ def _open_slots(show: dict[str, Any], day: int) -> list[str]:
     return [s["time"] for s in show["days"][day]["slots"] if s["open"]]
 
 
+@pytest.mark.pooled
 def test_set_range_of_weeks_atomically(cli: Cli) -> None:
     _school(cli)
     change = cli.json(
@@ -57,6 +58,7 @@ def test_show_json_shape(cli: Cli) -> None:
     assert show["lessons"] == []
 
 
+@pytest.mark.pooled
 def test_if_stamp_refuses_a_stale_edit_and_changes_nothing(cli: Cli) -> None:
     _school(cli)
     cli.ok(
@@ -122,6 +124,7 @@ def test_if_stamp_refuses_a_stale_edit_and_changes_nothing(cli: Cli) -> None:
     )
 
 
+@pytest.mark.pooled
 def test_copy_week_template(cli: Cli) -> None:
     _school(cli)
     cli.ok(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Cli, booked, reserve, school
 
 LATE = "2026-11-25T08:00:00+01:00"  # Wednesday, two hours before the 10:00 lesson
@@ -13,6 +15,7 @@ LATE = "2026-11-25T08:00:00+01:00"  # Wednesday, two hours before the 10:00 less
 # -- user set, category set ----------------------------------------------------------------------
 
 
+@pytest.mark.pooled
 def test_user_set_renames_and_reactivates_with_history(cli: Cli) -> None:
     school(cli)
     cli.ok("user", "deactivate", "bob")
@@ -64,6 +67,7 @@ def _reserve_args() -> tuple[str, ...]:
 # -- schedule off ---------------------------------------------------------------------------------
 
 
+@pytest.mark.pooled
 def test_teacher_off_cancels_and_refunds_everyone_in_full(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40.00")

@@ -88,6 +88,7 @@ def _operations(cli: Cli, session: int) -> dict[str, Any]:
 # -- case 1 and 2: the lesson is over before the session is applied ----------------------------
 
 
+@pytest.mark.pooled
 def test_move_confirmed_after_the_lesson_is_done_is_abandoned(cli: Cli) -> None:
     lesson = _setup(cli)
     moved = cli.json(

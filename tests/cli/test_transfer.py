@@ -19,6 +19,7 @@ def _load_samples(cli: Cli) -> None:
         cli.ok("import", kind, str(SAMPLES / f"{kind}.csv"))
 
 
+@pytest.mark.pooled
 def test_sample_files_import_and_check(cli: Cli) -> None:
     _load_samples(cli)
     result = cli.json("import", "users", str(SAMPLES / "users.jsonl"))
@@ -40,6 +41,7 @@ def test_sample_files_import_and_check(cli: Cli) -> None:
     assert [x["status"] for x in week["lessons"]] == ["booked"]
 
 
+@pytest.mark.pooled
 def test_bad_rows_are_all_reported_and_nothing_is_written(cli: Cli, tmp_path: Path) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40")
@@ -106,6 +108,7 @@ def test_dry_run_writes_nothing(cli: Cli) -> None:
     assert all(e["command"] != "import users" for e in cli.json("history")["entries"])
 
 
+@pytest.mark.pooled
 def test_stdin(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         sys, "stdin", io.StringIO('{"handle": "zoe", "name": "Zoé", "role": "student"}\n')
@@ -115,6 +118,7 @@ def test_stdin(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.pooled
 def test_round_trip_into_a_fresh_database(cli: Cli, tmp_path: Path, fmt: str) -> None:
     _load_samples(cli)
     cli.ok("account", "credit", "chloe", "100")

@@ -126,6 +126,9 @@ def demo(
             for path in (own, own.with_name(own.name + "-wal"), own.with_name(own.name + "-shm")):
                 path.unlink(missing_ok=True)
         prefix = f"tutorctl --db {own}"
+    from tutorctl.db.engine import create_sqlite_file
+
+    create_sqlite_file(state().url)  # the demo may start a new file (no other command may)
     view = demo_school.build(state().database(), str(own))
     emit(view, False)
     print(f"demo school ready in {state().masked_url}")

@@ -1,4 +1,4 @@
-"""tutorctl db init | info"""
+"""tutorctl db init | info | grant | backup"""
 
 from __future__ import annotations
 
@@ -63,3 +63,43 @@ def info(json: Json = False) -> None:
     db = state().database()
     settings = db.read(lambda tx: tx.settings)
     emit(DbInfoView(state().masked_url, db.dialect, SCHEMA_VERSION, settings), json)
+
+
+@app.command("grant")
+def grant(
+    role: Annotated[str, typer.Argument(help="The desk role (it must exist).")],
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the statements, run nothing.")
+    ] = False,
+) -> None:
+    """Give ROLE exactly the rights daily work needs (PostgreSQL; run as the owner)."""
+    from tutorctl.db.admin import grant as grant_role
+
+    db = state().database()
+    statements = db.maintain(lambda conn: grant_role(conn, role, apply=not print_only))
+    for statement in statements:
+        print(f"{statement};")
+    if not print_only:
+        print(f"granted: role {role} may run the daily commands on {state().masked_url}")
+
+
+@app.command("backup")
+def backup(
+    path: Annotated[str, typer.Argument(help="The backup file to write (replaced atomically).")],
+) -> None:
+    """Copy a SQLite database while desks keep working (PostgreSQL: use pg_dump)."""
+    from pathlib import Path
+
+    from tutorctl.core.errors import ConfigError
+    from tutorctl.db.admin import backup_sqlite
+    from tutorctl.db.engine import sqlite_path
+
+    current = state()
+    source = sqlite_path(current.url)
+    if source is None:
+        raise ConfigError(
+            "`db backup` copies a SQLite file; back up PostgreSQL with "
+            "`pg_dump -Fc` and restore with `pg_restore` (README: Backup and restore)"
+        )
+    size = backup_sqlite(source, Path(path), current.lock_timeout)
+    print(f"backed up {current.masked_url} to {path} ({size:,} bytes)")

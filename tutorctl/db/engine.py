@@ -2,13 +2,22 @@
 
 SQLite: WAL, a busy timeout, foreign keys, and transactions begun by us (``BEGIN IMMEDIATE``
 for writes, plain ``BEGIN`` for reads) rather than by the driver. The file and its -wal/-shm
-are created mode 0600. PostgreSQL (psycopg 3): READ COMMITTED; row locks do the serialising.
+are created mode 0600, by ``db init`` and ``demo`` only: no other command creates a missing file. PostgreSQL (psycopg 3): READ COMMITTED; row locks do the serialising.
 Connections are pooled per process (a library caller running many transactions does not pay a
 connect each time); a forked child forgets the parent's pool.
 
 Lock waits: an engine is made per (URL, lock timeout). One statement waits at most that long
-for a lock — SQLite's busy timeout, PostgreSQL's ``lock_timeout`` given as a connection
-parameter (no statement per transaction) — then fails with an error the unit of work retries.
+for a lock — SQLite's busy timeout, PostgreSQL's ``lock_timeout`` — then fails with an error the
+unit of work retries.
+
+PostgreSQL behind a transaction-pooling pooler (PgBouncer, SPEC §2): consecutive transactions
+may run on different server connections, and its stock settings refuse the ``options``
+start-up parameter. So nothing is set per connection: ``lock_timeout`` (and ``jit``) are set
+per transaction by ``SET LOCAL`` sent in the same round trip as the transaction's first
+statement (``pg_session_settings``, used by the unit of work), and psycopg never prepares a
+statement on the server (``prepare_threshold=None``): a prepared statement is a session object
+that the next transaction, on another server connection, would not find (or would find twice).
+
 SQLite's wait for the write lock (``BEGIN IMMEDIATE``) is taken in slices of at most
 BUSY_SLICE_MS: its busy handler sleeps in C, where Python cannot act on a signal, so one long
 wait held Ctrl-C back for the whole timeout; between slices a pending Ctrl-C is raised.
@@ -32,6 +41,11 @@ from tutorctl.core.errors import ConfigError
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
 BUSY_SLICE_MS = 100  # the longest SQLite lock wait in C: how late Ctrl-C may act
+
+# psycopg's automatic server-side prepares are off by default (see the module's note): a URL
+# for a direct connection may turn them on with ``?prepare_threshold=N`` (a reserve gains up to
+# ~15% on one process, docs/performance.md); benchmarks/bench_reserve.py sets this constant
+PREPARE_THRESHOLD: int | None = None
 
 _engines: dict[tuple[str, float], Engine] = {}
 _kinds: dict[tuple[str, float, bool], Engine] = {}  # the engines with a transaction kind's options
@@ -66,6 +80,14 @@ def lock_timeout_ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+def pg_session_settings(lock_timeout: float) -> str:
+    """The ``SET LOCAL`` statements that open every PostgreSQL transaction (sent with its first
+    statement, one round trip): the lock timeout, and no JIT — tutorctl's statements are short,
+    and compiling one (tens of ms) costs more than it saves whenever an estimate crosses
+    ``jit_above_cost`` (a report at a million lessons)."""
+    return f"SET LOCAL lock_timeout = {lock_timeout_ms(lock_timeout):d}; SET LOCAL jit = off; "
+
+
 def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
@@ -91,38 +113,78 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
         raise ConfigError(f"bad database URL {mask_url(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, parsed.database, lock_timeout)
+        return _sqlite_engine(url, lock_timeout)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        # lock_timeout as a start-up parameter of every connection: set once, no round trip
-        options = parsed.query.get("options", "")
-        options = " ".join(options) if isinstance(options, tuple) else options
-        setting = f"-c lock_timeout={lock_timeout_ms(lock_timeout)}"
-        # no JIT: tutorctl's statements are short, and compiling one (tens of ms) costs more
-        # than it saves whenever an estimate crosses jit_above_cost (a report at a million
-        # lessons); the URL's own options come after, so they may turn it back on
+        # no start-up parameters of our own (a pooler refuses them): see the module's note;
+        # the URL's own query parameters still reach the driver
+        threshold = _prepare_threshold(parsed.query.get("prepare_threshold"), url)
+        parsed = parsed.difference_update_query(["prepare_threshold"])
         return create_engine(
             parsed,
             isolation_level="READ COMMITTED",
             pool_size=2,
             max_overflow=8,
-            connect_args={"options": f"-c jit=off {options} {setting}".strip()},
+            connect_args={"prepare_threshold": threshold},
         )
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 
 
-def _sqlite_engine(url: str, database: str | None, lock_timeout: float) -> Engine:
-    if database and database != ":memory:" and not database.startswith("file:"):
-        path = Path(database)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():
-                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-        except OSError as exc:
-            raise ConfigError(f"cannot create the database file {path}: {exc.strerror}") from None
+def _prepare_threshold(given: Any, url: str) -> int | None:
+    """A URL's ``prepare_threshold`` (a direct connection's opt-in), else the default (off)."""
+    if given is None:
+        return PREPARE_THRESHOLD
+    text = given[-1] if isinstance(given, tuple) else str(given)
+    if text.lower() in ("none", "off", ""):
+        return None
+    if not text.isdigit():
+        raise ConfigError(
+            f"bad prepare_threshold {text!r} in {mask_url(url)}: a whole number, or none"
+        )
+    return int(text)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None: not SQLite, in memory, or a ``file:`` URI)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_sqlite_file(url: str) -> None:
+    """Create a missing SQLite file (mode 0600) and its folders: ``db init`` and ``demo`` only;
+    every other command refuses a missing file (``_sqlite_engine``)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    except OSError as exc:
+        raise ConfigError(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
+def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
     busy_ms = round(lock_timeout * 1000)  # 0: never wait (SQLite's 0 means no busy handler)
     engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+    path = sqlite_path(url)
+
+    @event.listens_for(engine, "do_connect")
+    def _refuse_missing(*_args: Any) -> None:
+        # sqlite3 would create an empty file (a typo'd --db, a first command before db init)
+        if path is not None and not path.exists():
+            raise ConfigError(
+                f"the database file {path} does not exist: create it with `tutorctl db init`"
+            )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

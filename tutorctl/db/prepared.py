@@ -16,6 +16,11 @@ statement by ``tests/db/test_statements.py``, see ``statements.py``):
 - an INSERT whose ids are not wanted back is written ``.inline()``: PostgreSQL would otherwise
   add ``RETURNING id`` (and ``run_many`` refuses statements that return rows).
 
+"Prepared" means compiled to SQL once in this process, not prepared on the server: the driver's
+``execute`` sends each statement unnamed (the engine turns psycopg's automatic server-side
+prepares off, ``prepare_threshold=None``), so nothing outlives its transaction behind a
+transaction-pooling pooler (``engine.py``).
+
 Why SQLAlchemy is pinned below 2.2 (pyproject.toml): compiling reads the compiler's internals
 (``escaped_bind_names``, ``literal_execute_params``, ``bind_names``, ``positiontup``,
 ``insert_prefetch``, ``update_prefetch``, ``effective_returning``), which are not public API and may change in a minor release. Raise the
@@ -213,7 +218,7 @@ def run(
     try:
         return compiled.rows(driver.execute(compiled.sql, values))
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+        raise wrapped(conn, driver, compiled.sql, values, exc) from exc
 
 
 def stream(
@@ -228,7 +233,7 @@ def stream(
         while fetched := cursor.fetchmany(size):
             yield compiled.rows(cursor, fetched)
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+        raise wrapped(conn, driver, compiled.sql, values, exc) from exc
 
 
 def run_many(
@@ -246,12 +251,12 @@ def run_many(
     try:
         cursor.executemany(compiled.sql, values)
     except conn.dialect.loaded_dbapi.Error as exc:
-        raise _wrapped(conn, driver, compiled.sql, values, exc) from exc
+        raise wrapped(conn, driver, compiled.sql, values, exc) from exc
     finally:
         cursor.close()
 
 
-def _wrapped(conn: Connection, driver: Any, sql: str, values: Any, exc: Any) -> Any:
+def wrapped(conn: Connection, driver: Any, sql: str, values: Any, exc: Any) -> Any:
     """A driver error as SQLAlchemy's ``DBAPIError`` (the connection invalidated if lost)."""
     dialect = conn.dialect
     lost = dialect.is_disconnect(exc, driver, None)

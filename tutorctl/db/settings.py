@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Connection, func, literal_column, select
 
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
 from tutorctl.core.settings import DEFAULT_SETTINGS, SETTING_NAMES, SchoolSettings
 from tutorctl.db import migrations, tables
-from tutorctl.db.prepared import Prepared
+from tutorctl.db.engine import pg_session_settings
+from tutorctl.db.prepared import Prepared, run, wrapped
 
 _S = tables.settings
 _ONE = select(literal_column("1").label("one")).subquery("o")
@@ -22,6 +23,28 @@ SETTINGS_QUERY = Prepared(
         *(_S.c[name] for name in SETTING_NAMES),
     ).select_from(_ONE.outerjoin(_S, _S.c.id == literal_column("1")))
 )
+
+
+def load(conn: Connection, lock_timeout: float) -> Any:
+    """The ``SETTINGS_QUERY`` row, the first statement of a transaction. On PostgreSQL the
+    transaction's ``SET LOCAL``s go in the same round trip, before it (a simple query of three
+    statements, run one after the other): the lock timeout then bounds the wait of this very
+    statement too — a table locked by a migration or ``VACUUM FULL`` is met here first."""
+    if conn.dialect.name != "postgresql":
+        (row,) = run(conn, SETTINGS_QUERY)
+        return row
+    compiled = SETTINGS_QUERY.compiled(conn.dialect)
+    sql = pg_session_settings(lock_timeout) + compiled.sql
+    driver: Any = conn.connection.driver_connection
+    try:
+        cursor = driver.execute(sql)  # no parameters: psycopg sends it as one simple query
+        while cursor.description is None and cursor.nextset():
+            pass
+        (row,) = compiled.rows(cursor)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise wrapped(conn, driver, sql, (), exc) from exc
+    return row
+
 
 _LOADED: dict[tuple[Any, ...], SchoolSettings] = {}
 

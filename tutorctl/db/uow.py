@@ -5,7 +5,8 @@
 1. begin — SQLite: ``BEGIN IMMEDIATE`` (one writer at a time, WAL, busy timeout);
    PostgreSQL: READ COMMITTED;
 2. load the school settings and check the schema version, in one statement (exit 4 if
-   missing or old; ``settings.py``);
+   missing or old; ``settings.py``); on PostgreSQL the transaction's lock timeout is set in
+   the same round trip;
 3. ``fn`` reads what it needs to know which rows it touches, then calls ``tx.lock(...)`` once:
    the student accounts, then the calendar weeks — one upsert each that ensures the rows,
    locks them in key order, bumps the week stamps and returns what the transaction reads
@@ -29,7 +30,7 @@ from functools import cached_property
 from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import Connection, Result, any_, bindparam
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from tutorctl.core.clock import Clock
@@ -37,11 +38,11 @@ from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.core.settings import SchoolSettings
 from tutorctl.db import audit, errors, ids, locks, migrations
-from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, engine_for, get_engine
+from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, create_sqlite_file, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
 from tutorctl.db.schema import Account
-from tutorctl.db.settings import SETTINGS_QUERY, not_initialised, settings_of
+from tutorctl.db.settings import load, settings_of
 
 T = TypeVar("T")
 
@@ -271,18 +272,34 @@ class Database:
     def write(self, command: str, fn: Callable[[Tx], T]) -> T:
         return self._run(fn, command=command, writable=True)
 
+    def maintain(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` on a plain writable connection, no schema check (``db grant``)."""
+        return self._plain(fn, writable=True)
+
     def inspect(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` on a plain read-only connection, before any schema check (``demo``
         looks at what a database holds before it writes anything); errors as for commands."""
-        return self._attempt(fn, writable=False)
+        return self._plain(fn, writable=False)
+
+    def _plain(self, fn: Callable[[Connection], T], *, writable: bool) -> T:
+        def body(conn: Connection) -> T:
+            errors.begin(conn, self.lock_timeout)  # the lock timeout, with no settings query
+            return fn(conn)
+
+        return self._attempt(body, writable=writable)
 
     def init_schema(
         self, fn: Callable[[Tx], T], command: str = "db init"
     ) -> tuple[int | None, int, T]:
         """Create or upgrade the schema, then run ``fn`` (storing settings) in one transaction;
-        its history is ``command``'s (``demo`` initialises under its own name)."""
+        its history is ``command``'s (``demo`` initialises under its own name). The one
+        command, with ``demo``, that may create a SQLite file; on PostgreSQL it needs the owner
+        of the schema."""
+        create_sqlite_file(self.url)
 
         def body(conn: Connection) -> tuple[int | None, int, T]:
+            errors.begin(conn, self.lock_timeout)
+            errors.require_owner(conn)
             before, after = migrations.migrate(conn, self.clock.now())
             tx = self._tx(conn, command, writable=True, check=False)
             result = fn(tx)
@@ -312,7 +329,8 @@ class Database:
         """Run ``body`` in one transaction; re-run all of it after a deadlock, serialization
         failure, unique violation or lock wait that timed out, with jitter.
 
-        Each attempt waits at most ``lock_timeout`` for any one lock (the engine's setting).
+        Each attempt waits at most ``lock_timeout`` for any one lock (SQLite's busy timeout;
+        PostgreSQL's ``SET LOCAL lock_timeout``, sent with the first statement).
         Retries stop after MAX_ATTEMPTS or when the time budget — twice the lock timeout, at
         least a second — would be overrun: a new attempt starts only while half a timeout of
         the budget is left. So a lock held for good costs about 2 × lock_timeout (20 s by
@@ -329,7 +347,7 @@ class Database:
                     return body(conn)
             except DBAPIError as exc:
                 if not errors.retryable(exc):
-                    raise errors.translate(exc, self.url) from None
+                    raise errors.translate(exc, self.url, self.engine) from None
                 last = exc
             except errors.Conflict as exc:
                 last = exc
@@ -367,14 +385,10 @@ class Database:
         )
 
     def _load_settings(self, conn: Connection, *, check: bool) -> SchoolSettings:
-        """The schema version and the school settings, in one statement."""
-        try:
-            (row,) = run(conn, SETTINGS_QUERY)
-        except (OperationalError, ProgrammingError):
-            if check:
-                raise not_initialised(self.url) from None
-            raise
-        return settings_of(row, self.url, check=check)
+        """The schema version and the school settings, in one statement. Its errors are any
+        statement's (``errors.translate``): a missing table means "not initialised" only when
+        the catalog says the schema is absent."""
+        return settings_of(load(conn, self.lock_timeout), self.url, check=check)
 
 
 class _Discarded(Exception):
