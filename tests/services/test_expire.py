@@ -25,6 +25,10 @@ from tutorctl.services.providers import SimulatedProvider
 pytestmark = pytest.mark.usefixtures("invariants")
 
 
+# one batch at least per kind: idle sessions, stale payments, paid and failed sessions, done lessons
+KINDS = 5
+
+
 def counts(view: ExpireView) -> tuple[int, int, int, int, int]:
     return (
         view.expired_sessions,
@@ -42,17 +46,17 @@ def status(school: School, session_id: int) -> str:
 def test_an_idle_session_expires_after_hold_minutes_not_before(desk: School) -> None:
     held = desk.reserve()
     desk.advance(minutes=20)  # idle exactly 20 min: not yet over
-    assert counts(expire.expire_all(desk.db)) == (0, 0, 0, 0, 3)  # one batch per kind
+    assert counts(expire.expire_all(desk.db)) == (0, 0, 0, 0, KINDS)  # one batch per kind
     assert status(desk, held.session_id) == SessionStatus.OPEN
     desk.advance(seconds=1)
-    assert counts(expire.expire_all(desk.db)) == (1, 0, 1, 0, 3)
+    assert counts(expire.expire_all(desk.db)) == (1, 0, 1, 0, KINDS)
     view = desk.read(lambda tx: sessions.show_session(tx, held.session_id))
     assert view.status == SessionStatus.EXPIRED
     operation = view.operations[0]
     assert operation.status == OperationStatus.ABANDONED
     assert operation.note == "the session was idle over 20 min: expired"
     assert operation.lesson is not None and operation.lesson.status == LessonStatus.RELEASED
-    assert counts(expire.expire_all(desk.db)) == (0, 0, 0, 0, 3)  # idempotent
+    assert counts(expire.expire_all(desk.db)) == (0, 0, 0, 0, KINDS)  # idempotent
 
 
 def test_a_touched_session_starts_its_20_minutes_again(desk: School) -> None:
@@ -74,9 +78,9 @@ def test_an_unanswered_payment_fails_after_payment_minutes(school: School) -> No
         school.db, held.session_id, PaymentMethod.CARD, SimulatedProvider(None)
     )
     school.advance(minutes=30)
-    assert counts(expire.expire_all(school.db)) == (0, 0, 0, 0, 3)
+    assert counts(expire.expire_all(school.db)) == (0, 0, 0, 0, KINDS)
     school.advance(minutes=1)
-    assert counts(expire.expire_all(school.db)) == (0, 1, 1, 0, 3)
+    assert counts(expire.expire_all(school.db)) == (0, 1, 1, 0, KINDS)
     assert status(school, held.session_id) == SessionStatus.PAYMENT_FAILED
     payment = school.read(lambda tx: tx.orm.get(Payment, waiting.payment_id))
     assert payment is not None
@@ -88,7 +92,7 @@ def test_lessons_that_ended_are_done_with_a_history_row_each(desk: School) -> No
     desk.advance(days=8, hours=1, minutes=59)  # Wednesday 10:59: the lesson is not over
     assert counts(expire.expire_all(desk.db))[3] == 0
     desk.advance(minutes=1)
-    assert counts(expire.expire_all(desk.db)) == (0, 0, 0, 1, 3)
+    assert counts(expire.expire_all(desk.db)) == (0, 0, 0, 1, KINDS)
     found = desk.read(lambda tx: lessons_by_id(tx, [lesson]))[lesson]
     assert found.status == LessonStatus.DONE
     subjects = desk.read(
@@ -108,5 +112,5 @@ def test_many_sessions_are_settled_in_batches(desk: School) -> None:
     assert (first.sessions, first.released, first.candidates) == (2, 2, 2)
     assert [status(desk, sid) for sid in held] == ["expired", "expired", "open"]
     # expire_all goes on until a batch is not full: 1 session, then one batch per other kind
-    assert counts(expire.expire_all(desk.db, batch=1)) == (1, 0, 1, 0, 4)
-    assert counts(expire.expire_all(desk.db, batch=2)) == (0, 0, 0, 0, 3)
+    assert counts(expire.expire_all(desk.db, batch=1)) == (1, 0, 1, 0, KINDS + 1)
+    assert counts(expire.expire_all(desk.db, batch=2)) == (0, 0, 0, 0, KINDS)
