@@ -92,6 +92,14 @@ def test_what_cannot_be_bought_or_settled(desk: School) -> None:
     assert payments_of(desk, package) == []
 
 
+def held_minutes(school: School, student_id: int, excluding: int | None = None) -> dict[int, int]:
+    """The minutes of each of the student's packages that payments in progress hold."""
+    stock = school.read(
+        lambda tx: packages.package_stock(tx, student_id=student_id, excluding=excluding)
+    )
+    return {pid: s.held_minutes for pid, s in stock.items() if s.held_minutes}
+
+
 def test_a_lesson_uses_the_package_and_a_pending_payment_holds_its_minutes(desk: School) -> None:
     desk.student("carl")
     package = buy(desk, hours=1, price_cents=4_000)
@@ -103,14 +111,11 @@ def test_a_lesson_uses_the_package_and_a_pending_payment_holds_its_minutes(desk:
     waiting = settlement.pay(desk.db, held.session_id, PaymentMethod.CARD, SimulatedProvider(None))
     assert waiting.amount_cents == 6_000
     student_id = bob.student_id
-    assert desk.read(lambda tx: packages.held_minutes(tx, student_id)) == {package: 60}
-    assert (
-        desk.read(lambda tx: packages.held_minutes(tx, student_id, excluding=waiting.session_id))
-        == {}
-    )
+    assert held_minutes(desk, student_id) == {package: 60}
+    assert held_minutes(desk, student_id, excluding=waiting.session_id) == {}
     desk.advance(minutes=31)  # the payment had no answer: it fails and the hold goes
     assert expire.expire_all(desk.db).failed_payments == 1
-    assert desk.read(lambda tx: packages.held_minutes(tx, student_id)) == {}
+    assert held_minutes(desk, student_id) == {}
 
     desk.book("16:00-17:00")  # a 1 h lesson now: the package pays it
     line = desk.read(lambda tx: packages.list_purchases(tx, "bob")).purchases[0]
