@@ -3,6 +3,7 @@ transaction runs first."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, literal_column, select
@@ -53,5 +54,7 @@ def settings_of(row: Any, url: str, *, check: bool) -> SchoolSettings:
         return DEFAULT_SETTINGS
     settings = _LOADED.get(values)
     if settings is None:  # one object per distinct settings: its zone and grid are cached
-        settings = _LOADED[values] = SchoolSettings(*values)
+        settings = SchoolSettings(*values)
+        # SQLite's driver gives a boolean column back as 0/1
+        settings = _LOADED[values] = replace(settings, notifications=bool(settings.notifications))
     return settings

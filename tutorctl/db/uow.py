@@ -369,9 +369,22 @@ class Database:
             (row,) = run(conn, SETTINGS_QUERY)
         except (OperationalError, ProgrammingError):
             if check:
+                # an older schema lacks a settings column the query names: say it is older
+                # (read apart: on PostgreSQL this transaction is aborted now)
+                version = self._version_apart()
+                if version is not None:
+                    settings_of((version, None), self.url, check=True)
                 raise not_initialised(self.url) from None
             raise
         return settings_of(row, self.url, check=check)
+
+    def _version_apart(self) -> int | None:
+        """The schema version read on a connection of its own (None: none can be read)."""
+        try:
+            with self._connect(False) as conn:
+                return migrations.current_version(conn)
+        except (DBAPIError, ConfigError):
+            return None
 
 
 class _Discarded(Exception):
