@@ -35,13 +35,14 @@ from sqlmodel import Session, col, select
 from tutorctl.core.clock import Clock
 from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
+from tutorctl.core.events import Event
 from tutorctl.core.settings import SchoolSettings
-from tutorctl.db import audit, errors, ids, locks, migrations
+from tutorctl.db import audit, errors, ids, locks, migrations, outbox
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
 from tutorctl.db.schema import Account
-from tutorctl.db.settings import SETTINGS_QUERY, not_initialised, settings_of
+from tutorctl.db.settings import SETTINGS_QUERY, not_initialised, settings_of, version_apart
 
 T = TypeVar("T")
 
@@ -89,6 +90,7 @@ class Tx:
     _accounts_locked: bool = False
     _weeks_locked: bool = False
     _history: audit.AuditLog = field(default_factory=audit.AuditLog)
+    _events: list[Event] = field(default_factory=list)
     _discard: bool = False
 
     def __post_init__(self) -> None:
@@ -235,9 +237,17 @@ class Tx:
         """This mutation changed nothing: it leaves no history row (cron's empty runs)."""
         self._history.unchanged = True
 
+    def record(self, event: Event) -> None:
+        """Record a typed event of this change (``core/events.py``): at commit it becomes the
+        messages it calls for (``outbox.py``)."""
+        self._events.append(event)
+
     def finish(self) -> None:
-        """Flush the service's ORM writes, then append the history rows (called by the unit of work)."""
+        """Flush the service's ORM writes, then append the history rows and queue the
+        messages of the recorded events (called by the unit of work)."""
         self._history.finish(self)
+        if self._events and outbox.wanted(self):
+            outbox.queue(self, self._events)
 
 
 class Database:
@@ -371,20 +381,12 @@ class Database:
             if check:
                 # an older schema lacks a settings column the query names: say it is older
                 # (read apart: on PostgreSQL this transaction is aborted now)
-                version = self._version_apart()
+                version = version_apart(lambda: self._connect(False))
                 if version is not None:
                     settings_of((version, None), self.url, check=True)
                 raise not_initialised(self.url) from None
             raise
         return settings_of(row, self.url, check=check)
-
-    def _version_apart(self) -> int | None:
-        """The schema version read on a connection of its own (None: none can be read)."""
-        try:
-            with self._connect(False) as conn:
-                return migrations.current_version(conn)
-        except (DBAPIError, ConfigError):
-            return None
 
 
 class _Discarded(Exception):

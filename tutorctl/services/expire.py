@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, literal, select, update
 
+from tutorctl.core.events import PaymentsFailed
 from tutorctl.core.status import LessonStatus, OperationKind, PaymentStatus, SessionStatus
 from tutorctl.core.views import ExpireView
 from tutorctl.db.tables import booking_sessions as S
@@ -63,8 +64,7 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> tuple[list[int], i
     """Up to ``batch`` overdue sessions moved on under their locks: (their ids, candidates,
     holds released)."""
     ids = [
-        row[0]
-        for row in tx.run(select(S.c.id).where(overdue.stale).order_by(S.c.id).limit(batch))
+        row[0] for row in tx.run(select(S.c.id).where(overdue.stale).order_by(S.c.id).limit(batch))
     ]
     if not ids:
         tx.unchanged()
@@ -88,6 +88,7 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> tuple[list[int], i
             .where(tx.one_of(PAY.c.session_id, changed), PAY.c.status == PaymentStatus.PENDING)
             .values(status=PaymentStatus.FAILED, settled_at=tx.now)
         )
+        tx.record(PaymentsFailed(tuple(changed), overdue.why))
     released = release_holds(tx, sessions=changed, abandon=overdue.abandon, note=overdue.why)
     _audit_sessions(tx, changed, overdue.status)
     return changed, len(ids), released

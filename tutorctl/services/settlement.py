@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from tutorctl.core.errors import NotFoundError, RuleError
+from tutorctl.core.events import PaymentsFailed
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import (
     LedgerKind,
@@ -181,6 +182,7 @@ def _failed(
     booking.status = SessionStatus.PAYMENT_FAILED
     tx.orm.add_all([payment, booking])
     release_holds(tx, sessions=[must_id(booking)], abandon=(OperationKind.RESERVE,), note=why)
+    tx.record(PaymentsFailed((must_id(booking),), why))
     tx.audit(
         f"payment {what} session {booking.id}",
         users=[booking.student_id],
