@@ -16,6 +16,7 @@ from tutorctl.cli import (
     lessons,
     maintenance,
     money,
+    notify,
     report,
     schedule,
     transfer,
@@ -89,7 +90,9 @@ COMMANDS: list[tuple[str, typer.Typer | Callable[..., Any]]] = [
     ("import", transfer.import_),
     ("export", transfer.exports),
     ("report", report.reports),
+    ("notify", notify.app),
 ]
+booking.sessions.command("receipt")(notify.session_receipt)
 for _name, _command_or_group in COMMANDS:
     if isinstance(_command_or_group, typer.Typer):
         app.add_typer(_command_or_group, name=_name)

@@ -11,10 +11,20 @@ from typing import Any
 
 from rich.console import Console
 
-from tutorctl.render import lessons, money, reports, resume, runs, schedule, school, sessions
+from tutorctl.render import (
+    lessons,
+    money,
+    notify,
+    reports,
+    resume,
+    runs,
+    schedule,
+    school,
+    sessions,
+)
 from tutorctl.render.base import render
 
-RENDERERS = (lessons, money, reports, resume, runs, schedule, school, sessions)  # registered
+RENDERERS = (lessons, money, notify, reports, resume, runs, schedule, school, sessions)  # registered
 
 __all__ = ["make_console", "render"]
 

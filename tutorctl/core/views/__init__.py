@@ -24,6 +24,13 @@ from tutorctl.core.views.money import LedgerView as LedgerView
 from tutorctl.core.views.money import PayResultView as PayResultView
 from tutorctl.core.views.money import PurchaseLine as PurchaseLine
 from tutorctl.core.views.money import PurchaseListView as PurchaseListView
+from tutorctl.core.views.notify import MessageListView as MessageListView
+from tutorctl.core.views.notify import MessageShowView as MessageShowView
+from tutorctl.core.views.notify import MessageView as MessageView
+from tutorctl.core.views.notify import NotifySendView as NotifySendView
+from tutorctl.core.views.notify import ReceiptView as ReceiptView
+from tutorctl.core.views.notify import RetryView as RetryView
+from tutorctl.core.views.notify import SendOutcomeView as SendOutcomeView
 from tutorctl.core.views.people import PersonRef as PersonRef
 from tutorctl.core.views.people import UserListView as UserListView
 from tutorctl.core.views.people import UserView as UserView
