@@ -38,6 +38,7 @@ V7_COLUMNS = (
 def drop_version_7(conn: Connection) -> None:
     """Take away what version 7 added."""
     conn.execute(text("DROP TABLE outbox"))
+    conn.execute(text("DROP INDEX ix_reservations_remind"))
     for table, column in V7_COLUMNS:
         conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 

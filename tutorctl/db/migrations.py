@@ -315,6 +315,8 @@ def _telling_people(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V7_COLUMNS:
         conn.exec_driver_sql(statement.format(timestamp=timestamp))
+    (index,) = (i for i in tables.reservations.indexes if i.name == "ix_reservations_remind")
+    index.create(conn)
     tables.outbox.create(conn)
     _outbox_index(conn)
 

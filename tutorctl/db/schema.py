@@ -159,6 +159,7 @@ class Reservation(Table, table=True):
         Index("ix_reservations_status_ends", "status", "ends_at"),
         Index("ix_reservations_session", "session_id"),
         Index("ix_reservations_starts", "starts_at"),  # reports: the lessons of a period
+        Index("ix_reservations_remind", "remind_from"),  # notify send: the reminders due
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -142,14 +142,13 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     """Up to ``limit`` messages due, claimed for this run; those whose lessons changed since
     become ``obsolete`` instead (and are not sent)."""
     tx.unchanged()
+    claimable = or_(
+        and_(_O.c.status == "queued", _O.c.next_attempt_at <= tx.now),
+        and_(_O.c.status == "sending", _O.c.claimed_at < tx.now - STALE_CLAIM),
+    )
     due = (
         select(_O.c.id)
-        .where(
-            or_(
-                and_(_O.c.status == "queued", _O.c.next_attempt_at <= tx.now),
-                and_(_O.c.status == "sending", _O.c.claimed_at < tx.now - STALE_CLAIM),
-            )
-        )
+        .where(claimable)
         .order_by(_O.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -160,7 +159,7 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     taken = sorted(
         tx.run(
             update(_O)
-            .where(tx.one_of(_O.c.id, ids))
+            .where(tx.one_of(_O.c.id, ids), claimable)  # checked again: the lock holds it
             .values(status="sending", claimed_by=token, claimed_at=tx.now)
             .returning(*_O.c)
         ).all(),

@@ -19,7 +19,7 @@ from tutorctl.services import outbox
 from tutorctl.services.mailer import Mailer, Outcome, SmtpConfig, Unreachable
 from tutorctl.services.messages import Row, Templates, compose
 
-BATCH = 100
+BATCH = 20  # messages claimed at a time: overlapping runs share the queue
 
 
 def send(
