@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
     urls = {on: f"sqlite:///{folder}/{'on' if on else 'off'}.db" for on in (False, True)}
-    for on, url in urls.items():
+    for url in urls.values():
         cli(["--db", url, "--now", NOW, "db", "init"])
         cli(["--db", url, "--now", NOW, "category", "add", "maths", "--price", "40"])
     pending = {on: school(url, on, args.sessions) for on, url in urls.items()}
