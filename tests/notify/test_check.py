@@ -64,7 +64,11 @@ def test_a_reminder_sent_for_a_cancelled_lesson_is_a_violation(cli: Cli, inbox: 
     with get_engine(cli.url).begin() as conn:  # as if it had gone after the cancel
         conn.execute(
             text("UPDATE outbox SET sent_at = :at WHERE kind = 'reminder'"),
-            {"at": "2026-12-01 10:00:00" if "sqlite" not in cli.url else "2026-12-01 10:00:00.000000"},
+            {
+                "at": "2026-12-01 10:00:00"
+                if "sqlite" not in cli.url
+                else "2026-12-01 10:00:00.000000"
+            },
         )
     assert violations(cli) == [f"messages: reminder 3 was sent when lesson {lesson} was not booked"]
     with get_engine(cli.url).begin() as conn:

@@ -6,7 +6,10 @@ nothing from `demo` (both backends)."""
 from __future__ import annotations
 
 from tests.conftest import Cli
+from sqlalchemy import text
+
 from tests.notify.conftest import book, mail_school, outbox
+from tutorctl.db.engine import get_engine
 
 
 def test_a_session_queues_a_receipt_and_the_teachers_messages(cli: Cli) -> None:
@@ -94,3 +97,39 @@ def test_a_payment_failed_by_expire_tells_the_student(cli: Cli) -> None:
     assert [(r["kind"], r["to_address"], r["session_id"]) for r in rows] == [
         ("payment_failed", "bob@example.org", held["session_id"]),
     ]
+
+
+def booked_count(cli: Cli) -> int:
+    with get_engine(cli.url).connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM reservations WHERE status = 'booked'")
+            ).scalar_one()
+        )
+
+
+def test_demo_queues_nothing(cli: Cli) -> None:
+    cli.ok("db", "init", "--notifications", "on", "--mail-from", "desk@school.example")
+    cli.ok("demo")
+    for handle in ("alice", "bruno", "chloe", "david", "emma"):
+        cli.ok("user", "set", handle, "--email", f"{handle}@example.org")
+    before = booked_count(cli)
+    cli.ok("--now", "2026-12-08T09:00:00+01:00", "demo")  # books the new weeks
+    assert booked_count(cli) > before
+    assert outbox(cli) == []
+
+
+def test_session_receipt_at_the_desk(cli: Cli) -> None:
+    mail_school(cli)
+    session, lesson = book(cli)
+    receipt = cli.json("session", "receipt", str(session))
+    assert (receipt["student"], receipt["currency"]) == ("bob", "EUR")
+    assert [(x["action"], x["id"]) for x in receipt["lessons"]] == [("booked", lesson)]
+    assert receipt["money"]["payment_cents"] == 4000
+    text_out = cli.ok("session", "receipt", str(session)).out
+    assert "Wednesday 2 December 2026, 10:00-11:00" in text_out and "40.00 EUR" in text_out
+    cli.fails(3, "session", "receipt", "99")
+    quiet = cli.json("reserve", "--teacher", "alice", "--student", "carl", "--category", "maths",
+                     "--week", "next", "--day", "thu", "--time", "10:00-11:00")  # fmt: skip
+    cli.ok("session", "pay", str(quiet["session_id"]), "--method", "card")
+    assert "opted out" in cli.fails(3, "session", "receipt", str(quiet["session_id"])).err
