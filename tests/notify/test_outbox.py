@@ -5,9 +5,9 @@ nothing from `demo` (both backends)."""
 
 from __future__ import annotations
 
-from tests.conftest import Cli
 from sqlalchemy import text
 
+from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school, outbox
 from tutorctl.db.engine import get_engine
 
