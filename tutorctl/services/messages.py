@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import traceback
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -201,9 +201,12 @@ def compose(
         message.add_attachment(
             calendar,
             subtype="calendar",
+            cte="quoted-printable",  # readable, and 7-bit for any server
             params={"method": method},
             filename=f"lessons-{method.lower()}.ics",
         )
+    if message.is_multipart():  # the same message every time it is composed
+        message.set_boundary(f"tutorctl-outbox-{row.id}")
     return message
 
 
@@ -238,7 +241,11 @@ def calendars(row: Row, settings: SchoolSettings, now: datetime) -> list[tuple[s
             event.add("organizer", f"mailto:{settings.mail_from}")
             event.add("attendee", f"mailto:{row.to_address}")
             cal.add_component(event)
-        cal.add_missing_timezones()
+        # the zone's rules around these lessons (a year either side), not since 1970
+        days = [datetime.fromisoformat(i["starts_at"]).date() for i in items]
+        cal.add_missing_timezones(
+            first_date=min(days) - timedelta(days=366), last_date=max(days) + timedelta(days=366)
+        )
         parts.append((method, cal.to_ical().decode()))
     return parts
 
