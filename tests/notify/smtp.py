@@ -4,8 +4,11 @@ require STARTTLS and AUTH with a certificate made by trustme."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import os
+import signal
 import socket
 import ssl
 from collections.abc import Iterator
@@ -33,6 +36,31 @@ class Inbox:
     refuse: dict[str, str] = field(default_factory=dict)  # address → answer to its RCPT
     busy: int = 0  # answer DATA with 451 this many times first
     logins: list[str] = field(default_factory=list)
+    # SIGKILL this client process at a step of the first message: "mail" (after its claim,
+    # before anything is sent), "data" (during DATA: not kept), "accepted" (kept, the client
+    # dies before it reads the 250)
+    kill_at: str | None = None
+    kill_pid: int | None = None
+
+    async def _kill(self, step: str) -> bool:
+        if self.kill_at != step:
+            return False
+        for _ in range(500):  # the test sets the pid right after starting the process
+            if self.kill_pid is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert self.kill_pid is not None
+        os.kill(self.kill_pid, signal.SIGKILL)
+        self.kill_at = None
+        await asyncio.sleep(0.2)  # let it die before answering
+        return True
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        await self._kill("mail")
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -43,6 +71,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if await self._kill("data"):
+            return "451 gone"
         if self.busy:
             self.busy -= 1
             return "451 4.3.0 busy, try again later"
@@ -50,6 +80,7 @@ class Inbox:
         assert isinstance(message, EmailMessage)
         self.received.append(message)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        await self._kill("accepted")
         return "250 OK queued"
 
     def authenticate(
