@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from icalendar import Calendar
+from icalendar import Calendar, Timezone
 from icalendar import Event as VEvent
 
 from tutorctl.core.addresses import one_line
+from tutorctl.core.calendar import load_zone
 from tutorctl.core.errors import InputError
 from tutorctl.core.money import format_amount
 from tutorctl.core.settings import SchoolSettings
@@ -201,13 +203,24 @@ def compose(
         message.add_attachment(
             calendar,
             subtype="calendar",
-            cte="quoted-printable",  # readable, and 7-bit for any server
+            cte="7bit" if calendar.isascii() else "quoted-printable",  # 7-bit for any server
             params={"method": method},
             filename=f"lessons-{method.lower()}.ics",
         )
     if message.is_multipart():  # the same message every time it is composed
         message.set_boundary(f"tutorctl-outbox-{row.id}")
     return message
+
+
+@lru_cache(maxsize=32)
+def _vtimezone(timezone: str, first: int, last: int) -> str:
+    """The school zone's VTIMEZONE from the year before ``first`` to the year after ``last``,
+    as iCalendar text (made once a run: it is the slow part of a calendar)."""
+    component = Timezone.from_tzinfo(
+        load_zone(timezone), tzid=timezone, first_date=date(first - 1, 1, 1),
+        last_date=date(last + 2, 1, 1),
+    )  # fmt: skip
+    return str(component.to_ical().decode())
 
 
 def calendars(row: Row, settings: SchoolSettings, now: datetime) -> list[tuple[str, str]]:
@@ -241,12 +254,12 @@ def calendars(row: Row, settings: SchoolSettings, now: datetime) -> list[tuple[s
             event.add("organizer", f"mailto:{settings.mail_from}")
             event.add("attendee", f"mailto:{row.to_address}")
             cal.add_component(event)
-        # the zone's rules around these lessons (a year either side), not since 1970
-        days = [datetime.fromisoformat(i["starts_at"]).date() for i in items]
-        cal.add_missing_timezones(
-            first_date=min(days) - timedelta(days=366), last_date=max(days) + timedelta(days=366)
-        )
-        parts.append((method, cal.to_ical().decode()))
+        # the zone's rules around these lessons (the years either side), not since 1970:
+        # serialised once a run and put before the events
+        years = [datetime.fromisoformat(i["starts_at"]).year for i in items]
+        zone = _vtimezone(settings.timezone, min(years), max(years))
+        head, event, rest = cal.to_ical().decode().partition("BEGIN:VEVENT")
+        parts.append((method, f"{head}{zone}{event}{rest}"))
     return parts
 
 

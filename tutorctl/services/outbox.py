@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
+from tutorctl.core.settings import SchoolSettings
 from tutorctl.core.status import LessonStatus
 from tutorctl.db import tables
 from tutorctl.db.uow import Tx
@@ -71,6 +72,8 @@ def queue_reminders(tx: Tx) -> int:
 class Claimed:
     rows: list[Row]
     obsolete: list[tuple[Row, str]]
+    settings: SchoolSettings | None = None  # as the claim read them: the texts use them
+    now: datetime | None = None
 
 
 def _lessons(tx: Tx, ids: set[int]) -> dict[int, Any]:
@@ -155,7 +158,7 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     )
     ids = [row[0] for row in tx.run(due)]
     if not ids:
-        return Claimed([], [])
+        return Claimed([], [], tx.settings, tx.now)
     taken = sorted(
         tx.run(
             update(_O)
@@ -184,7 +187,7 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
         good.append(row)
     for row, why in gone:
         _set(tx, row.id, status="obsolete", last_error=why)
-    return Claimed(good, gone)
+    return Claimed(good, gone, tx.settings, tx.now)
 
 
 def _set(tx: Tx, message_id: int, **values: Any) -> None:

@@ -8,11 +8,9 @@ locked while the server talks. A broken template stops the run before anything i
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from functools import partial
 
 from tutorctl.core.errors import ConfigError
-from tutorctl.core.settings import SchoolSettings
 from tutorctl.core.views import NotifySendView, SendOutcomeView
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services import outbox
@@ -54,7 +52,8 @@ def send(
             if not claimed.rows and not claimed.obsolete:
                 break
             for index, row in enumerate(claimed.rows):
-                settings, now = _context(db)
+                assert claimed.settings is not None and claimed.now is not None
+                settings, now = claimed.settings, claimed.now
                 try:  # a school template, a refused login: untried, they wait
                     outcome = mailer.send(compose(row, settings, templates, now))
                 except Unreachable as exc:
@@ -103,10 +102,6 @@ def _record(db: Database, message_id: int, outcome: Outcome) -> str:
         permanent=outcome.kind == "permanent",
     )
     return db.write("notify send", unsent)
-
-
-def _context(db: Database) -> tuple[SchoolSettings, datetime]:
-    return db.read(lambda tx: (tx.settings, tx.now))
 
 
 def _dry_run(
