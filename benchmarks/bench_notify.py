@@ -38,7 +38,7 @@ class Sink:
     def __init__(self) -> None:
         self.count = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.count += 1
         return "250 OK"
 
@@ -58,10 +58,8 @@ def fill(url: str, messages: int) -> None:
                " created_at, next_attempt_at, attempts")  # fmt: skip
     with get_engine(url).begin() as conn:
         while (n := conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()) < messages:
-            conn.execute(
-                text(f"INSERT INTO outbox ({columns}) SELECT {columns} FROM outbox"  # noqa: S608
-                     f" ORDER BY id LIMIT {min(n, messages - n)}")  # fmt: skip
-            )
+            copy = f"INSERT INTO outbox ({columns}) SELECT {columns} FROM outbox ORDER BY id"
+            conn.execute(text(copy + " LIMIT :n"), {"n": min(n, messages - n)})
 
 
 def main() -> None:
