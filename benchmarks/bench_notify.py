@@ -54,12 +54,15 @@ def fill(url: str, messages: int) -> None:
     run("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths", "--week",
         "next", "--day", "wed", "--time", "10:00-11:00")  # fmt: skip
     run("session", "pay", "1", "--method", "card")
-    columns = ("kind, status, user_id, to_address, to_name, session_id, lesson_id, payload,"
-               " created_at, next_attempt_at, attempts")  # fmt: skip
+    copy = text(
+        "INSERT INTO outbox (kind, status, user_id, to_address, to_name, session_id, lesson_id,"
+        " payload, created_at, next_attempt_at, attempts) SELECT kind, status, user_id,"
+        " to_address, to_name, session_id, lesson_id, payload, created_at, next_attempt_at,"
+        " attempts FROM outbox ORDER BY id LIMIT :n"
+    )
     with get_engine(url).begin() as conn:
         while (n := conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()) < messages:
-            copy = f"INSERT INTO outbox ({columns}) SELECT {columns} FROM outbox ORDER BY id"
-            conn.execute(text(copy + " LIMIT :n"), {"n": min(n, messages - n)})
+            conn.execute(copy, {"n": min(n, messages - n)})
 
 
 def main() -> None:
