@@ -41,6 +41,8 @@ class Inbox:
     # dies before it reads the 250)
     kill_at: str | None = None
     kill_pid: int | None = None
+    drop: int = 0  # close the connection in the middle of DATA this many times
+    slow: float = 0.0  # keep the message, then wait this long before answering 250 (once)
 
     async def _kill(self, step: str) -> bool:
         if self.kill_at != step:
@@ -73,6 +75,10 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if await self._kill("data"):
             return "451 gone"
+        if self.drop:
+            self.drop -= 1
+            server.transport.close()  # the client is left without an answer
+            return "421 closing"
         if self.busy:
             self.busy -= 1
             return "451 4.3.0 busy, try again later"
@@ -81,6 +87,9 @@ class Inbox:
         self.received.append(message)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         await self._kill("accepted")
+        if self.slow:
+            wait, self.slow = self.slow, 0.0
+            await asyncio.sleep(wait)
         return "250 OK queued"
 
     def authenticate(

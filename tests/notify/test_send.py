@@ -224,3 +224,33 @@ def test_a_broken_template_stops_before_anything_is_sent(
     assert receipt["Subject"] == "Booked: 1 lesson(s)"
     body = receipt.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert body.replace("\r\n", "\n").startswith("Dear Bob Li:\n* booked: maths with Alice")
+
+
+def test_a_connection_dropped_during_data_is_tried_again(cli: Cli, inbox: Inbox) -> None:
+    mail_school(cli)
+    book(cli)
+    inbox.drop = 1
+    first = cli.json("notify", "send")
+    assert first["stopped"] and (first["sent"], first["retried"]) == (0, 1)
+    assert {r["status"] for r in outbox(cli)} == {"queued"}  # the untried one was released
+    later = cli.json("--now", "2026-11-24T09:06:00+01:00", "notify", "send")
+    assert later["sent"] == 2 and len(inbox.received) == 2
+    assert len({str(m["Message-ID"]) for m in inbox.received}) == 2
+
+
+def test_a_server_slower_than_the_timeout_may_get_that_one_twice(
+    cli: Cli, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server kept the message but answered after the client gave up: it is retried, so
+    it arrives twice with the same Message-ID; nothing else does."""
+    mail_school(cli)
+    book(cli)
+    monkeypatch.setenv("TUTORCTL_SMTP_TIMEOUT", "0.5")
+    inbox.slow = 2.0
+    first = cli.json("notify", "send")
+    assert first["stopped"] and first["retried"] == 1
+    later = cli.json("--now", "2026-11-24T09:06:00+01:00", "notify", "send")
+    assert later["sent"] == 2
+    ids = [str(m["Message-ID"]) for m in inbox.received]
+    assert len(ids) == 3 and len(set(ids)) == 2 and ids[0] == ids[1]
+    assert {r["status"] for r in outbox(cli)} == {"sent"}
