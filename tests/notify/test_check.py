@@ -73,3 +73,19 @@ def test_a_reminder_sent_for_a_cancelled_lesson_is_a_violation(cli: Cli, inbox: 
     assert violations(cli) == [f"messages: reminder 3 was sent when lesson {lesson} was not booked"]
     with get_engine(cli.url).begin() as conn:
         conn.execute(text("DELETE FROM outbox WHERE kind = 'reminder'"))
+
+
+def test_a_later_sessions_missing_message_counts_after_a_change_to_the_person(
+    cli: Cli,
+) -> None:
+    """A change to bob before his second session does not excuse its missing receipt."""
+    mail_school(cli)
+    book(cli)
+    cli.ok("user", "set", "bob", "--name", "Bob Li Jr")
+    second, _lesson = book(cli, day="thu")
+    with get_engine(cli.url).begin() as conn:
+        conn.execute(text("DELETE FROM outbox WHERE session_id = :s AND kind = 'receipt'"),
+                     {"s": second})  # fmt: skip
+    assert violations(cli) == [f"messages: session {second} has no receipt for bob"]
+    cli.ok("user", "set", "bob", "--no-notify")  # now he has opted out: nothing is missing
+    assert violations(cli) == []
