@@ -254,3 +254,18 @@ def test_a_server_slower_than_the_timeout_may_get_that_one_twice(
     ids = [str(m["Message-ID"]) for m in inbox.received]
     assert len(ids) == 3 and len(set(ids)) == 2 and ids[0] == ids[1]
     assert {r["status"] for r in outbox(cli)} == {"sent"}
+
+
+def test_a_template_failing_at_render_time_stops_before_anything_is_sent(
+    cli: Cli, inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mail_school(cli)
+    book(cli)
+    (tmp_path / "teacher.txt").write_text("Hi {{ name }}\n{{ nothing_here }}\n")
+    monkeypatch.setenv("TUTORCTL_TEMPLATES", str(tmp_path))
+    err = cli.fails(2, "notify", "send").err
+    assert "teacher.txt line 2" in err and "nothing_here" in err
+    assert inbox.received == [] and {r["status"] for r in outbox(cli)} == {"queued"}
+    (tmp_path / "teacher.txt").write_text("{{ ''.__class__.__mro__ }}\n")  # the sandbox says no
+    assert "teacher.txt line 1" in cli.fails(2, "notify", "send").err
+    assert inbox.received == []

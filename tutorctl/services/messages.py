@@ -139,6 +139,7 @@ class Templates:
     def __init__(self, folder: str | None) -> None:
         self.folder = Path(folder) if folder else None
         self._env: Any = None
+        self._names: list[str] = []
         if self.folder is None:
             return
         if not self.folder.is_dir():
@@ -152,7 +153,9 @@ class Templates:
             autoescape=False,
             keep_trailing_newline=True,
         )
-        for name in self.names():
+        wanted = {f"{k}.txt" for k in KINDS} | {f"{k}.subject.txt" for k in KINDS}
+        self._names = sorted(p.name for p in self.folder.iterdir() if p.name in wanted)
+        for name in self._names:
             try:
                 self._env.get_template(name)
             except TemplateSyntaxError as exc:
@@ -161,10 +164,30 @@ class Templates:
                 ) from None
 
     def names(self) -> list[str]:
-        if self.folder is None:
-            return []
-        wanted = {f"{k}.txt" for k in KINDS} | {f"{k}.subject.txt" for k in KINDS}
-        return sorted(p.name for p in self.folder.iterdir() if p.name in wanted)
+        return self._names if self.folder is not None else []
+
+    def rehearse(self, settings: SchoolSettings) -> None:
+        """Render every template once with a sample of each kind, so that one failing at
+        render time (an unknown name, a sandbox refusal) stops the run before anything is
+        sent, naming its file and line (InputError, exit 2)."""
+        if self._env is None or not settings.mail_from:
+            return
+        at = "2026-01-05T09:00:00+00:00"
+        lesson = {
+            "id": 1, "uid": 1, "sequence": 0, "teacher": "T", "student": "S", "category": "C",
+            "starts_at": at, "ends_at": at, "price_cents": 0, "old_starts_at": at,
+            "refund_cents": 0, "refund_minutes": 0, "late": False,
+        }  # fmt: skip
+        lessons = [{**lesson, "action": a} for a in ("booked", "moved", "cancelled")]
+        money = dict.fromkeys(
+            ("package_minutes", "balance_cents", "payment_cents", "refund_cents",
+             "refund_minutes", "balance_after_cents"), 0,
+        )  # fmt: skip
+        for kind in KINDS:
+            payload = {"lessons": lessons, "money": money, "reason": "r", "why": "w"}
+            ctx = context(Row(0, kind, "a@b.example", "N", 1, payload), settings)
+            self.render(f"{kind}.subject.txt", ctx)
+            self.render(f"{kind}.txt", ctx)
 
     def render(self, name: str, ctx: dict[str, Any]) -> str | None:
         """The template ``name`` rendered, or None when the school has none."""

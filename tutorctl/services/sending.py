@@ -32,6 +32,7 @@ def send(
             "no SMTP server: set TUTORCTL_SMTP_URL (smtp://host:25, "
             "smtp+starttls://user@host:587 or smtps://host:465); every message stays queued"
         )
+    templates.rehearse(db.read(lambda tx: tx.settings))  # a broken template: nothing is sent
     if dry_run:
         return _dry_run(db, config, templates, limit)
     reminders = db.write("notify send", outbox.queue_reminders)
