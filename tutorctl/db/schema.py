@@ -71,7 +71,6 @@ class Settings(Table, table=True):
     payment_minutes: int
     cancel_notice_hours: int
     min_notice_hours: int
-    # SPEC §11 (version 7): messages to students and teachers
     notifications: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     mail_from: str | None = Field(default=None, max_length=254)
     reminder_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
@@ -87,7 +86,6 @@ class User(Table, table=True):
     role: str = Field(max_length=16)
     active: bool = True
     created_at: datetime = _instant()
-    # SPEC §11: where their messages go, and whether they want them
     email: str | None = Field(default=None, max_length=254)
     notify: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
@@ -180,9 +178,8 @@ class Reservation(Table, table=True):
     unfunded: bool = False
     late_cancel: bool = False
     created_at: datetime = _instant()
-    # SPEC §11: a move makes a new row; the calendar event stays one (UID from the first row
-    # of the lineage, SEQUENCE from the revision); the instant its reminder is due (None: no
-    # reminder — booked already inside the window, or reminders off)
+    # SPEC §11: one calendar event across moves (UID: the lineage's first row; SEQUENCE: the
+    # revision); when its reminder is due (None: booked inside the window, or reminders off)
     lineage_id: int | None = None
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     remind_from: datetime | None = _instant(nullable=True)
@@ -377,33 +374,3 @@ class HistoryUser(Table, table=True):
     user_id: int = Field(primary_key=True)
     history_id: int = Field(primary_key=True, foreign_key="history.id")
 
-
-class Outbox(Table, table=True):
-    """A message to one person (SPEC §11), queued in the transaction of the change it tells
-    and sent later by ``notify send``. ``payload`` holds the facts the text is made of (JSON),
-    so the message is rendered, and checked against the lessons as they stand, when sent."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_status_next", "status", "next_attempt_at"),
-        Index("ix_outbox_user", "user_id", "id"),
-        Index("ix_outbox_session", "session_id"),
-        # uq_outbox_reminder (one reminder per lesson row) is a partial index: migrations.py
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16)
-    status: str = Field(max_length=16)
-    user_id: int = Field(foreign_key="users.id")
-    to_address: str = Field(max_length=254)
-    to_name: str = Field(max_length=200)
-    session_id: int | None = None
-    lesson_id: int | None = None  # a reminder's lesson
-    payload: str = "{}"
-    created_at: datetime = _instant()
-    next_attempt_at: datetime = _instant()
-    attempts: int = 0
-    claimed_by: str | None = Field(default=None, max_length=64)
-    claimed_at: datetime | None = _instant(nullable=True)
-    sent_at: datetime | None = _instant(nullable=True)
-    last_error: str | None = Field(default=None, max_length=500)
