@@ -196,6 +196,19 @@ SCENARIOS = {
             "session confirm 2",
         ]
     ),
+    "telling": Scenario(
+        [
+            "db init --notifications on --mail-from desk@school.example",
+            "user add alice --name 'Alice Martin' --role teacher --email alice@school.example",
+            "user add chloe --name 'Chloé Dubois' --role student --email chloe@example.org",
+            "category add maths --price 40.00",
+            "schedule set alice --week this..+2 --days mon-fri --hours 09:00-18:00 --open",
+            "account credit chloe 20.00",
+            "reserve --teacher alice --student chloe --category maths --week next --day wed "
+            "--time 10:00-11:00",
+            "session pay 1 --method card",
+        ]
+    ),
     "import": Scenario(
         SCHOOL,
         {

@@ -94,6 +94,8 @@ def test_user_add_list_show_deactivate(cli: Cli) -> None:
         "active": True,
         "balance_cents": None,
         "currency": None,
+        "email": None,
+        "notify": True,
     }
     bob = cli.json("user", "add", "bob", "--name", "Bob", "--role", "student")
     assert cli.json("user", "show", "bob")["balance_cents"] == 0

@@ -16,7 +16,8 @@ PARTS = {
     "HistoryEntryView", "HoursRow", "LedgerLineView", "LessonEventView", "LessonView",
     "MoveLineView", "NewGroupView", "NewTotalsView", "OccupancyRow", "OffLessonView",
     "OperationView", "PackageHoursView", "PersonRef", "ReportPeriod", "RevenueRow",
-    "SessionSummaryView", "SettingsView", "SlotView", "TotalsView",
+    "SessionSummaryView", "SettingsView", "SlotView", "TotalsView", "MessageView",
+    "SendOutcomeView",
 }  # fmt: skip
 
 

@@ -26,6 +26,23 @@ V5_INDEXES = (
 )  # fmt: skip
 
 
+# what version 8 added (SPEC §11: people's emails, the school's message settings, a lesson's
+# calendar lineage and reminder time, the outbox)
+V8_COLUMNS = (
+    ("users", "email"), ("users", "notify"), ("settings", "notifications"),
+    ("settings", "mail_from"), ("settings", "reminder_hours"), ("reservations", "lineage_id"),
+    ("reservations", "revision"), ("reservations", "remind_from"),
+)  # fmt: skip
+
+
+def drop_version_8(conn: Connection) -> None:
+    """Take away what version 8 added."""
+    conn.execute(text("DROP TABLE outbox"))
+    conn.execute(text("DROP INDEX ix_reservations_remind"))
+    for table, column in V8_COLUMNS:
+        conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+
+
 def drop_version_5(conn: Connection) -> None:
     """Take away what version 5 added (the caller sets the version it wants to look like)."""
     for table, column in V5_COLUMNS:
@@ -48,6 +65,7 @@ def test_upgrade_from_version_4_adds_the_time_passing_columns(cli: Cli) -> None:
     cli.ok("account", "debit", "bob", "1.00", "--reason", "x")  # a history row of bob's
     with get_engine(cli.url).begin() as conn:  # make it look like a version 4 database
         linked = sorted(conn.execute(text("SELECT user_id, history_id FROM history_users")))
+        drop_version_8(conn)
         drop_version_5(conn)
         conn.execute(text("UPDATE tutorctl_schema SET version = 4"))
     assert "older" in cli.fails(4, "session", "list").err
@@ -84,6 +102,7 @@ def test_upgrade_from_version_5_indexes_the_operation_that_made_a_lesson(cli: Cl
     school(cli)
     held = reserve(cli, "--json").json()
     with get_engine(cli.url).begin() as conn:  # make it look like a version 5 database
+        drop_version_8(conn)
         conn.execute(text("DROP INDEX ix_operations_new"))
         conn.execute(text("UPDATE tutorctl_schema SET version = 5"))
     upgraded = cli.json("db", "init")
@@ -93,3 +112,32 @@ def test_upgrade_from_version_5_indexes_the_operation_that_made_a_lesson(cli: Cl
     assert "ix_operations_new" in indexes
     shown = cli.json("lesson", "show", str(held["reservation_id"]))
     assert shown["events"][0]["operation_id"] is not None  # found through the new index
+
+
+def test_upgrade_from_version_7_adds_emails_settings_and_the_outbox(cli: Cli) -> None:
+    school(cli)
+    held = reserve(cli, "--json").json()
+    with get_engine(cli.url).begin() as conn:  # make it look like a version 7 database
+        drop_version_8(conn)
+        conn.execute(text("UPDATE tutorctl_schema SET version = 7"))
+    assert "older" in cli.fails(4, "user", "list").err
+    upgraded = cli.json("db", "init")
+    assert (upgraded["schema_version_before"], upgraded["schema_version"]) == (7, SCHEMA_VERSION)
+    settings = upgraded["settings"]
+    assert (settings["notifications"], settings["mail_from"], settings["reminder_hours"]) == (
+        False, None, 24,
+    )  # fmt: skip
+    # people written before have no email and want messages once they have one
+    bob = cli.json("user", "show", "bob")
+    assert (bob["email"], bob["notify"]) == (None, True)
+    assert cli.json("user", "set", "bob", "--email", "bob@example.org")["email"] == (
+        "bob@example.org"
+    )
+    with get_engine(cli.url).begin() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("outbox")}
+        assert conn.execute(text("SELECT count(*) FROM outbox")).scalar() == 0
+    assert {"ix_outbox_status_next", "uq_outbox_reminder"} <= indexes
+    # the session written before the upgrade goes on, notifications on
+    cli.ok("db", "init", "--notifications", "on", "--mail-from", "desk@school.example")
+    cli.ok("session", "pay", str(held["session_id"]), "--method", "card")
+    cli.ok("session", "confirm", str(held["session_id"]))

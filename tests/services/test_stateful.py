@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import inspect
 import io
+import json
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -48,8 +49,10 @@ from hypothesis.stateful import (
 from sqlmodel import col, select
 
 from tests.conftest import NOW, PgServer, fresh_database
+from tests.notify.smtp import Inbox, smtp_server
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import InputError, RuleError
+from tutorctl.db import tables
 from tutorctl.db.schema import (
     Account,
     BookingSession,
@@ -65,10 +68,13 @@ from tutorctl.db.schema import (
 from tutorctl.db.uow import Database, Tx
 from tutorctl.render import console as rendering
 from tutorctl.services import accounts as account_svc
-from tutorctl.services import booking, check, expire, imports, schedule, settlement, users
+from tutorctl.services import booking, check, expire, imports, schedule, sending, settlement, users
 from tutorctl.services import history as history_svc
 from tutorctl.services import resume as resume_svc
 from tutorctl.services import sessions as session_svc
+from tutorctl.services import settings as school_settings
+from tutorctl.services.mailer import smtp_config
+from tutorctl.services.messages import Templates
 
 ZONE = ZoneInfo("Europe/Paris")  # the default school zone; no DST change in the weeks we visit
 START = parse_now(NOW)
@@ -204,9 +210,13 @@ def setup_school(db: Database) -> dict[str, int]:
     def people(tx: Tx) -> dict[str, int]:
         ids = {}
         for handle, name in TEACHERS.items():
-            ids[handle] = users.add_user(tx, handle, name, "teacher").id
+            ids[handle] = users.add_user(tx, handle, name, "teacher", f"{handle}@school.example").id
         for handle, name in STUDENTS.items():
-            ids[handle] = users.add_user(tx, handle, name, "student").id
+            ids[handle] = users.add_user(tx, handle, name, "student", f"{handle}@example.org").id
+        # SPEC §11: every change is told; `notify send` is a step (reminders 24 h before)
+        school_settings.init_settings(
+            tx, {"notifications": True, "mail_from": "desk@school.example"}
+        )
         for category, price in CATEGORIES.items():
             users.add_category(tx, category, price)
         return ids
@@ -231,9 +241,13 @@ class WorldMachine(RuleBasedStateMachine):
         self.confirm_flags: tuple[bool, bool] | None = None  # confirm of a payment_failed one
         self.folder = tempfile.TemporaryDirectory()
         self.prev = self.db.read(snapshot)
+        self.inbox = Inbox()
+        self.smtp = smtp_server(self.inbox)
+        self.smtp_url = f"smtp://{self.smtp.__enter__()}"
 
     def teardown(self) -> None:
         self.folder.cleanup()
+        self.smtp.__exit__(None, None, None)
 
     # -- the world ------------------------------------------------------------------------
 
@@ -338,6 +352,30 @@ class WorldMachine(RuleBasedStateMachine):
     def cron_expire(self) -> None:
         self.step = "expire"
         expire.expire_all(self.db)
+
+    @rule()
+    def notify_send(self) -> None:
+        """Cron's `notify send`: what it sends tells each lesson as it stands at that time
+        (invariant 10, checked after every step, covers the reminders)."""
+        self.step = "notify"
+        config = smtp_config({"TUTORCTL_SMTP_URL": self.smtp_url})
+        result = sending.send(self.db, config, Templates(None), None)
+        event(f"notify: {result.sent} sent, {result.obsolete} obsolete")
+        sent = {m.id for m in result.messages if m.status == "sent"}
+
+        def told(tx: Tx) -> list[tuple[str, Any, Any]]:
+            rows = tx.run(select(tables.outbox.c.payload).where(tables.outbox.c.id.in_(sent)))
+            found = []
+            for (payload,) in rows:
+                for item in json.loads(payload).get("lessons", []):
+                    if item["action"] != "cancelled":
+                        lesson = tx.orm.get(Reservation, item["id"])
+                        assert lesson is not None
+                        found.append((item["starts_at"], lesson.starts_at, lesson.status))
+            return found
+
+        for shown, starts, status in self.db.read(told):
+            assert status in ("booked", "done") and shown == starts.isoformat(), (shown, status)
 
     # -- rules: the desk --------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ COMMANDS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("reserve", "booking", "reserve", ()),
     ("cancel", "booking", "cancel", ()),
     ("move", "booking", "move", ()),
-    ("session", "booking", "sessions", ("money",)),
+    ("session", "booking", "sessions", ("money", "notify")),
     ("history", "booking", "history", ()),
     ("account", "money", "accounts", ()),
     ("purchase", "money", "purchases", ()),
@@ -81,6 +81,7 @@ COMMANDS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("import", "transfer", "import_", ()),
     ("export", "transfer", "exports", ()),
     ("report", "report", "reports", ()),
+    ("notify", "notify", "app", ()),
 ]
 
 

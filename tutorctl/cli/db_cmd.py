@@ -34,6 +34,13 @@ def init(
     min_notice_hours: Annotated[
         int | None, _setting("How soon before its start a lesson may be booked.")
     ] = None,
+    notifications: Annotated[
+        str | None, _setting("on or off: queue messages to students and teachers (SPEC §11).")
+    ] = None,
+    mail_from: Annotated[str | None, _setting("The address messages come from.")] = None,
+    reminder_hours: Annotated[
+        int | None, _setting("Remind this many hours before a lesson (0: no reminders).")
+    ] = None,
     json: Json = False,
 ) -> None:
     """Create or upgrade the schema and store the school settings (safe to re-run)."""
@@ -48,6 +55,9 @@ def init(
         "payment_minutes": payment_minutes,
         "cancel_notice_hours": cancel_notice_hours,
         "min_notice_hours": min_notice_hours,
+        "notifications": school.on_off(notifications),
+        "mail_from": mail_from,
+        "reminder_hours": reminder_hours,
     }
     db = state().database()
     before, after, settings = db.init_schema(lambda tx: school.init_settings(tx, changes))

@@ -17,6 +17,12 @@ UserArg = Annotated[
 ]
 
 
+def _notify() -> Any:
+    return typer.Option(
+        "--notify/--no-notify", help="Whether they get messages (default: yes, with an email)."
+    )
+
+
 @users.command("add")
 def user_add(
     handle: Annotated[str, typer.Argument(help="Unique handle: a-z 0-9 . _ -")],
@@ -27,12 +33,14 @@ def user_add(
             help="teacher or student.", metavar="<teacher|student>", autocompletion=complete.roles
         ),
     ],
+    email: Annotated[str | None, typer.Option(help="Where their messages go.")] = None,
+    notify: Annotated[bool | None, _notify()] = None,
     json: Json = False,
 ) -> None:
     """Add a teacher or a student."""
     from tutorctl.services import users as svc
 
-    emit(write("user add", lambda tx: svc.add_user(tx, handle, name, role)), json)
+    emit(write("user add", lambda tx: svc.add_user(tx, handle, name, role, email, notify)), json)
 
 
 @users.command("list")
@@ -75,12 +83,15 @@ def user_set(
     user: UserArg,
     name: Annotated[str | None, typer.Option(help="New display name.")] = None,
     active: Annotated[bool | None, _active("Reactivate, or deactivate (no new lessons).")] = None,
+    email: Annotated[str | None, typer.Option(help="New email ('' removes it).")] = None,
+    notify: Annotated[bool | None, _notify()] = None,
     json: Json = False,
 ) -> None:
-    """Correct a user's name, or reactivate / deactivate them (recorded in history)."""
+    """Correct a user's name or email, whether they get messages, or reactivate / deactivate
+    them (recorded in history)."""
     from tutorctl.services import users as svc
 
-    emit(write("user set", lambda tx: svc.set_user(tx, user, name, active)), json)
+    emit(write("user set", lambda tx: svc.set_user(tx, user, name, active, email, notify)), json)
 
 
 @categories.command("set")

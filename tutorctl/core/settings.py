@@ -22,6 +22,9 @@ class SchoolSettings:
     payment_minutes: int
     cancel_notice_hours: int
     min_notice_hours: int
+    notifications: bool = False
+    mail_from: str | None = None
+    reminder_hours: int = 24
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError
 
 from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, RuleError
-from tutorctl.db import tables
+from tutorctl.db import migrations, tables
 from tutorctl.db.engine import pg_session_settings
-from tutorctl.db.settings import not_initialised
+from tutorctl.db.settings import not_initialised, settings_of, version_apart
 
 # PostgreSQL: serialization failure, deadlock, lock not available, unique violation
 RETRYABLE_PG_CODES = {"40001", "40P01", "55P03", "23505"}
@@ -64,6 +64,14 @@ def translate(exc: DBAPIError, url: str, engine: Any = None) -> Exception:
     if engine is not None and (code == "42P01" or "no such table" in reason):
         if _schema_present(engine) is False:
             return not_initialised(url)
+    if engine is not None and (code == "42703" or "no such column" in reason):
+        # an older schema lacks a column this tutorctl names: say it is older (read apart)
+        version = version_apart(engine.connect)
+        if version is not None and version != migrations.SCHEMA_VERSION:
+            try:
+                settings_of((version, None), url, check=True)
+            except ConfigError as older:
+                return older
     if engine is not None and code == "42501":
         return ConfigError(_denied(engine, exc.statement or "", reason, where))
     return ConfigError(f"database error on {where}: {reason}")

@@ -15,7 +15,7 @@ from tutorctl.db.schema import (
     SchemaVersion,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # The PostgreSQL backstop (version 2): a booked lesson occupies its teacher and its student;
 # no person may be occupied twice at once, whatever code wrote the rows. Person and time are
@@ -338,6 +338,40 @@ def _time_passes(conn: Connection) -> None:
     conn.exec_driver_sql(V5_BACKFILL_HISTORY_USERS[conn.dialect.name])
 
 
+# Version 7 (SPEC §11): people's emails and wish to hear, the school's message settings, the
+# lineage and revision a lesson's calendar event keeps across moves, when its reminder is due,
+# and the outbox. One reminder per lesson row: a partial unique index (the same SQL on both
+# backends), the backstop when two `notify send` runs queue reminders at once.
+V8_COLUMNS = (
+    "ALTER TABLE users ADD COLUMN email VARCHAR(254)",
+    "ALTER TABLE users ADD COLUMN notify BOOLEAN NOT NULL DEFAULT true",
+    "ALTER TABLE settings ADD COLUMN notifications BOOLEAN NOT NULL DEFAULT false",
+    "ALTER TABLE settings ADD COLUMN mail_from VARCHAR(254)",
+    "ALTER TABLE settings ADD COLUMN reminder_hours INTEGER NOT NULL DEFAULT 24",
+    "ALTER TABLE reservations ADD COLUMN lineage_id INTEGER",
+    "ALTER TABLE reservations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE reservations ADD COLUMN remind_from {timestamp}",
+)
+ONE_REMINDER = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS uq_outbox_reminder ON outbox (lesson_id)"
+    " WHERE kind = 'reminder'"
+)
+
+
+def _outbox_index(conn: Connection) -> None:
+    conn.exec_driver_sql(ONE_REMINDER)
+
+
+def _telling_people(conn: Connection) -> None:
+    timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    for statement in V8_COLUMNS:
+        conn.exec_driver_sql(statement.format(timestamp=timestamp))
+    (index,) = (i for i in tables.reservations.indexes if i.name == "ix_reservations_remind")
+    index.create(conn)
+    tables.outbox.create(conn)
+    _outbox_index(conn)
+
+
 # version → function upgrading a database at version-1 to version (run in the init transaction)
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: _backstop,
@@ -346,6 +380,7 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     5: _time_passes,
     6: _lesson_lookups,
     7: _backstop_exact,
+    8: _telling_people,
 }
 # what a fresh database needs beyond the tables of the models, in version order
 FRESH: tuple[Callable[[Connection], None], ...] = (
@@ -354,6 +389,7 @@ FRESH: tuple[Callable[[Connection], None], ...] = (
     _backstop_live,
     _backstop_set_based,
     _backstop_exact,
+    _outbox_index,
 )
 
 

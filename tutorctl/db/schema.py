@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, false, true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -72,6 +72,9 @@ class Settings(Table, table=True):
     payment_minutes: int
     cancel_notice_hours: int
     min_notice_hours: int
+    notifications: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    mail_from: str | None = Field(default=None, max_length=254)
+    reminder_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
 
 
 class User(Table, table=True):
@@ -84,6 +87,8 @@ class User(Table, table=True):
     role: str = Field(max_length=16)
     active: bool = True
     created_at: datetime = _instant()
+    email: str | None = Field(default=None, max_length=254)
+    notify: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class Category(Table, table=True):
@@ -153,6 +158,7 @@ class Reservation(Table, table=True):
         Index("ix_reservations_status_ends", "status", "ends_at"),
         Index("ix_reservations_session", "session_id"),
         Index("ix_reservations_starts", "starts_at"),  # reports: the lessons of a period
+        Index("ix_reservations_remind", "remind_from"),  # notify send: the reminders due
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -173,6 +179,11 @@ class Reservation(Table, table=True):
     unfunded: bool = False
     late_cancel: bool = False
     created_at: datetime = _instant()
+    # SPEC §11: one calendar event across moves (UID: the lineage's first row; SEQUENCE: the
+    # revision); when its reminder is due (None: booked inside the window, or reminders off)
+    lineage_id: int | None = None
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    remind_from: datetime | None = _instant(nullable=True)
 
 
 class Operation(Table, table=True):
@@ -363,3 +374,4 @@ class HistoryUser(Table, table=True):
 
     user_id: int = Field(primary_key=True)
     history_id: int = Field(primary_key=True, foreign_key="history.id")
+

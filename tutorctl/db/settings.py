@@ -3,9 +3,12 @@ transaction runs first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy.exc import DBAPIError
 
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
@@ -76,5 +79,18 @@ def settings_of(row: Any, url: str, *, check: bool) -> SchoolSettings:
         return DEFAULT_SETTINGS
     settings = _LOADED.get(values)
     if settings is None:  # one object per distinct settings: its zone and grid are cached
-        settings = _LOADED[values] = SchoolSettings(*values)
+        settings = SchoolSettings(*values)
+        # SQLite's driver gives a boolean column back as 0/1
+        settings = _LOADED[values] = replace(settings, notifications=bool(settings.notifications))
     return settings
+
+
+def version_apart(connect: Callable[[], Connection]) -> int | None:
+    """The schema version read on a connection of its own (None: none can be read): an older
+    schema lacks a settings column ``SETTINGS_QUERY`` names, and on PostgreSQL the failed
+    query has aborted the command's transaction."""
+    try:
+        with connect() as conn:
+            return migrations.current_version(conn)
+    except (DBAPIError, ConfigError):
+        return None

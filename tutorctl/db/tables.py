@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from tutorctl.db import schema
+from tutorctl.db import schema, schema_outbox
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -37,3 +37,4 @@ package_payments = table_of(schema.PackagePayment)
 fundings = table_of(schema.Funding)
 history = table_of(schema.History)
 history_users = table_of(schema.HistoryUser)
+outbox = table_of(schema_outbox.Outbox)

@@ -36,8 +36,9 @@ from sqlmodel import Session, col, select
 from tutorctl.core.clock import Clock
 from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
+from tutorctl.core.events import Event
 from tutorctl.core.settings import SchoolSettings
-from tutorctl.db import audit, errors, ids, locks, migrations
+from tutorctl.db import audit, errors, ids, locks, migrations, outbox
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, create_sqlite_file, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
@@ -90,6 +91,7 @@ class Tx:
     _accounts_locked: bool = False
     _weeks_locked: bool = False
     _history: audit.AuditLog = field(default_factory=audit.AuditLog)
+    _events: list[Event] = field(default_factory=list)
     _discard: bool = False
 
     def __post_init__(self) -> None:
@@ -236,9 +238,17 @@ class Tx:
         """This mutation changed nothing: it leaves no history row (cron's empty runs)."""
         self._history.unchanged = True
 
+    def record(self, event: Event) -> None:
+        """Record a typed event of this change (``core/events.py``): at commit it becomes the
+        messages it calls for (``outbox.py``)."""
+        self._events.append(event)
+
     def finish(self) -> None:
-        """Flush the service's ORM writes, then append the history rows (called by the unit of work)."""
+        """Flush the service's ORM writes, then append the history rows and queue the
+        messages of the recorded events (called by the unit of work)."""
         self._history.finish(self)
+        if self._events and outbox.wanted(self):
+            outbox.queue(self, self._events)
 
 
 class Database:

@@ -23,6 +23,7 @@ RENDERERS = {
     "history": "sessions",
     "lessons": "lessons",
     "money": "money",
+    "notify": "notify",
     "people": "school",
     "reports": "reports",
     "resume": "resume",

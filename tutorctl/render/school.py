@@ -28,6 +28,9 @@ def _settings_rows(s: SettingsView) -> list[tuple[str, str]]:
         ("payment time", f"{s.payment_minutes} min"),
         ("cancel notice", f"{s.cancel_notice_hours} h"),
         ("minimum booking notice", f"{s.min_notice_hours} h"),
+        ("notifications", "on" if s.notifications else "off"),
+        ("mail from", s.mail_from or "-"),
+        ("reminders", f"{s.reminder_hours} h before" if s.reminder_hours else "none"),
     ]
 
 
@@ -61,6 +64,8 @@ def _(view: UserView) -> RenderableType:
         ("name", view.name),
         ("role", view.role),
         ("active", yes(view.active)),
+        ("email", view.email or "-"),
+        ("messages", "yes" if view.notify and view.email else "no"),
     ]
     if view.balance_cents is not None and view.currency:
         rows.append(("balance", format_amount(view.balance_cents, view.currency)))

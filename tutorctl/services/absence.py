@@ -150,7 +150,7 @@ def _cancel_with_refund(
     plan = compute_plan(tx, booking, ops)
     student = tx.orm.get(User, student_id)
     assert student is not None
-    apply_plan(tx, booking, student, plan, ops)
+    apply_plan(tx, booking, student, plan, ops, reason=f"the teacher cannot come: {reason}")
     tx.audit(
         f"teacher off: cancel {len(lessons)} lesson(s) of {student.handle}",
         users=[student_id, *{r.teacher_id for r in lessons}],

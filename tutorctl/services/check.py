@@ -1,4 +1,5 @@
-"""``tutorctl check``: every invariant of SPEC §7 over the whole database, set-based.
+"""``tutorctl check``: every invariant of SPEC §7 (and §11: ``check_notify``) over the whole
+database, set-based.
 
 Each invariant is one function returning what it found wrong, at most ``LIMIT`` rows a query:
 the database does the scanning and the grouping, so memory stays constant however large the
@@ -36,6 +37,7 @@ from tutorctl.db.tables import payments as PAY
 from tutorctl.db.tables import purchases as P
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
+from tutorctl.services.check_notify import messages
 
 LIMIT = 50
 KEPT = (LessonStatus.BOOKED, LessonStatus.DONE)
@@ -340,6 +342,7 @@ INVARIANTS: tuple[Callable[[Tx], list[str]], ...] = (
     package_payments,
     reserved_minutes,
     history,
+    messages,
 )
 COUNTED = {"reservations": R, "accounts": A, "purchases": P, "sessions": S}
 

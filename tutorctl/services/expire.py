@@ -21,12 +21,8 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, literal, select, update
 
-from tutorctl.core.status import (
-    LessonStatus,
-    OperationKind,
-    PaymentStatus,
-    SessionStatus,
-)
+from tutorctl.core.events import PaymentsFailed
+from tutorctl.core.status import LessonStatus, OperationKind, PaymentStatus, SessionStatus
 from tutorctl.core.views import ExpireView
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import payments as PAY
@@ -114,6 +110,7 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> _Settled:
             .where(tx.one_of(PAY.c.session_id, changed), PAY.c.status == PaymentStatus.PENDING)
             .values(status=PaymentStatus.FAILED, settled_at=tx.now)
         )
+        tx.record(PaymentsFailed(tuple(changed), overdue.why))
     released = abandoned = 0
     if overdue.abandon:  # a paid session has nothing pending: it only changes status
         released, abandoned = release_and_abandon(

@@ -144,57 +144,37 @@ def export_reservations(
     return write(tx, out, prepare(tx, fmt, user_ref, first, last))
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 §3.1), never inside a UTF-8 character."""
-    data = line.encode("utf-8")
-    if len(data) <= 75:
-        return line + "\r\n"
-    parts, start, limit = [], 0, 75
-    while start < len(data):
-        end = min(start + limit, len(data))
-        while end < len(data) and (data[end] & 0xC0) == 0x80:
-            end -= 1
-        parts.append(data[start:end].decode("utf-8"))
-        start, limit = end, 74
-    return "\r\n ".join(parts) + "\r\n"
-
-
-def _utc(text: str) -> str:
-    return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+END_CALENDAR = "END:VCALENDAR\r\n"
 
 
 def _ics(tx: Tx, out: TextIO, rows: Iterator[LessonView]) -> int:
-    stamp = tx.now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    head = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//tutorctl//tutorctl//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-TIMEZONE:{tx.settings.timezone}",
-    ]
-    for line in head:
-        out.write(_fold(line))
+    """iCalendar written with ``icalendar`` (escaping, folding at 75 octets, CRLF), one event
+    at a time so memory does not grow with the number of lessons: the calendar's head, then
+    each event, then its end."""
+    from icalendar import Calendar
+    from icalendar import Event as VEvent
+
+    head = Calendar()
+    head.add("version", "2.0")
+    head.add("prodid", "-//tutorctl//tutorctl//EN")
+    head.add("calscale", "GREGORIAN")
+    head.add("method", "PUBLISH")
+    head.add("x-wr-timezone", tx.settings.timezone)
+    text = head.to_ical().decode()
+    out.write(text.removesuffix(END_CALENDAR))
     count = 0
     for lesson in rows:
-        summary = f"{lesson.category}: {lesson.teacher} with {lesson.student}"
-        event = [
-            "BEGIN:VEVENT",
-            f"UID:lesson-{lesson.id}@tutorctl",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{_utc(lesson.starts_at)}",
-            f"DTEND:{_utc(lesson.ends_at)}",
-            f"SUMMARY:{_escape(summary)}",
-            f"DESCRIPTION:{_escape(f'lesson {lesson.id}, {lesson.duration_minutes} min, {lesson.status}')}",
-            "STATUS:CONFIRMED",
-            "END:VEVENT",
-        ]
-        for line in event:
-            out.write(_fold(line))
+        event = VEvent()
+        event.add("uid", f"lesson-{lesson.id}@tutorctl")
+        event.add("dtstamp", tx.now.astimezone(UTC))
+        event.add("dtstart", datetime.fromisoformat(lesson.starts_at).astimezone(UTC))
+        event.add("dtend", datetime.fromisoformat(lesson.ends_at).astimezone(UTC))
+        event.add("summary", f"{lesson.category}: {lesson.teacher} with {lesson.student}")
+        event.add(
+            "description", f"lesson {lesson.id}, {lesson.duration_minutes} min, {lesson.status}"
+        )
+        event.add("status", "CONFIRMED")
+        out.write(event.to_ical().decode())
         count += 1
-    out.write(_fold("END:VCALENDAR"))
+    out.write(END_CALENDAR)
     return count

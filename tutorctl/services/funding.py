@@ -19,6 +19,7 @@ from tutorctl.db.schema import (
 from tutorctl.db.uow import Tx
 from tutorctl.services.accounts import account_of, post
 from tutorctl.services.ids import must_id
+from tutorctl.services.telling import applied_event, remind_from
 
 
 def _fund(
@@ -64,8 +65,10 @@ def apply_plan(
     plan: rs.Plan,
     operations: list[Operation],
     payment_id: int | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Apply exactly ``plan``: refunds, carried funding, charges; lessons and operations move on."""
+    """Apply exactly ``plan``: refunds, carried funding, charges; lessons and operations move on.
+    What it did is recorded as one ``SessionApplied`` event (its messages, SPEC §11)."""
     account = account_of(tx, student)
     sid = must_id(booking)
     for refund in plan.refunds:
@@ -88,6 +91,9 @@ def apply_plan(
             tx.orm.delete(row)
         old.status, new.status = LessonStatus.CANCELLED, LessonStatus.BOOKED
         new.unfunded = old.unfunded  # an unfunded imported lesson stays unfunded (SPEC §4)
+        # the same calendar event, one revision on (SPEC §11)
+        new.lineage_id, new.revision = old.lineage_id or old.id, old.revision + 1
+        new.remind_from = remind_from(tx, new.starts_at)
         tx.orm.add_all([old, new])
         tx.orm.flush()
         for part in carry.parts:
@@ -120,9 +126,12 @@ def apply_plan(
         lesson = tx.orm.get(Reservation, charge.lesson.id)
         assert lesson is not None
         lesson.status = LessonStatus.BOOKED
+        if charge.kind == "reserve":
+            lesson.remind_from = remind_from(tx, lesson.starts_at)
         tx.orm.add(lesson)
         _fund(tx, must_id(lesson), charge.parts, account, sid, payment_id)
     for operation in operations:
         operation.status = OperationStatus.APPLIED
         operation.applied_at = tx.now
         tx.orm.add(operation)
+    tx.record(applied_event(tx, sid, must_id(student), plan, reason))

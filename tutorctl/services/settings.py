@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from tutorctl.core.addresses import check_email
 from tutorctl.core.calendar import SlotGrid, load_zone
 from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.settings import DEFAULT_SETTINGS, SchoolSettings
@@ -30,13 +31,33 @@ def validate(settings: SchoolSettings) -> SchoolSettings:
         value = getattr(settings, name)
         if not 0 <= value <= 24 * 365:
             raise InputError(f"bad --{name.replace('_', '-')} {value}: use 0..8760 hours")
+    if not 0 <= settings.reminder_hours <= 24 * 30:
+        raise InputError(f"bad --reminder-hours {settings.reminder_hours}: use 0..720 hours")
+    if settings.mail_from is not None:
+        check_email(settings.mail_from, "--mail-from")
+    if settings.notifications and not settings.mail_from:
+        raise InputError(
+            "--notifications on needs --mail-from ADDR (the address messages come from)"
+        )
     return settings
+
+
+def on_off(text: str | None) -> bool | None:
+    """``--notifications on|off``."""
+    if text is None:
+        return None
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise InputError(f"bad --notifications {text!r}: use on or off")
+    return value == "on"
 
 
 def init_settings(tx: Tx, changes: dict[str, Any]) -> SchoolSettings:
     """Store the school settings: defaults on a fresh database, else only what is given."""
     row = tx.orm.get(Settings, 1)
     current = tx.settings if row is not None else DEFAULT_SETTINGS
+    if changes.get("mail_from") is not None:
+        changes = {**changes, "mail_from": check_email(changes["mail_from"], "--mail-from")}
     wanted = validate(replace(current, **{k: v for k, v in changes.items() if v is not None}))
     if row is not None and _has_calendar(tx):
         # every stored wall-clock time must keep meaning what it meant when it was written

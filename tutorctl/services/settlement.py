@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from tutorctl.core import resume as rs
 from tutorctl.core.errors import NotFoundError, RuleError
+from tutorctl.core.events import PaymentsFailed
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import (
     LedgerKind,
@@ -195,6 +196,7 @@ def _failed(
     booking.status = SessionStatus.PAYMENT_FAILED
     tx.orm.add_all([payment, booking])
     release_holds(tx, sessions=[must_id(booking)], abandon=(OperationKind.RESERVE,), note=why)
+    tx.record(PaymentsFailed((must_id(booking),), why))
     tx.audit(
         f"payment {what} session {booking.id}",
         users=[booking.student_id],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from tutorctl.core.addresses import check_email
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
@@ -156,20 +157,46 @@ def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
         active=user.active,
         balance_cents=balance,
         currency=tx.settings.currency if balance is not None else None,
+        email=user.email,
+        notify=user.notify,
     )
 
 
-def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
+def _email(text: str | None) -> str | None:
+    """``--email``: an address, or ``""`` to remove it (None: not asked)."""
+    if text is None or not text.strip():
+        return None
+    return check_email(text)
+
+
+def add_user(
+    tx: Tx,
+    handle: str,
+    name: str,
+    role: str,
+    email: str | None = None,
+    notify: bool | None = None,
+) -> UserView:
     handle, name, role = check_handle(handle), check_name(name), check_role(role)
+    address = _email(email)
     existing = tx.orm.exec(select(User).where(User.handle == handle)).first()
     if existing is not None:
         raise RuleError(f"user {handle!r} already exists (id {existing.id})")
-    user = User(handle=handle, name=name, role=role, active=True, created_at=tx.now)
+    user = User(
+        handle=handle,
+        name=name,
+        role=role,
+        active=True,
+        created_at=tx.now,
+        email=address,
+        notify=True if notify is None else notify,
+    )
     tx.orm.add(user)
     tx.orm.flush()
     if role == "student":
         tx.orm.add(Account(student_id=must_id(user), balance_cents=0))
-    tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role)
+    extra: dict[str, Any] = {} if address is None else {"email": address, "notify": user.notify}
+    tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role, **extra)
     return user_view(tx, user, with_balance=True)
 
 
@@ -196,14 +223,29 @@ def deactivate_user(tx: Tx, ref: str) -> UserView:
     return user_view(tx, user, with_balance=True)
 
 
-def set_user(tx: Tx, ref: str, name: str | None = None, active: bool | None = None) -> UserView:
-    """Correct a user's name, or (de)activate them; what changed goes to history."""
-    if name is None and active is None:
-        raise InputError("nothing to change: give --name, --active or --inactive")
+def set_user(
+    tx: Tx,
+    ref: str,
+    name: str | None = None,
+    active: bool | None = None,
+    email: str | None = None,
+    notify: bool | None = None,
+) -> UserView:
+    """Correct a user's name, email or wish to hear, or (de)activate them; what changed goes
+    to history. ``email=""`` removes the address."""
+    if name is None and active is None and email is None and notify is None:
+        raise InputError(
+            "nothing to change: give --name, --email, --notify/--no-notify, --active or --inactive"
+        )
+    address = _email(email)
     user = find_user(tx, ref)
     changes: dict[str, object] = {}
     _change(changes, user, "name", None if name is None else check_name(name))
     _change(changes, user, "active", active)
+    _change(changes, user, "notify", notify)
+    if email is not None and address != user.email:
+        changes["email"] = {"from": user.email, "to": address}
+        user.email = address
     if not changes:
         raise RuleError(f"user {user.handle!r} already has those values: nothing changed")
     tx.orm.add(user)

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
     from tutorctl.core.views.money import PayResultView as PayResultView
     from tutorctl.core.views.money import PurchaseLine as PurchaseLine
     from tutorctl.core.views.money import PurchaseListView as PurchaseListView
+    from tutorctl.core.views.notify import MessageListView as MessageListView
+    from tutorctl.core.views.notify import MessageShowView as MessageShowView
+    from tutorctl.core.views.notify import MessageView as MessageView
+    from tutorctl.core.views.notify import NotifySendView as NotifySendView
+    from tutorctl.core.views.notify import ReceiptView as ReceiptView
+    from tutorctl.core.views.notify import RetryView as RetryView
+    from tutorctl.core.views.notify import SendOutcomeView as SendOutcomeView
     from tutorctl.core.views.people import PersonRef as PersonRef
     from tutorctl.core.views.people import UserListView as UserListView
     from tutorctl.core.views.people import UserView as UserView
@@ -86,6 +93,13 @@ _MODULES = {
     "PayResultView": "money",
     "PurchaseLine": "money",
     "PurchaseListView": "money",
+    "MessageListView": "notify",
+    "MessageShowView": "notify",
+    "MessageView": "notify",
+    "NotifySendView": "notify",
+    "ReceiptView": "notify",
+    "RetryView": "notify",
+    "SendOutcomeView": "notify",
     "PersonRef": "people",
     "UserListView": "people",
     "UserView": "people",

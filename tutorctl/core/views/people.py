@@ -16,6 +16,8 @@ class UserView:
     active: bool
     balance_cents: int | None = None
     currency: str | None = None
+    email: str | None = None
+    notify: bool = True
 
 
 @dataclass(frozen=True)

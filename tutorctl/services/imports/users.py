@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert, literal, select
 
+from tutorctl.core.addresses import check_email
 from tutorctl.db.tables import accounts as A
 from tutorctl.db.tables import users as U
 from tutorctl.db.uow import Tx
@@ -14,9 +15,14 @@ from tutorctl.services.imports.fields import RowError, handle, need, wrap
 from tutorctl.services.users import ROLES, check_name
 
 
+def _email(text: str | None) -> str | None:
+    """The optional ``email`` column: empty is none."""
+    return check_email(text, "email") if text and text.strip() else None
+
+
 class Users:
     name = "users"
-    columns: tuple[str, ...] = ("handle", "name", "role")
+    columns: tuple[str, ...] = ("handle", "name", "role", "email")
     handles: tuple[str, ...] = ()  # a new user is not resolved: it must not exist yet
 
     def parse(self, tx: Tx, row: dict[str, str], keys: Keys, seen: set[str]) -> dict[str, Any]:
@@ -31,6 +37,7 @@ class Users:
             "handle": value,
             "name": wrap("name", lambda: check_name(need(row, "name"))),
             "role": role,
+            "email": wrap("email", lambda: _email(row.get("email"))),
         }
 
     def write(self, tx: Tx, batch: list[Parsed], job: Job) -> int:

@@ -1,0 +1,232 @@
+"""The outbox at work (SPEC §11): reminders queued set-based, messages claimed under lock,
+checked against the lessons as they stand, marked sent, retried or failed.
+
+Claims: a message is ``sending`` under one run's token from the short transaction that claims
+it (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the one writer) until the transaction that
+records the server's answer, so overlapping runs never send it twice. A run killed in between
+leaves it ``sending``: after ``STALE_CLAIM`` another run takes it again (the one message that
+may go twice, with the same Message-ID).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, literal, or_, select, update
+from sqlalchemy.orm import aliased
+
+from tutorctl.core.settings import SchoolSettings
+from tutorctl.core.status import LessonStatus
+from tutorctl.db import tables
+from tutorctl.db.uow import Tx
+from tutorctl.services.messages import Row, row_of
+
+_O, _R, _U, _C = tables.outbox, tables.reservations, tables.users, tables.categories
+STALE_CLAIM = timedelta(minutes=15)
+MAX_ATTEMPTS = 8
+FIRST_BACKOFF = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=6)
+LIVE = (LessonStatus.BOOKED, LessonStatus.DONE)
+
+
+def queue_reminders(tx: Tx) -> int:
+    """One INSERT … SELECT: a reminder for every booked lesson whose reminder is due
+    (``remind_from``, set when it was booked, none when booked inside the window), not yet
+    started, whose student has an email and wants messages, and that has none yet (a moved
+    lesson is a new row: it gets one for its new time; the unique index backs this up)."""
+    if not tx.settings.notifications or not tx.settings.reminder_hours:
+        return 0
+    due = (
+        select(
+            literal("reminder").label("kind"),
+            literal("queued").label("status"),
+            _U.c.id.label("user_id"),
+            _U.c.email.label("to_address"),
+            _U.c.name.label("to_name"),
+            _R.c.session_id,
+            _R.c.id.label("lesson_id"),
+            literal("{}").label("payload"),
+            literal(tx.now, _O.c.created_at.type).label("created_at"),
+            literal(tx.now, _O.c.created_at.type).label("next_attempt_at"),
+            literal(0).label("attempts"),
+        )
+        .select_from(_R.join(_U, _U.c.id == _R.c.student_id))
+        .where(
+            _R.c.status == LessonStatus.BOOKED,
+            _R.c.remind_from <= tx.now,
+            _R.c.starts_at > tx.now,
+            _U.c.email.is_not(None),
+            _U.c.notify.is_(True),
+            ~exists().where(_O.c.kind == "reminder", _O.c.lesson_id == _R.c.id),
+        )
+    )
+    columns = [c.name for c in due.selected_columns]
+    added = tx.run(insert(_O).from_select(columns, due).returning(_O.c.id)).all()
+    return len(added)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    rows: list[Row]
+    obsolete: list[tuple[Row, str]]
+    settings: SchoolSettings | None = None  # as the claim read them: the texts use them
+    now: datetime | None = None
+
+
+def _lessons(tx: Tx, ids: set[int]) -> dict[int, Any]:
+    """The lessons named, as they stand, with their people and category (one statement)."""
+    if not ids:
+        return {}
+    teacher, student = aliased(_U), aliased(_U)
+    rows = tx.run(
+        select(
+            _R.c.id,
+            _R.c.status,
+            _R.c.starts_at,
+            _R.c.ends_at,
+            _R.c.lineage_id,
+            _R.c.revision,
+            _R.c.price_cents,
+            teacher.c.name.label("teacher"),
+            student.c.name.label("student"),
+            _C.c.name.label("category"),
+        )
+        .join(teacher, teacher.c.id == _R.c.teacher_id)
+        .join(student, student.c.id == _R.c.student_id)
+        .join(_C, _C.c.id == _R.c.category_id)
+        .where(tx.one_of(_R.c.id, ids))
+    )
+    return {row.id: row for row in rows}
+
+
+def reminder_payload(lesson: Any) -> dict[str, Any]:
+    return {
+        "lessons": [
+            {
+                "action": "booked",
+                "id": lesson.id,
+                "uid": lesson.lineage_id or lesson.id,
+                "sequence": lesson.revision,
+                "teacher": lesson.teacher,
+                "student": lesson.student,
+                "category": lesson.category,
+                "starts_at": lesson.starts_at.isoformat(),
+                "ends_at": lesson.ends_at.isoformat(),
+                "price_cents": lesson.price_cents,
+            }
+        ]
+    }
+
+
+def _stale(tx: Tx, row: Row, lessons: dict[int, Any], lesson_id: int | None) -> str | None:
+    """Why a message no longer matches its lessons (None: it does)."""
+    if row.kind == "reminder":
+        lesson = lessons.get(lesson_id or 0)
+        if lesson is None or lesson.status != LessonStatus.BOOKED:
+            return f"lesson {lesson_id} is no longer booked"
+        if lesson.starts_at <= tx.now:
+            return f"lesson {lesson_id} has started"
+        return None
+    for item in row.payload.get("lessons", []):
+        if item["action"] == "cancelled":
+            continue
+        lesson = lessons.get(item["id"])
+        if lesson is None or lesson.status not in LIVE:
+            return f"lesson {item['id']} is no longer booked"
+        if lesson.starts_at.isoformat() != item["starts_at"]:
+            return f"lesson {item['id']} has moved"
+    return None
+
+
+def claim(tx: Tx, token: str, limit: int) -> Claimed:
+    """Up to ``limit`` messages due, claimed for this run; those whose lessons changed since
+    become ``obsolete`` instead (and are not sent)."""
+    tx.unchanged()
+    claimable = or_(
+        and_(_O.c.status == "queued", _O.c.next_attempt_at <= tx.now),
+        and_(_O.c.status == "sending", _O.c.claimed_at < tx.now - STALE_CLAIM),
+    )
+    due = (
+        select(_O.c.id)
+        .where(claimable)
+        .order_by(_O.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = [row[0] for row in tx.run(due)]
+    if not ids:
+        return Claimed([], [], tx.settings, tx.now)
+    taken = sorted(
+        tx.run(
+            update(_O)
+            .where(tx.one_of(_O.c.id, ids), claimable)  # checked again: the lock holds it
+            .values(status="sending", claimed_by=token, claimed_at=tx.now)
+            .returning(*_O.c)
+        ).all(),
+        key=lambda r: r.id,
+    )
+    wanted = {r.lesson_id for r in taken if r.lesson_id is not None}
+    rows = [row_of(r) for r in taken]
+    for row in rows:
+        wanted |= {i["id"] for i in row.payload.get("lessons", []) if i["action"] != "cancelled"}
+    lessons = _lessons(tx, wanted)
+    good: list[Row] = []
+    gone: list[tuple[Row, str]] = []
+    for row, raw in zip(rows, taken, strict=True):
+        why = _stale(tx, row, lessons, raw.lesson_id)
+        if why is not None:
+            gone.append((row, why))
+            continue
+        if row.kind == "reminder":  # its text is the lesson as it stands now
+            payload = reminder_payload(lessons[raw.lesson_id])
+            row = Row(row.id, row.kind, row.to_address, row.to_name, row.session_id, payload)
+            tx.run(update(_O).where(_O.c.id == row.id).values(payload=json.dumps(payload)))
+        good.append(row)
+    for row, why in gone:
+        _set(tx, row.id, status="obsolete", last_error=why)
+    return Claimed(good, gone, tx.settings, tx.now)
+
+
+def _set(tx: Tx, message_id: int, **values: Any) -> None:
+    tx.run(update(_O).where(_O.c.id == message_id).values(**values))
+
+
+def mark_sent(tx: Tx, message_id: int) -> None:
+    tx.unchanged()
+    _set(tx, message_id, status="sent", sent_at=tx.now, claimed_by=None, last_error=None)
+
+
+def mark_unsent(tx: Tx, message_id: int, answer: str, permanent: bool) -> str:
+    """A failure: permanent (or the last attempt) → ``failed``; else queued again later, each
+    wait twice the last. Returns the new status."""
+    tx.unchanged()
+    (attempts,) = tx.run(select(_O.c.attempts).where(_O.c.id == message_id)).one()
+    attempts += 1
+    if permanent or attempts >= MAX_ATTEMPTS:
+        status, wait = "failed", timedelta(0)
+    else:
+        status, wait = "queued", min(FIRST_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+    _set(
+        tx,
+        message_id,
+        status=status,
+        attempts=attempts,
+        next_attempt_at=tx.now + wait,
+        last_error=answer[:500],
+        claimed_by=None,
+    )
+    return status
+
+
+def release(tx: Tx, token: str, ids: list[int]) -> None:
+    """Claimed messages this run did not try (it stopped): queued again, as they were."""
+    tx.unchanged()
+    if ids:
+        tx.run(
+            update(_O)
+            .where(tx.one_of(_O.c.id, ids), _O.c.claimed_by == token, _O.c.status == "sending")
+            .values(status="queued", claimed_by=None, claimed_at=None)
+        )

@@ -1,0 +1,136 @@
+"""``notify send``: queue the reminders due, then send what is due over one SMTP connection.
+
+Each step is its own short transaction: queue reminders (one statement); claim a batch; after
+the server's answer to each message, record it (sent, retried later, failed). Nothing is held
+locked while the server talks. A broken template stops the run before anything is claimed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+
+from tutorctl.core.errors import ConfigError
+from tutorctl.core.views import NotifySendView, SendOutcomeView
+from tutorctl.db.uow import Database, Tx
+from tutorctl.services import outbox
+from tutorctl.services.mailer import Mailer, Outcome, SmtpConfig, Unreachable
+from tutorctl.services.messages import Row, Templates, compose
+
+BATCH = 20  # messages claimed at a time: overlapping runs share the queue
+
+
+def send(
+    db: Database,
+    config: SmtpConfig | None,
+    templates: Templates,
+    limit: int | None,
+    dry_run: bool = False,
+) -> NotifySendView:
+    if config is None and not dry_run:
+        raise ConfigError(
+            "no SMTP server: set TUTORCTL_SMTP_URL (smtp://host:25, "
+            "smtp+starttls://user@host:587 or smtps://host:465); every message stays queued"
+        )
+    templates.rehearse(db.read(lambda tx: tx.settings))  # a broken template: nothing is sent
+    if dry_run:
+        return _dry_run(db, config, templates, limit)
+    reminders = db.write("notify send", outbox.queue_reminders)
+    token = uuid.uuid4().hex
+    assert config is not None
+    mailer = Mailer(config)
+    outcomes: list[SendOutcomeView] = []
+    counts = {"sent": 0, "queued": 0, "failed": 0, "obsolete": 0}
+    stopped: str | None = None
+    left = limit if limit is not None else -1
+    try:
+        while left != 0 and stopped is None:
+            size = BATCH if left < 0 else min(BATCH, left)
+            claimed = db.write("notify send", partial(outbox.claim, token=token, limit=size))
+            for row, why in claimed.obsolete:
+                counts["obsolete"] += 1
+                outcomes.append(SendOutcomeView(row.id, row.kind, row.to_address, "obsolete", why))
+            if not claimed.rows and not claimed.obsolete:
+                break
+            for index, row in enumerate(claimed.rows):
+                assert claimed.settings is not None and claimed.now is not None
+                settings, now = claimed.settings, claimed.now
+                try:  # a school template, a refused login: untried, they wait
+                    outcome = mailer.send(compose(row, settings, templates, now))
+                except Unreachable as exc:
+                    stopped = str(exc)
+                    outcome = Outcome("temporary", stopped)
+                    _release(db, token, claimed.rows[index + 1 :])
+                except BaseException:
+                    _release(db, token, claimed.rows[index:])
+                    raise
+                status = _record(db, row.id, outcome)
+                counts[status] += 1
+                answer = None if status == "sent" else outcome.answer
+                outcomes.append(SendOutcomeView(row.id, row.kind, row.to_address, status, answer))
+                if stopped:
+                    break
+            if left > 0:
+                left = max(0, left - len(claimed.rows) - len(claimed.obsolete))
+    finally:
+        mailer.close()
+    return NotifySendView(
+        smtp=config.masked,
+        dry_run=False,
+        reminders_queued=reminders,
+        sent=counts["sent"],
+        retried=counts["queued"],
+        failed=counts["failed"],
+        obsolete=counts["obsolete"],
+        messages=outcomes,
+        stopped=stopped,
+    )
+
+
+def _release(db: Database, token: str, rows: list[Row]) -> None:
+    db.write("notify send", partial(outbox.release, token=token, ids=[r.id for r in rows]))
+
+
+def _record(db: Database, message_id: int, outcome: Outcome) -> str:
+    """The server's answer, in its own transaction once it is known; the new status."""
+    if outcome.kind == "sent":
+        db.write("notify send", partial(outbox.mark_sent, message_id=message_id))
+        return "sent"
+    unsent = partial(
+        outbox.mark_unsent,
+        message_id=message_id,
+        answer=outcome.answer,
+        permanent=outcome.kind == "permanent",
+    )
+    return db.write("notify send", unsent)
+
+
+def _dry_run(
+    db: Database, config: SmtpConfig | None, templates: Templates, limit: int | None
+) -> NotifySendView:
+    """What a run would send now, composed (templates tried), nothing written."""
+
+    def look(tx: Tx) -> NotifySendView:
+        tx.discard()
+        reminders = outbox.queue_reminders(tx)
+        claimed = outbox.claim(tx, "dry-run", limit if limit is not None else 10_000)
+        for row in claimed.rows:
+            compose(row, tx.settings, templates, tx.now)
+        lines = [
+            SendOutcomeView(r.id, r.kind, r.to_address, "would send") for r in claimed.rows
+        ] + [
+            SendOutcomeView(r.id, r.kind, r.to_address, "obsolete", why)
+            for r, why in claimed.obsolete
+        ]
+        return NotifySendView(
+            smtp=config.masked if config else None,
+            dry_run=True,
+            reminders_queued=reminders,
+            sent=0,
+            retried=0,
+            failed=0,
+            obsolete=len(claimed.obsolete),
+            messages=sorted(lines, key=lambda m: m.id),
+        )
+
+    return db.write("notify send", look)

@@ -1,0 +1,82 @@
+"""The events of an applied session (SPEC §11): what was booked, moved and cancelled, with the
+money — built from the plan just applied, so the receipt says exactly what was done."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tutorctl.core import resume as rs
+from tutorctl.core.events import (
+    LessonBooked,
+    LessonCancelled,
+    LessonChange,
+    LessonFact,
+    LessonMoved,
+    SessionApplied,
+    SessionMoney,
+)
+from tutorctl.db.schema import Reservation
+from tutorctl.db.uow import Tx
+
+
+def remind_from(tx: Tx, starts_at: datetime) -> datetime | None:
+    """When a lesson booked now is due its reminder: ``reminder_hours`` before it starts —
+    none if that is already past (its confirmation says it) or reminders are off."""
+    hours = tx.settings.reminder_hours
+    due = starts_at - timedelta(hours=hours)
+    return due if hours and due > tx.now else None
+
+
+def _fact(tx: Tx, lesson: rs.Lesson) -> LessonFact:
+    row = tx.orm.get(Reservation, lesson.id)  # loaded by apply_plan: no query
+    assert row is not None and row.id is not None
+    return LessonFact(
+        id=row.id,
+        lineage=row.lineage_id or row.id,
+        revision=row.revision,
+        teacher_id=row.teacher_id,
+        student_id=row.student_id,
+        category=lesson.category,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        price_cents=row.price_cents,
+    )
+
+
+def applied_event(
+    tx: Tx, session_id: int, student_id: int, plan: rs.Plan, reason: str | None
+) -> SessionApplied:
+    refunds = {r.lesson.id: r for r in plan.refunds}
+    extra = {c.lesson.id: c.price_cents for c in plan.charges if c.kind != "reserve"}
+    changes: list[LessonChange] = []
+    for refund in plan.refunds:
+        if refund.kind == "cancel":
+            minutes = sum(p.minutes for p in refund.to_purchases)
+            changes.append(
+                LessonCancelled(
+                    _fact(tx, refund.lesson), refund.to_balance_cents, minutes, refund.late
+                )
+            )
+    for carry in plan.carries:
+        shortened = refunds.get(carry.old.id)
+        changes.append(
+            LessonMoved(
+                _fact(tx, carry.old),
+                _fact(tx, carry.new),
+                refund_cents=shortened.to_balance_cents if shortened else 0,
+                extra_cents=extra.get(carry.new.id, 0),
+            )
+        )
+    for charge in plan.charges:
+        if charge.kind == "reserve":
+            changes.append(LessonBooked(_fact(tx, charge.lesson)))
+    parts = [part for charge in plan.charges for part in charge.parts]
+    money = SessionMoney(
+        package_minutes=sum(p.minutes for p in parts if p.source == "purchase"),
+        balance_cents=sum(p.amount_cents for p in parts if p.source == "balance"),
+        payment_cents=plan.to_pay_cents,
+        refund_cents=sum(r.to_balance_cents for r in plan.refunds),
+        refund_minutes=sum(p.minutes for r in plan.refunds for p in r.to_purchases),
+        balance_after_cents=plan.balance_after_cents,
+    )
+    return SessionApplied(session_id, student_id, tuple(changes), money, reason)
