@@ -111,8 +111,10 @@ def booked_count(cli: Cli) -> int:
 def test_demo_queues_nothing(cli: Cli) -> None:
     cli.ok("db", "init", "--notifications", "on", "--mail-from", "desk@school.example")
     cli.ok("demo")
-    for handle in ("alice", "bruno", "chloe", "david", "emma"):
-        cli.ok("user", "set", handle, "--email", f"{handle}@example.org")
+    # everyone has an address (written behind the tool's back: a `user set` would make the
+    # database a school that the demo refuses to touch)
+    with get_engine(cli.url).begin() as conn:
+        conn.execute(text("UPDATE users SET email = handle || '@example.org', notify = true"))
     before = booked_count(cli)
     cli.ok("--now", "2026-12-08T09:00:00+01:00", "demo")  # books the new weeks
     assert booked_count(cli) > before
