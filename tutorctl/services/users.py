@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
+from tutorctl.core.status import Role
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import Account, Category, User
@@ -21,7 +22,7 @@ from tutorctl.db.uow import Tx
 from tutorctl.services.ids import must_id
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # \Z: no trailing newline slips by
-ROLES = ("teacher", "student")
+ROLES = tuple(Role)  # for `in`: a plain string `in Role` raises before Python 3.12
 
 
 def check_handle(handle: str) -> str:
@@ -124,7 +125,7 @@ def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[P
         found[person.handle] = found[person.id] = person
     teacher, student = (
         _checked(ref, found.get(ref if i is None else i), role)
-        for ref, i, role in zip(refs, ids, ("teacher", "student"), strict=True)
+        for ref, i, role in zip(refs, ids, (Role.TEACHER, Role.STUDENT), strict=True)
     )
     return teacher, student
 
@@ -145,7 +146,7 @@ def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
     """One user; ``with_balance``: a student's balance too (every single-user view: show, add,
     set, deactivate — a list leaves it out)."""
     balance = None
-    if with_balance and user.role == "student":
+    if with_balance and user.role == Role.STUDENT:
         account = tx.orm.exec(select(Account).where(Account.student_id == user.id)).first()
         balance = account.balance_cents if account else 0
     return UserView(
@@ -167,7 +168,7 @@ def add_user(tx: Tx, handle: str, name: str, role: str) -> UserView:
     user = User(handle=handle, name=name, role=role, active=True, created_at=tx.now)
     tx.orm.add(user)
     tx.orm.flush()
-    if role == "student":
+    if role == Role.STUDENT:
         tx.orm.add(Account(student_id=must_id(user), balance_cents=0))
     tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role)
     return user_view(tx, user, with_balance=True)
