@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import reserve_args
 from tutorctl.cli.app import main
 from tutorctl.db.engine import dispose_engines
 
@@ -285,32 +286,9 @@ def school(cli: Cli) -> None:
         )
 
 
-def reserve(
-    cli: Cli,
-    *extra: str,
-    student: str = "bob",
-    teacher: str = "alice",
-    day: str = "wed",
-    time: str = "10:00-11:00",
-    week: str = "this",
-    category: str = "maths",
-) -> Result:
-    return cli(
-        "reserve",
-        "--teacher",
-        teacher,
-        "--student",
-        student,
-        "--category",
-        category,
-        "--week",
-        week,
-        "--day",
-        day,
-        "--time",
-        time,
-        *extra,
-    )
+def reserve(cli: Cli, *extra: str, **where: str) -> Result:
+    """Run ``reserve`` (``where``: student, teacher, day, time, week, category; see reserve_args)."""
+    return cli(*reserve_args(*extra, **where))
 
 
 def booked(cli: Cli, **kwargs: str) -> int:

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import reserve_args
 
 PROBE = (
     "import atexit, sys\n"
@@ -70,8 +71,7 @@ def test_sessions_and_lessons(school_cli: Cli) -> None:
     url = school_cli.url
     lesson = booked(school_cli)
     other = school_cli.json(
-        "reserve", "--teacher", "alice", "--student", "carl", "--category", "maths",
-        "--week", "this", "--day", "thu", "--time", "10:00-11:00",
+        *reserve_args(student="carl", day="thu"),
     )  # fmt: skip
     assert complete(url, "tutorctl session pay ")[0] == [str(other["session_id"])]
     assert complete(url, "tutorctl cancel ")[0] == [str(lesson)]  # booked lessons only

@@ -6,6 +6,7 @@ import multiprocessing as mp
 from typing import Any
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import reserve_args
 
 
 def _expire(cli: Cli, now: str) -> dict[str, int]:
@@ -34,19 +35,7 @@ def test_activity_keeps_a_session_alive(cli: Cli) -> None:
     cli.ok(
         "--now",
         "2026-11-24T09:15:00+01:00",
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "thu",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(day="thu"),
     )
     assert _expire(cli, "2026-11-24T09:30:00+01:00")["expired_sessions"] == 0
     assert cli.json("session", "show", str(held["session_id"]))["status"] == "open"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
+from tests.helpers import purchase_args, reserve_args
 
 TEACHER = "[red]x[/red]"
 STUDENT = "Jo [/b]"
@@ -63,21 +64,18 @@ def _school(cli: Cli) -> tuple[int, int]:
     cli.ok("--actor", ACTOR, "category", "add", CATEGORY, "--price", "40.00")
     cli.ok("--actor", ACTOR, "account", "credit", "jo", "30.00", "--reason", REASON)
     cli.ok(
-        "--actor", ACTOR, "purchase", "add", "--student", "jo", "--teacher", "tea",
-        "--category", CATEGORY, "--hours", "5", "--price", "200.00",
+        "--actor", ACTOR, *purchase_args("5", "200.00", student="jo", teacher="tea", category=CATEGORY),
     )  # fmt: skip
     cli.ok(
         "--actor", ACTOR, "schedule", "set", "tea", "--week", "this..next", "--days", "mon-fri",
         "--hours", "09:00-18:00", "--open",
     )  # fmt: skip
     booked = cli.json(
-        "--actor", ACTOR, "reserve", "--teacher", "tea", "--student", "jo",
-        "--category", CATEGORY, "--week", "this", "--day", "wed", "--time", "10:00-11:00",
+        "--actor", ACTOR, *reserve_args(teacher="tea", student="jo", category=CATEGORY),
     )  # fmt: skip
     cli.ok("--actor", ACTOR, "session", "confirm", str(booked["session_id"]))
     held = cli.json(
-        "--actor", ACTOR, "reserve", "--teacher", "tea", "--student", "jo",
-        "--category", CATEGORY, "--week", "next", "--day", "thu", "--time", "14:00-16:00",
+        "--actor", ACTOR, *reserve_args(teacher="tea", student="jo", category=CATEGORY, week="next", day="thu", time="14:00-16:00"),
     )  # fmt: skip
     cli.ok("--actor", ACTOR, "cancel", str(booked["reservation_id"]))
     return int(held["session_id"]), int(booked["reservation_id"])

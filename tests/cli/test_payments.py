@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import purchase_args, reserve_args
 
 
 def _resume(cli: Cli, sid: int | str) -> Any:
@@ -22,18 +23,7 @@ def _status(cli: Cli, lesson: int) -> str:
 def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "1.5",
-        "--price",
-        "57.00",
+        *purchase_args("1.5", "57.00"),
         "--paid-hours",
         "1",
     )
@@ -117,18 +107,7 @@ def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None
 def test_purchase_list_json_fields(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "10",
-        "--price",
-        "380",
+        *purchase_args("10", "380"),
     )
     [line] = cli.json("purchase", "list")["purchases"]
     assert (line["bought_minutes"], line["consumed_minutes"], line["remaining_minutes"]) == (
@@ -138,65 +117,21 @@ def test_purchase_list_json_fields(cli: Cli) -> None:
     )
     cli.fails(
         2,
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "0",
-        "--price",
-        "1",
+        *purchase_args("0", "1"),
     )
     cli.fails(
         2,
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "1.01",
-        "--price",
-        "1",
+        *purchase_args("1.01", "1"),
     )
     cli.fails(
         2,
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "2",
-        "--price",
-        "1",
+        *purchase_args("2", "1"),
         "--paid-hours",
         "3",
     )
     cli.fails(
         1,
-        "purchase",
-        "add",
-        "--student",
-        "alice",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "2",
-        "--price",
-        "1",
+        *purchase_args("2", "1", student="alice"),
     )
 
 
@@ -224,19 +159,7 @@ def test_failure_releases_new_lessons_then_confirm_applies_chosen_cancels(cli: C
     assert _status(cli, kept) == "booked"
     cli.fails(
         1,
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "mon",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(day="mon"),
         "--session",
         sid,
     )
@@ -291,18 +214,7 @@ def test_failure_then_moves_chosen_or_refused_when_they_need_money(cli: Cli) -> 
 def test_nothing_to_pay_confirm_applies_and_pay_is_refused(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "2",
-        "--price",
-        "70",
+        *purchase_args("2", "70"),
     )
     held = reserve(cli, "--json").json()
     sid = str(held["session_id"])
@@ -323,32 +235,10 @@ def test_open_session_with_something_to_pay_cannot_be_confirmed(cli: Cli) -> Non
 def test_packages_exhausted_mid_session(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "1",
-        "--price",
-        "35",
+        *purchase_args("1", "35"),
     )
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "piano",
-        "--hours",
-        "5",
-        "--price",
-        "200",
+        *purchase_args("5", "200", category="piano"),
     )
     reserve(cli, day="wed")
     reserve(cli, day="thu", time="10:00-12:00")
@@ -382,18 +272,7 @@ def test_late_cancel_is_not_refunded_and_says_so(cli: Cli) -> None:
 def test_cancel_refunds_hours_to_the_package(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "3",
-        "--price",
-        "100",
+        *purchase_args("3", "100"),
     )
     lesson = booked(cli, day="fri", time="10:00-12:00")
     assert cli.json("purchase", "list")["purchases"][0]["consumed_minutes"] == 120

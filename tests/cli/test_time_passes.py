@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import purchase_args, reserve_args
 from tutorctl.db.engine import get_engine
 
 MON = "2026-11-30T09:00:00+01:00"  # a day before the lesson, outside the 24 h notice
@@ -64,19 +65,7 @@ def _reserve_at(cli: Cli, now: str, *extra: str, week: str, day: str) -> Any:
     return cli(
         "--now",
         now,
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        week,
-        "--day",
-        day,
-        "--time",
-        "10:00-11:00",
+        *reserve_args(week=week, day=day),
         *extra,
     )
 
@@ -347,19 +336,7 @@ def _sunday(now: str, hours: str, student: str = "bob") -> tuple[str, ...]:
     return (
         "--now",
         now,
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        student,
-        "--category",
-        "maths",
-        "--week",
-        "2026-10-19",
-        "--day",
-        "sun",
-        "--time",
-        hours,
+        *reserve_args(student=student, week="2026-10-19", day="sun", time=hours),
     )
 
 
@@ -407,19 +384,7 @@ def test_parallel_retries_of_one_idempotency_key_all_return_the_first_result(cli
         sys.executable,
         "-m",
         "tutorctl",
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(),
         "--idempotency-key",
         "script-run-7",
         "--json",
@@ -588,8 +553,7 @@ def test_an_imported_done_lesson_must_have_ended(cli: Cli, tmp_path: Any) -> Non
 
 def test_package_hours_planned_for_a_pending_payment_are_not_spent_elsewhere(cli: Cli) -> None:
     school(cli)
-    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-           "--hours", "2", "--price", "70.00")  # fmt: skip
+    cli.ok(*purchase_args("2", "70.00"))
     first = reserve(cli, "--json", time="10:00-13:00").json()  # 2 h of the package + 40.00
     session = str(first["session_id"])
     pending = cli.json("session", "pay", session, "--method", "card", "--simulate", "pending")
@@ -606,8 +570,7 @@ def test_package_hours_planned_for_a_pending_payment_are_not_spent_elsewhere(cli
 
 def test_a_replayed_idempotency_key_reports_what_became_of_the_lesson(cli: Cli) -> None:
     school(cli)
-    args = ("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-            "--week", "this", "--day", "wed", "--time", "10:00-11:00", "--idempotency-key", "K")  # fmt: skip
+    args = (*reserve_args(), "--idempotency-key", "K")
     first = cli.json(*args)
     assert first["status"] == "held"
     later = "2026-11-24T10:00:00+01:00"
