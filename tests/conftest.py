@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import reserve_args
+from tests.helpers import reserve_args, schedule_set_args
 from tutorctl.cli.app import main
 from tutorctl.db.engine import dispose_engines
 
@@ -147,8 +147,15 @@ def _make_db(
         yield f"sqlite:///{path}"
         dispose_engines()
         return
+    with _pg_database(server, from_template=initialised) as url:
+        yield url
+
+
+@contextmanager
+def _pg_database(server: PgServer, from_template: bool) -> Iterator[str]:
+    """A PostgreSQL database of its own (a clone of the initialised template, or empty)."""
     _need_pg(server)
-    name = server.create(from_template=initialised)
+    name = server.create(from_template=from_template)
     try:
         yield _pg_url(name)
     finally:
@@ -165,12 +172,8 @@ def fresh_database(backend: str, server: PgServer) -> Iterator[str]:
             yield url
             dispose_engines()
         return
-    _need_pg(server)
-    name = server.create(from_template=True)
-    try:
-        yield _pg_url(name)
-    finally:
-        server.drop(name)
+    with _pg_database(server, from_template=True) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -273,15 +276,7 @@ def school(cli: Cli) -> None:
     cli.ok("category", "add", "piano", "--price", "45.50")
     for teacher in ("alice", "bruno"):
         cli.ok(
-            "schedule",
-            "set",
-            teacher,
-            "--week",
-            "this..+4",
-            "--days",
-            "mon-fri",
-            "--hours",
-            "09:00-18:00",
+            *schedule_set_args(teacher, "this..+4", "mon-fri", "09:00-18:00"),
             "--open",
         )
 

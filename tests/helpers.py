@@ -56,3 +56,15 @@ def purchase_args(
         price,
         *extra,
     )
+
+
+def schedule_set_args(
+    teacher: str, week: str, days: str, hours: str, *extra: str
+) -> tuple[str, ...]:
+    """``schedule set`` (``extra``: ``--open``, ``--close``, ``--force`` …)."""
+    return ("schedule", "set", teacher, "--week", week, "--days", days, "--hours", hours, *extra)
+
+
+def move_args(lesson: int | str, *extra: str, week: str, day: str, time: str) -> tuple[str, ...]:
+    """``move`` a lesson to another place."""
+    return ("move", str(lesson), "--week", week, "--day", day, "--time", time, *extra)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
-from tests.helpers import reserve_args
+from tests.helpers import move_args, reserve_args
 
 
 def test_reserve_holds_the_slot_for_everyone(cli: Cli) -> None:
@@ -143,12 +143,10 @@ def test_cancel_and_move_plan_operations(cli: Cli) -> None:
     assert "pending cancel" in cli.fails(1, "cancel", str(lesson)).err
     assert (
         "pending cancel"
-        in cli.fails(
-            1, "move", str(lesson), "--week", "this", "--day", "thu", "--time", "10:00-11:00"
-        ).err
+        in cli.fails(1, *move_args(lesson, week="this", day="thu", time="10:00-11:00")).err
     )
     cli.ok("session", "abandon", str(planned["session_id"]))
-    moved = cli.json("move", str(lesson), "--week", "this", "--day", "thu", "--time", "14:00-16:00")
+    moved = cli.json(*move_args(lesson, week="this", day="thu", time="14:00-16:00"))
     assert moved["status"] == "held" and moved["reservation_id"] != lesson
     show = {x["id"]: x for x in cli.json("schedule", "show", "alice")["lessons"]}
     assert show[lesson]["status"] == "booked" and show[lesson]["pending"] == "move"
@@ -164,11 +162,9 @@ def test_move_refuses_a_clash_but_may_overlap_its_old_place(cli: Cli) -> None:
     cli.ok(*reserve_args(student="carl", time="12:00-13:00"))
     assert (
         "clashes"
-        in cli.fails(
-            1, "move", str(lesson), "--week", "this", "--day", "wed", "--time", "11:00-13:00"
-        ).err
+        in cli.fails(1, *move_args(lesson, week="this", day="wed", time="11:00-13:00")).err
     )
-    cli.ok("move", str(lesson), "--week", "this", "--day", "wed", "--time", "10:00-12:00")
+    cli.ok(*move_args(lesson, week="this", day="wed", time="10:00-12:00"))
 
 
 def test_history_records_every_mutation_with_actor(cli: Cli) -> None:

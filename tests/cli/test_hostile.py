@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NOW, Cli, school
-from tests.helpers import purchase_args, reserve_args
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 
 
 def _fingerprint(cli: Cli) -> tuple[Any, ...]:
@@ -76,15 +76,7 @@ HOSTILE: list[tuple[int, list[str]]] = [
     (
         2,
         [
-            "schedule",
-            "set",
-            "alice",
-            "--week",
-            "next",
-            "--days",
-            "mon;drop",
-            "--hours",
-            "09:00-10:00",
+            *schedule_set_args("alice", "next", "mon;drop", "09:00-10:00"),
             "--open",
         ],
     ),
@@ -212,7 +204,7 @@ def test_limits_at_the_edge_are_accepted_on_both_databases(cli: Cli) -> None:
     cli.ok("user", "add", "zed", "--name", "z" * 200, "--role", "student")
     cli.ok(
         *purchase_args("10000", "10000000.00"),
-    )  # fmt: skip
+    )
     cli.fails(3, "user", "show", "2147483647")
     assert cli.json("account", "show", "bob")["balance_cents"] == 1_000_000_000
     entry = cli.json("account", "history", "bob")["entries"][-1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Cli, booked, reserve, school
-from tests.helpers import purchase_args, reserve_args
+from tests.helpers import move_args, purchase_args, reserve_args
 
 
 def _resume(cli: Cli, sid: int | str) -> Any:
@@ -191,10 +191,8 @@ def test_failure_then_moves_chosen_or_refused_when_they_need_money(cli: Cli) -> 
     cli.ok("account", "credit", "bob", "80.00")
     short = booked(cli, day="fri")
     long = booked(cli, day="fri", time="14:00-15:00")
-    m1 = cli.json("move", str(short), "--week", "this", "--day", "thu", "--time", "09:00-10:00")
-    m2 = cli.json(
-        "move", str(long), "--week", "this", "--day", "thu", "--time", "14:00-16:00"
-    )  # +1 h
+    m1 = cli.json(*move_args(short, week="this", day="thu", time="09:00-10:00"))
+    m2 = cli.json(*move_args(long, week="this", day="thu", time="14:00-16:00"))  # +1 h
     reserve(cli, day="wed", time="16:00-17:00")
     sid = str(m1["session_id"])
     assert _resume(cli, sid)["to_pay_cents"] == 8000
@@ -289,9 +287,7 @@ def test_shortened_move_refunds_the_difference(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "80")
     lesson = booked(cli, day="fri", time="10:00-12:00")
-    planned = cli.json(
-        "move", str(lesson), "--week", "next", "--day", "mon", "--time", "10:00-11:00"
-    )
+    planned = cli.json(*move_args(lesson, week="next", day="mon", time="10:00-11:00"))
     resume = _resume(cli, planned["session_id"])
     assert resume["cancellations"][0]["refunded_cents_to_balance"] == 4000
     assert resume["to_pay_cents"] == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Cli, booked, reserve, school
-from tests.helpers import purchase_args, reserve_args
+from tests.helpers import move_args, purchase_args, reserve_args
 
 LATE = "2026-11-25T08:00:00+01:00"  # Wednesday, two hours before the 10:00 lesson
 
@@ -141,7 +141,7 @@ def test_teacher_off_drops_a_pending_move_of_a_lesson_there(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40.00")
     lesson = booked(cli)
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "mon", "--time", "10:00-11:00")
+    moved = cli.json(*move_args(lesson, week="next", day="mon", time="10:00-11:00"))
     off = cli.json("schedule", "off", "alice", "--date", "2026-11-25", "--reason", "ill")
     assert off["lessons"][0]["refunded_cents"] == 4000
     shown = cli.json("lesson", "show", str(moved["reservation_id"]))
@@ -166,7 +166,7 @@ def test_lesson_show_tells_funding_and_story(cli: Cli, tmp_path: Any) -> None:
                                   "30.00 EUR paid by payment 1"], story  # fmt: skip
     text = cli("lesson", "show", str(lesson)).out
     assert "package 1" in text and "story" in text
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "wed", "--time", "10:00-12:00")
+    moved = cli.json(*move_args(lesson, week="next", day="wed", time="10:00-12:00"))
     cli.ok("session", "confirm", str(moved["session_id"]))
     old = cli.json("lesson", "show", str(lesson))
     assert old["lesson"]["status"] == "cancelled"

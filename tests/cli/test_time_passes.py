@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, reserve, school
-from tests.helpers import purchase_args, reserve_args
+from tests.helpers import move_args, purchase_args, reserve_args, schedule_set_args
 from tutorctl.db.engine import get_engine
 
 MON = "2026-11-30T09:00:00+01:00"  # a day before the lesson, outside the 24 h notice
@@ -79,9 +79,7 @@ def _operations(cli: Cli, session: int) -> dict[str, Any]:
 
 def test_move_confirmed_after_the_lesson_is_done_is_abandoned(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     assert cli.json("--now", TUE_AFTER, "expire")["done_lessons"] == 1
     cli.ok("--now", TUE_AFTER, "session", "confirm", str(moved["session_id"]))
     assert _lesson(cli, lesson).status == "done"  # not cancelled: it happened
@@ -103,9 +101,7 @@ def test_cancel_confirmed_after_the_lesson_is_done_is_abandoned(cli: Cli) -> Non
 
 def test_failed_payment_confirmed_later_with_moves_does_not_move_a_done_lesson(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     session = str(moved["session_id"])
     assert _reserve_at(cli, MON, week="next", day="fri").code == 0
     pay = cli.json(
@@ -123,9 +119,7 @@ def test_pending_payment_settled_after_the_lesson_applies_only_what_still_makes_
     cli: Cli,
 ) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     session = str(moved["session_id"])
     new = _reserve_at(cli, MON, "--json", week="next", day="fri").json()
     pay = cli.json(
@@ -194,14 +188,7 @@ def test_a_late_move_is_refused_unless_the_notice_is_waived(cli: Cli) -> None:
         1,
         "--now",
         MON_LATE,
-        "move",
-        str(lesson),
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "14:00-15:00",
+        *move_args(lesson, week="next", day="wed", time="14:00-15:00"),
     )
     assert "late move" in refused.err and "--waive-notice" in refused.err
     moved = cli.json(
@@ -209,14 +196,7 @@ def test_a_late_move_is_refused_unless_the_notice_is_waived(cli: Cli) -> None:
         MON_LATE,
         "--actor",
         "desk-anna",
-        "move",
-        str(lesson),
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "14:00-15:00",
+        *move_args(lesson, week="next", day="wed", time="14:00-15:00"),
         "--waive-notice",
     )
     cli.ok("--now", MON_LATE, "session", "confirm", str(moved["session_id"]))
@@ -228,9 +208,7 @@ def test_a_late_move_is_refused_unless_the_notice_is_waived(cli: Cli) -> None:
 
 def test_a_move_planned_early_but_applied_inside_the_notice_is_abandoned(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "wed", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="wed", time="10:00-11:00"))
     cli.ok("--now", MON_LATE, "session", "confirm", str(moved["session_id"]))
     assert _lesson(cli, lesson).status == "booked"
     op = _operations(cli, moved["session_id"])["move"]
@@ -247,14 +225,7 @@ def test_a_late_shortening_move_cannot_refund_what_a_late_cancel_would_not(cli: 
         1,
         "--now",
         MON_LATE,
-        "move",
-        str(held["reservation_id"]),
-        "--week",
-        "next",
-        "--day",
-        "tue",
-        "--time",
-        "10:00-10:30",
+        *move_args(held["reservation_id"], week="next", day="tue", time="10:00-10:30"),
     )
     late = cli.json("--now", MON_LATE, "cancel", str(held["reservation_id"]))
     cli.ok("--now", MON_LATE, "session", "confirm", str(late["session_id"]))
@@ -287,7 +258,7 @@ def test_moving_an_unfunded_imported_lesson_keeps_it_unfunded(cli: Cli, tmp_path
     )
     cli.ok("import", "reservations", str(lessons))
     ((lesson,),) = _db(cli, "SELECT id FROM reservations")
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00")
+    moved = cli.json(*move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     cli.ok("session", "confirm", str(moved["session_id"]))
     row = _lesson(cli, moved["reservation_id"])
     assert row.status == "booked" and row.unfunded
@@ -314,15 +285,7 @@ def test_a_lesson_across_the_repeated_hour_is_refused(cli: Cli) -> None:
     cli.ok(
         "--now",
         early,
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "2026-10-19",
-        "--days",
-        "sun",
-        "--hours",
-        "00:00-06:00",
+        *schedule_set_args("alice", "2026-10-19", "sun", "00:00-06:00"),
         "--open",
     )
     for hours in ("02:00-03:00", "01:00-03:00"):
@@ -582,8 +545,7 @@ def test_a_replayed_idempotency_key_reports_what_became_of_the_lesson(cli: Cli) 
 
 def test_every_abandoned_operation_says_why(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json("--now", MON, "move", str(lesson), "--week", "next", "--day", "thu",
-                     "--time", "10:00-11:00")  # fmt: skip
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     session = str(moved["session_id"])
     assert _reserve_at(cli, MON, week="next", day="fri").code == 0
     cli.ok("--now", MON, "session", "pay", session, "--method", "card", "--simulate", "failure")
@@ -624,7 +586,7 @@ def test_a_chain_of_moves_costs_what_booking_the_last_length_would(cli: Cli) -> 
     lesson = held.json()["reservation_id"]
     cli.ok("session", "confirm", str(held.json()["session_id"]))
     for day, hours in (("tue", "10:00-10:45"), ("wed", "10:00-10:15"), ("thu", "10:00-11:00")):
-        moved = cli.json("move", str(lesson), "--week", "next", "--day", day, "--time", hours)
+        moved = cli.json(*move_args(lesson, week="next", day=day, time=hours))
         cli.ok("session", "confirm", str(moved["session_id"]))
         lesson = moved["reservation_id"]
     assert _balance(cli) == 1000 - 101  # the 1 h lesson holds what a new 1 h lesson costs

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
 from tests.db.test_migrations import drop_version_5
-from tests.helpers import reserve_args
+from tests.helpers import move_args, reserve_args
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import SCHEMA_VERSION
 
@@ -79,7 +79,7 @@ def test_raw_insert_of_an_overlapping_hold_fails_but_a_move_may_overlap_its_less
     _pg_school(cli)
     held = cli.json(
         *reserve_args(day="fri", time="10:00-12:00"),
-    )  # fmt: skip
+    )
     ids = _ids(cli)
     with pytest.raises(IntegrityError, match="no_double_booking"):  # checked at commit
         _raw_hold(cli.url, ids["alice"], ids["carl"], 11, 12)  # the hold occupies the teacher
@@ -90,7 +90,7 @@ def test_raw_insert_of_an_overlapping_hold_fails_but_a_move_may_overlap_its_less
     # a move's held replacement overlaps the lesson it moves: the one allowed overlap, and
     # it stays allowed across a second move of the moved lesson
     for time in ("11:00-13:00", "12:00-14:00"):
-        moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", time)
+        moved = cli.json(*move_args(lesson, week="this", day="fri", time=time))
         cli.ok("session", "confirm", str(moved["session_id"]))
         lesson = moved["reservation_id"]
     with pytest.raises(IntegrityError, match="no_double_booking"):
@@ -116,10 +116,10 @@ def _as_version_1(cli: Cli) -> None:
 def test_upgrade_from_version_1_adds_the_backstop_and_backfills_live_lessons(cli: Cli) -> None:
     _pg_school(cli)
     lesson = booked(cli, day="fri", time="10:00-12:00")
-    moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", "11:00-13:00")
+    moved = cli.json(*move_args(lesson, week="this", day="fri", time="11:00-13:00"))
     held = cli.json(
         *reserve_args(teacher="bruno", student="carl", day="fri", time="15:00-16:00"),
-    )  # fmt: skip
+    )
     _as_version_1(cli)
     assert "older" in cli.fails(4, "user", "list").err
     upgraded = cli.json("db", "init")

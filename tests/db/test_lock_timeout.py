@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, reserve, school
-from tests.helpers import purchase_args, reserve_args
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import LockError
 from tutorctl.db import uow
@@ -175,8 +175,7 @@ def test_a_lock_wait_goes_through_the_retry_loop(cli: Cli, monkeypatch: pytest.M
     """SQLite's BEGIN IMMEDIATE and PostgreSQL's lock_timeout both fail into the retry loop:
     the holder lets go during the first pause between attempts, and the second attempt wins."""
     cli.ok("user", "add", "t1", "--name", "T1", "--role", "teacher")
-    cli.ok("schedule", "set", "t1", "--week", "this", "--days", "mon", "--hours", "09:00-10:00",
-           "--open")  # fmt: skip
+    cli.ok(*schedule_set_args("t1", "this", "mon", "09:00-10:00"), "--open")
     week = parse_now("2026-11-23T12:00:00+01:00").date()
     attempts: list[int] = []
 
@@ -206,8 +205,7 @@ def test_a_lock_wait_goes_through_the_retry_loop(cli: Cli, monkeypatch: pytest.M
 
 def test_retries_stop_within_a_budget_of_about_twice_the_timeout(cli: Cli) -> None:
     cli.ok("user", "add", "t1", "--name", "T1", "--role", "teacher")
-    cli.ok("schedule", "set", "t1", "--week", "this", "--days", "mon", "--hours", "09:00-10:00",
-           "--open")  # fmt: skip
+    cli.ok(*schedule_set_args("t1", "this", "mon", "09:00-10:00"), "--open")
     week = parse_now("2026-11-23T12:00:00+01:00").date()
     retries = uow.STATS["retries"]
     with holding_the_lock(cli.url):

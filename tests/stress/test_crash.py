@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, PgServer, _pg_admin_connect, _pg_url
-from tests.helpers import reserve_args
+from tests.helpers import reserve_args, schedule_set_args
 from tests.stress import workers
 from tutorctl.db.engine import dispose_engines, get_engine
 
@@ -30,15 +30,7 @@ def _prepare(cli: Cli) -> None:
     cli.ok("user", "add", "bob", "--name", "Bob", "--role", "student")
     cli.ok("category", "add", "maths", "--price", "40")
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "next",
-        "--days",
-        "mon-fri",
-        "--hours",
-        "09:00-18:00",
+        *schedule_set_args("alice", "next", "mon-fri", "09:00-18:00"),
         "--open",
     )
 

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli
-from tests.helpers import purchase_args, reserve_args
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 from tests.stress import workers
 
 PROCESSES = int(os.environ.get("TUTORCTL_STRESS_PROCESSES", "16"))
@@ -30,15 +30,7 @@ def _hot_school(cli: Cli) -> None:
     for teacher in workers.TEACHERS:
         cli.ok("user", "add", teacher, "--name", teacher.title(), "--role", "teacher")
         cli.ok(
-            "schedule",
-            "set",
-            teacher,
-            "--week",
-            "next..+2",
-            "--days",
-            "wed-thu",
-            "--hours",
-            "10:00-13:00",
+            *schedule_set_args(teacher, "next..+2", "wed-thu", "10:00-13:00"),
             "--open",
         )
     for student in STUDENTS:
