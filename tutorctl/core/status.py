@@ -94,5 +94,7 @@ class FundingSource(StrEnum):
 
 
 def sql_one_of(column: str, words: type[StrEnum]) -> str:
-    """A CHECK constraint's text that allows exactly these words: ``role IN ('teacher', ...)``."""
+    """A CHECK constraint's text that allows exactly these words: ``role IN ('teacher', ...)``.
+    Only for the schema's constants (never input): the text is the same as when it was written
+    out, so an upgraded database and a fresh one still compare equal."""
     return f"{column} IN ({', '.join(repr(w.value) for w in words)})"
