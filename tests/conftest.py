@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import reserve_args, schedule_set_args
 from tutorctl.cli.app import main
 from tutorctl.db.engine import dispose_engines
 
@@ -172,9 +173,17 @@ def _make_db(
         yield f"sqlite:///{path}"
         dispose_engines()
         return
-    _need_pg(server)
     bouncer = request.getfixturevalue("pgbouncer") if request.param == POOLED else None
-    name = server.create(from_template=initialised)
+    with _pg_database(server, from_template=initialised, bouncer=bouncer) as url:
+        yield url
+
+
+@contextmanager
+def _pg_database(server: PgServer, from_template: bool, bouncer: Any = None) -> Iterator[str]:
+    """A PostgreSQL database of its own (a clone of the initialised template, or empty),
+    reached directly or through ``bouncer`` (a PgBouncer of the tests)."""
+    _need_pg(server)
+    name = server.create(from_template=from_template)
     try:
         yield bouncer.url(name) if bouncer else _pg_url(name)
     finally:
@@ -191,12 +200,8 @@ def fresh_database(backend: str, server: PgServer) -> Iterator[str]:
             yield url
             dispose_engines()
         return
-    _need_pg(server)
-    name = server.create(from_template=True)
-    try:
-        yield _pg_url(name)
-    finally:
-        server.drop(name)
+    with _pg_database(server, from_template=True) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -300,45 +305,14 @@ def school(cli: Cli) -> None:
     cli.ok("category", "add", "piano", "--price", "45.50")
     for teacher in ("alice", "bruno"):
         cli.ok(
-            "schedule",
-            "set",
-            teacher,
-            "--week",
-            "this..+4",
-            "--days",
-            "mon-fri",
-            "--hours",
-            "09:00-18:00",
+            *schedule_set_args(teacher, "this..+4", "mon-fri", "09:00-18:00"),
             "--open",
         )
 
 
-def reserve(
-    cli: Cli,
-    *extra: str,
-    student: str = "bob",
-    teacher: str = "alice",
-    day: str = "wed",
-    time: str = "10:00-11:00",
-    week: str = "this",
-    category: str = "maths",
-) -> Result:
-    return cli(
-        "reserve",
-        "--teacher",
-        teacher,
-        "--student",
-        student,
-        "--category",
-        category,
-        "--week",
-        week,
-        "--day",
-        day,
-        "--time",
-        time,
-        *extra,
-    )
+def reserve(cli: Cli, *extra: str, **where: str) -> Result:
+    """Run ``reserve`` (``where``: student, teacher, day, time, week, category; see reserve_args)."""
+    return cli(*reserve_args(*extra, **where))
 
 
 def booked(cli: Cli, **kwargs: str) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args, reserve_args
 
 
 @pytest.mark.pooled
@@ -21,36 +22,16 @@ def test_reserve_holds_the_slot_for_everyone(cli: Cli) -> None:
         (held["reservation_id"], "held")
     ]
     assert "bob maths (held)" in cli.ok("schedule", "show", "alice").out
-    clash = cli.fails(1, *reserve_args("carl"))
+    clash = cli.fails(1, *reserve_args(student="carl"))
     assert f"lesson {held['reservation_id']}" in clash.err and "alice teaching bob" in clash.err
     busy = reserve(cli, student="bob", teacher="bruno")  # bob is busy then, whoever teaches
     assert busy.code == 1 and f"lesson {held['reservation_id']}" in busy.err
 
 
-def reserve_args(
-    student: str, teacher: str = "alice", time: str = "10:00-11:00", day: str = "wed"
-) -> list[str]:
-    return [
-        "reserve",
-        "--teacher",
-        teacher,
-        "--student",
-        student,
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        day,
-        "--time",
-        time,
-    ]
-
-
 def test_student_cannot_be_in_two_places(cli: Cli) -> None:
     school(cli)
     first = reserve(cli, "--json").json()
-    result = cli.fails(1, *reserve_args("bob", teacher="bruno", time="10:00-12:00"))
+    result = cli.fails(1, *reserve_args(teacher="bruno", time="10:00-12:00"))
     assert f"lesson {first['reservation_id']}" in result.err
 
 
@@ -65,7 +46,7 @@ def test_student_cannot_be_in_two_places(cli: Cli) -> None:
 )
 def test_rules_refuse_and_name_the_rule(cli: Cli, args: list[str], needle: str) -> None:
     school(cli)
-    base = dict(zip(reserve_args("bob")[1::2], reserve_args("bob")[2::2], strict=True))
+    base = dict(zip(reserve_args()[1::2], reserve_args()[2::2], strict=True))
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
     result = cli.fails(1, "reserve", *[x for pair in base.items() for x in pair])
     assert needle in result.err
@@ -77,54 +58,30 @@ def test_rules_refuse_and_name_the_rule(cli: Cli, args: list[str], needle: str) 
 def test_minimum_notice(cli: Cli) -> None:
     school(cli)
     cli.ok("db", "init", "--min-notice-hours", "48")
-    result = cli.fails(1, *reserve_args("bob", day="wed"))  # Wed 10:00 is 25 h away
+    result = cli.fails(1, *reserve_args(day="wed"))  # Wed 10:00 is 25 h away
     assert "minimum booking notice of 48 h" in result.err
-    cli.ok(*reserve_args("bob", day="fri"))
+    cli.ok(*reserve_args(day="fri"))
 
 
 def test_inactive_people_and_wrong_roles(cli: Cli) -> None:
     school(cli)
-    cli.fails(1, *reserve_args("alice"))  # a teacher is not a student
-    cli.fails(3, *reserve_args("nobody"))
+    cli.fails(1, *reserve_args(student="alice"))  # a teacher is not a student
+    cli.fails(3, *reserve_args(student="nobody"))
     cli.ok("user", "deactivate", "carl")
-    assert "inactive" in cli.fails(1, *reserve_args("carl")).err
-    cli.fails(2, *reserve_args("bob", time="10:30-11:00"))
-    cli.fails(2, *reserve_args("bob", day="someday"))
+    assert "inactive" in cli.fails(1, *reserve_args(student="carl")).err
+    cli.fails(2, *reserve_args(time="10:30-11:00"))
+    cli.fails(2, *reserve_args(day="someday"))
 
 
 def test_repeat_is_all_or_nothing_and_lists_every_clash(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "carl",
-        "--category",
-        "maths",
-        "--week",
-        "+1",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(student="carl", week="+1"),
     )
     cli.ok(
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "carl",
-        "--category",
-        "maths",
-        "--week",
-        "+3",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(student="carl", week="+3"),
     )
-    result = cli.fails(1, *reserve_args("bob"), "--repeat", "4")
+    result = cli.fails(1, *reserve_args(), "--repeat", "4")
     assert (
         "2 of 4 weeks clash" in result.err and "2026-W49" in result.err and "2026-W51" in result.err
     )
@@ -145,7 +102,7 @@ def test_idempotency_key(cli: Cli) -> None:
         k: v for k, v in first.items() if k != "replayed"
     }
     assert len(cli.json("schedule", "show", "alice")["lessons"]) == 1
-    result = cli.fails(1, *reserve_args("bob", day="thu"), "--idempotency-key", "import-42")
+    result = cli.fails(1, *reserve_args(day="thu"), "--idempotency-key", "import-42")
     assert "different request" in result.err
 
 
@@ -164,11 +121,11 @@ def test_session_show_drop_and_abandon(cli: Cli) -> None:
     assert shown["expires_at"].startswith("2026-11-24T09:20")
     after = cli.json("session", "drop", sid, str(a["operation_id"]))
     assert [op["status"] for op in after["operations"]] == ["abandoned", "pending"]
-    cli.ok(*reserve_args("carl"))  # the dropped hold no longer blocks
+    cli.ok(*reserve_args(student="carl"))  # the dropped hold no longer blocks
     cli.fails(3, "session", "drop", sid, "999")
     cli.fails(1, "session", "drop", sid, str(a["operation_id"]))
     assert cli.json("session", "abandon", sid)["status"] == "abandoned"
-    result = cli.fails(1, *reserve_args("bob", day="fri"), "--session", sid)
+    result = cli.fails(1, *reserve_args(day="fri"), "--session", sid)
     assert "abandoned" in result.err
     cli.fails(1, "session", "abandon", sid)
     assert [s["status"] for s in cli.json("session", "list", "--student", "bob")["sessions"]] == [
@@ -190,12 +147,10 @@ def test_cancel_and_move_plan_operations(cli: Cli) -> None:
     assert "pending cancel" in cli.fails(1, "cancel", str(lesson)).err
     assert (
         "pending cancel"
-        in cli.fails(
-            1, "move", str(lesson), "--week", "this", "--day", "thu", "--time", "10:00-11:00"
-        ).err
+        in cli.fails(1, *move_args(lesson, week="this", day="thu", time="10:00-11:00")).err
     )
     cli.ok("session", "abandon", str(planned["session_id"]))
-    moved = cli.json("move", str(lesson), "--week", "this", "--day", "thu", "--time", "14:00-16:00")
+    moved = cli.json(*move_args(lesson, week="this", day="thu", time="14:00-16:00"))
     assert moved["status"] == "held" and moved["reservation_id"] != lesson
     show = {x["id"]: x for x in cli.json("schedule", "show", "alice")["lessons"]}
     assert show[lesson]["status"] == "booked" and show[lesson]["pending"] == "move"
@@ -208,14 +163,12 @@ def test_move_refuses_a_clash_but_may_overlap_its_old_place(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "200")
     lesson = booked(cli)
-    cli.ok(*reserve_args("carl", time="12:00-13:00"))
+    cli.ok(*reserve_args(student="carl", time="12:00-13:00"))
     assert (
         "clashes"
-        in cli.fails(
-            1, "move", str(lesson), "--week", "this", "--day", "wed", "--time", "11:00-13:00"
-        ).err
+        in cli.fails(1, *move_args(lesson, week="this", day="wed", time="11:00-13:00")).err
     )
-    cli.ok("move", str(lesson), "--week", "this", "--day", "wed", "--time", "10:00-12:00")
+    cli.ok(*move_args(lesson, week="this", day="wed", time="10:00-12:00"))
 
 
 @pytest.mark.pooled
@@ -251,19 +204,7 @@ def _race(url: str, student: str, day: str, barrier: Any, out: Any) -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         code = main(
             [
-                "reserve",
-                "--teacher",
-                "alice",
-                "--student",
-                student,
-                "--category",
-                "maths",
-                "--week",
-                "this",
-                "--day",
-                day,
-                "--time",
-                "10:00-11:00",
+                *reserve_args(student=student, day=day),
             ]
         )
     out.put((student, day, code))

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import schedule_set_args
 from tutorctl.core.calendar import format_week, monday_of
 
 FAR = "2031-06-18T10:00:00+02:00"  # a Wednesday, 2031-W25: far from whenever the tests run
@@ -140,7 +141,7 @@ def test_the_expect_total_hint_pastes_back_for_large_totals(
 def test_a_flag_and_its_opposite_are_refused_not_last_wins(cli: Cli) -> None:
     school(cli)
     before = cli.json("schedule", "show", "alice", "--week", "next")
-    set_ = ("schedule", "set", "alice", "--week", "next", "--days", "mon", "--hours", "09:00-10:00")
+    set_ = schedule_set_args("alice", "next", "mon", "09:00-10:00")
     for args, pair in [
         ((*set_, "--open", "--close"), "--open or --close"),
         ((*set_, "--close", "--open"), "--open or --close"),

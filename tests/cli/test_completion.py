@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import reserve_args
 
 PROBE = (
     "import atexit, sys\n"
@@ -21,6 +22,16 @@ PROBE = (
     "from tutorctl.cli.app import main\n"
     "sys.exit(main())\n"
 )
+
+
+def _probe(env: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Run PROBE (completion in a fresh process): (the replies, the modules it loaded)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stderr.split("loaded:", 1)[1].strip()
+    return [w for w in proc.stdout.splitlines() if w], ast.literal_eval(loaded)
 
 
 def complete(url: str, line: str, shell: str = "bash") -> tuple[list[str], list[str]]:
@@ -34,12 +45,7 @@ def complete(url: str, line: str, shell: str = "bash") -> tuple[list[str], list[
         env |= {"COMP_WORDS": " ".join(words), "COMP_CWORD": str(len(words) - 1)}
     else:
         env |= {"_TYPER_COMPLETE_ARGS": line, "_TYPER_COMPLETE_FISH_ACTION": "get-args"}
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    loaded = proc.stderr.split("loaded:", 1)[1].strip()
-    return [w for w in proc.stdout.splitlines() if w], ast.literal_eval(loaded)
+    return _probe(env)
 
 
 @pytest.fixture
@@ -70,9 +76,8 @@ def test_sessions_and_lessons(school_cli: Cli) -> None:
     url = school_cli.url
     lesson = booked(school_cli)
     other = school_cli.json(
-        "reserve", "--teacher", "alice", "--student", "carl", "--category", "maths",
-        "--week", "this", "--day", "thu", "--time", "10:00-11:00",
-    )  # fmt: skip
+        *reserve_args(student="carl", day="thu"),
+    )
     assert complete(url, "tutorctl session pay ")[0] == [str(other["session_id"])]
     assert complete(url, "tutorctl cancel ")[0] == [str(lesson)]  # booked lessons only
     shown, _ = complete(url, "tutorctl lesson show ")
@@ -145,12 +150,7 @@ def complete_line(url: str, line: str, text: str) -> tuple[list[str], list[str]]
     at nothing: only a --db on the line names the database."""
     env = {**os.environ, "_TUTORCTL_COMPLETE": "complete_bash", "COMP_LINE": line}
     env |= {"COMP_TEXT": text, "TUTORCTL_DB": "sqlite:////nonexistent/none.db"}
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    loaded = proc.stderr.split("loaded:", 1)[1].strip()
-    return [w for w in proc.stdout.splitlines() if w], ast.literal_eval(loaded)
+    return _probe(env)
 
 
 def test_bash_reads_the_line_and_quotes_replies(school_cli: Cli) -> None:

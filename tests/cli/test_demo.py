@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, Cli
+from tests.helpers import schedule_set_args
 from tutorctl.cli.app import main
 
 
@@ -59,15 +60,7 @@ def test_a_demo_used_for_real_is_a_school(cli: Cli) -> None:
     cli.ok("user", "add", "zoe", "--name", "Zoé", "--role", "student")
     cli.ok("account", "credit", "david", "50", "--reason", "real cash")
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this..+2",
-        "--days",
-        "mon-sun",
-        "--hours",
-        "09:00-18:00",
+        *schedule_set_args("alice", "this..+2", "mon-sun", "09:00-18:00"),
         "--close",
         "--force",
     )

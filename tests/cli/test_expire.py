@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args, reserve_args
 
 
 def _expire(cli: Cli, now: str) -> dict[str, int]:
@@ -37,19 +38,7 @@ def test_activity_keeps_a_session_alive(cli: Cli) -> None:
     cli.ok(
         "--now",
         "2026-11-24T09:15:00+01:00",
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "thu",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(day="thu"),
     )
     assert _expire(cli, "2026-11-24T09:30:00+01:00")["expired_sessions"] == 0
     assert cli.json("session", "show", str(held["session_id"]))["status"] == "open"
@@ -143,7 +132,7 @@ def test_a_failed_session_nobody_confirms_expires_and_abandons_its_cancels_and_m
     planned = cli.json("cancel", str(cancelled))
     sid = str(planned["session_id"])
     cli.json(
-        "move", str(moved), "--week", "this", "--day", "thu", "--time", "15:00-17:00"
+        *move_args(moved, week="this", day="thu", time="15:00-17:00")
     )  # a longer move: it needs money
     reserve(cli, day="wed", time="14:00-17:00")
     failed_at = "2026-11-24T09:10:00+01:00"
@@ -246,6 +235,21 @@ def _run_expire(url: str, barrier: Any, out: Any) -> None:
     out.put((code, json.loads(buffer.getvalue()) if code == 0 else {}))
 
 
+def _expire_twice_at_once(cli: Cli) -> list[tuple[int, dict[str, Any]]]:
+    """Two ``expire`` processes released together by a barrier: (exit code, JSON) of each."""
+    from tutorctl.db.engine import dispose_engines
+
+    dispose_engines()
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_run_expire, args=(cli.url, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    return [out.get(timeout=10) for _ in procs]
+
+
 @pytest.mark.pooled
 def test_two_expire_runs_at_once_never_double_process(cli: Cli) -> None:
     school(cli)
@@ -261,17 +265,7 @@ def test_two_expire_runs_at_once_never_double_process(cli: Cli) -> None:
             day="wed",
             time=f"{hour:02d}:00-{hour + 1:02d}:00",
         )
-    from tutorctl.db.engine import dispose_engines
-
-    dispose_engines()
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_run_expire, args=(cli.url, barrier, out)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    results = [out.get(timeout=10) for _ in procs]
+    results = _expire_twice_at_once(cli)
     assert [code for code, _ in results] == [0, 0]
     assert sum(r["expired_sessions"] for _, r in results) == len(students)
     assert sum(r["released_holds"] for _, r in results) == len(students)
@@ -300,17 +294,7 @@ def test_two_expire_runs_at_once_close_each_left_session_once(cli: Cli) -> None:
         cli.ok("session", "pay", sid, "--method", "card", "--simulate", outcome)
         (paid if i % 2 else failed).append(sid)
     before = len(cli.json("history", "--limit", "100000")["entries"])
-    from tutorctl.db.engine import dispose_engines
-
-    dispose_engines()
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_run_expire, args=(cli.url, barrier, out)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    results = [out.get(timeout=10) for _ in procs]
+    results = _expire_twice_at_once(cli)
     assert [code for code, _ in results] == [0, 0]
     assert sum(r["closed_paid_sessions"] for _, r in results) == len(paid)
     assert sum(r["closed_failed_sessions"] for _, r in results) == len(failed)

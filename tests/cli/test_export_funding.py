@@ -12,21 +12,20 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, PgServer, fresh_database, school
+from tests.helpers import purchase_args, reserve_args
 
 SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "import"
 
 
 def _package(cli: Cli, *db: str, hours: str = "1", student: str = "bob") -> None:
     cli.ok(
-        *db, "purchase", "add", "--student", student, "--teacher", "alice", "--category",
-        "maths", "--hours", hours, "--price", f"{40 * int(hours)}.00",
+        *db, *purchase_args(hours, f"{40 * int(hours)}.00", student=student),
     )  # fmt: skip
 
 
 def _book(cli: Cli, day: str, time: str, *, card: bool) -> None:
     data = cli.json(
-        "reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-        "--week", "next", "--day", day, "--time", time,
+        *reserve_args(week="next", day=day, time=time),
     )  # fmt: skip
     sid = str(data["session_id"])
     if card:

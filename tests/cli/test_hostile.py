@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NOW, Cli, school
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 
 
 def _fingerprint(cli: Cli) -> tuple[Any, ...]:
@@ -49,55 +50,19 @@ HOSTILE: list[tuple[int, list[str]]] = [
     (
         2,
         [
-            "reserve",
-            "--teacher",
-            "alice",
-            "--student",
-            "bob",
-            "--category",
-            "maths",
-            "--week",
-            "2026-W99",
-            "--day",
-            "wed",
-            "--time",
-            "10:00-11:00",
+            *reserve_args(week="2026-W99"),
         ],
     ),
     (
         2,
         [
-            "reserve",
-            "--teacher",
-            "alice",
-            "--student",
-            "bob",
-            "--category",
-            "maths",
-            "--week",
-            "next",
-            "--day",
-            "wed",
-            "--time",
-            "25:00-26:00",
+            *reserve_args(week="next", time="25:00-26:00"),
         ],
     ),
     (
         2,
         [
-            "reserve",
-            "--teacher",
-            "alice",
-            "--student",
-            "bob",
-            "--category",
-            "maths",
-            "--week",
-            "next",
-            "--day",
-            "wed",
-            "--time",
-            "10:00-11:00",
+            *reserve_args(week="next"),
             "--repeat",
             "100000",
         ],
@@ -105,33 +70,13 @@ HOSTILE: list[tuple[int, list[str]]] = [
     (
         3,
         [
-            "reserve",
-            "--teacher",
-            "alice",
-            "--student",
-            "bob",
-            "--category",
-            "'; DELETE FROM categories; --",
-            "--week",
-            "next",
-            "--day",
-            "wed",
-            "--time",
-            "10:00-11:00",
+            *reserve_args(category="'; DELETE FROM categories; --", week="next"),
         ],
     ),
     (
         2,
         [
-            "schedule",
-            "set",
-            "alice",
-            "--week",
-            "next",
-            "--days",
-            "mon;drop",
-            "--hours",
-            "09:00-10:00",
+            *schedule_set_args("alice", "next", "mon;drop", "09:00-10:00"),
             "--open",
         ],
     ),
@@ -258,9 +203,8 @@ def test_limits_at_the_edge_are_accepted_on_both_databases(cli: Cli) -> None:
     cli.ok("--actor", "a" * 200, "account", "credit", "bob", "10000000.00", "--reason", "r" * 200)
     cli.ok("user", "add", "zed", "--name", "z" * 200, "--role", "student")
     cli.ok(
-        "purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-        "--hours", "10000", "--price", "10000000.00",
-    )  # fmt: skip
+        *purchase_args("10000", "10000000.00"),
+    )
     cli.fails(3, "user", "show", "2147483647")
     assert cli.json("account", "show", "bob")["balance_cents"] == 1_000_000_000
     entry = cli.json("account", "history", "bob")["entries"][-1]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 
 TEACHER = "[red]x[/red]"
 STUDENT = "Jo [/b]"
@@ -63,22 +64,34 @@ def _school(cli: Cli) -> tuple[int, int]:
     cli.ok("--actor", ACTOR, "category", "add", CATEGORY, "--price", "40.00")
     cli.ok("--actor", ACTOR, "account", "credit", "jo", "30.00", "--reason", REASON)
     cli.ok(
-        "--actor", ACTOR, "purchase", "add", "--student", "jo", "--teacher", "tea",
-        "--category", CATEGORY, "--hours", "5", "--price", "200.00",
-    )  # fmt: skip
+        "--actor",
+        ACTOR,
+        *purchase_args("5", "200.00", student="jo", teacher="tea", category=CATEGORY),
+    )
     cli.ok(
-        "--actor", ACTOR, "schedule", "set", "tea", "--week", "this..next", "--days", "mon-fri",
-        "--hours", "09:00-18:00", "--open",
-    )  # fmt: skip
+        "--actor",
+        ACTOR,
+        *schedule_set_args("tea", "this..next", "mon-fri", "09:00-18:00"),
+        "--open",
+    )
     booked = cli.json(
-        "--actor", ACTOR, "reserve", "--teacher", "tea", "--student", "jo",
-        "--category", CATEGORY, "--week", "this", "--day", "wed", "--time", "10:00-11:00",
-    )  # fmt: skip
+        "--actor",
+        ACTOR,
+        *reserve_args(teacher="tea", student="jo", category=CATEGORY),
+    )
     cli.ok("--actor", ACTOR, "session", "confirm", str(booked["session_id"]))
     held = cli.json(
-        "--actor", ACTOR, "reserve", "--teacher", "tea", "--student", "jo",
-        "--category", CATEGORY, "--week", "next", "--day", "thu", "--time", "14:00-16:00",
-    )  # fmt: skip
+        "--actor",
+        ACTOR,
+        *reserve_args(
+            teacher="tea",
+            student="jo",
+            category=CATEGORY,
+            week="next",
+            day="thu",
+            time="14:00-16:00",
+        ),
+    )
     cli.ok("--actor", ACTOR, "cancel", str(booked["reservation_id"]))
     return int(held["session_id"]), int(booked["reservation_id"])
 

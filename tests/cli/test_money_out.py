@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import purchase_args
 from tutorctl.db.engine import get_engine
 
 
@@ -67,8 +68,7 @@ def test_check_finds_money_that_left_without_a_debit(cli: Cli) -> None:
 
 
 def _package(cli: Cli, *extra: str) -> dict[str, Any]:
-    return dict(cli.json("purchase", "add", "--student", "bob", "--teacher", "alice",
-                         "--category", "maths", "--hours", "3", "--price", "100.00", *extra))  # fmt: skip
+    return dict(cli.json(*purchase_args("3", "100.00"), *extra))
 
 
 def test_purchase_records_the_payment_of_its_paid_hours(cli: Cli) -> None:

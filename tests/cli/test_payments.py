@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args, purchase_args, reserve_args
 
 
 def _resume(cli: Cli, sid: int | str) -> Any:
@@ -25,18 +26,7 @@ def _status(cli: Cli, lesson: int) -> str:
 def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "1.5",
-        "--price",
-        "57.00",
+        *purchase_args("1.5", "57.00"),
         "--paid-hours",
         "1",
     )
@@ -121,18 +111,7 @@ def test_success_path_pays_from_package_then_balance_then_card(cli: Cli) -> None
 def test_purchase_list_json_fields(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "10",
-        "--price",
-        "380",
+        *purchase_args("10", "380"),
     )
     [line] = cli.json("purchase", "list")["purchases"]
     assert (line["bought_minutes"], line["consumed_minutes"], line["remaining_minutes"]) == (
@@ -142,65 +121,21 @@ def test_purchase_list_json_fields(cli: Cli) -> None:
     )
     cli.fails(
         2,
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "0",
-        "--price",
-        "1",
+        *purchase_args("0", "1"),
     )
     cli.fails(
         2,
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "1.01",
-        "--price",
-        "1",
+        *purchase_args("1.01", "1"),
     )
     cli.fails(
         2,
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "2",
-        "--price",
-        "1",
+        *purchase_args("2", "1"),
         "--paid-hours",
         "3",
     )
     cli.fails(
         1,
-        "purchase",
-        "add",
-        "--student",
-        "alice",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "2",
-        "--price",
-        "1",
+        *purchase_args("2", "1", student="alice"),
     )
 
 
@@ -229,19 +164,7 @@ def test_failure_releases_new_lessons_then_confirm_applies_chosen_cancels(cli: C
     assert _status(cli, kept) == "booked"
     cli.fails(
         1,
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "mon",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(day="mon"),
         "--session",
         sid,
     )
@@ -273,10 +196,8 @@ def test_failure_then_moves_chosen_or_refused_when_they_need_money(cli: Cli) -> 
     cli.ok("account", "credit", "bob", "80.00")
     short = booked(cli, day="fri")
     long = booked(cli, day="fri", time="14:00-15:00")
-    m1 = cli.json("move", str(short), "--week", "this", "--day", "thu", "--time", "09:00-10:00")
-    m2 = cli.json(
-        "move", str(long), "--week", "this", "--day", "thu", "--time", "14:00-16:00"
-    )  # +1 h
+    m1 = cli.json(*move_args(short, week="this", day="thu", time="09:00-10:00"))
+    m2 = cli.json(*move_args(long, week="this", day="thu", time="14:00-16:00"))  # +1 h
     reserve(cli, day="wed", time="16:00-17:00")
     sid = str(m1["session_id"])
     assert _resume(cli, sid)["to_pay_cents"] == 8000
@@ -296,18 +217,7 @@ def test_failure_then_moves_chosen_or_refused_when_they_need_money(cli: Cli) -> 
 def test_nothing_to_pay_confirm_applies_and_pay_is_refused(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "2",
-        "--price",
-        "70",
+        *purchase_args("2", "70"),
     )
     held = reserve(cli, "--json").json()
     sid = str(held["session_id"])
@@ -328,32 +238,10 @@ def test_open_session_with_something_to_pay_cannot_be_confirmed(cli: Cli) -> Non
 def test_packages_exhausted_mid_session(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "1",
-        "--price",
-        "35",
+        *purchase_args("1", "35"),
     )
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "piano",
-        "--hours",
-        "5",
-        "--price",
-        "200",
+        *purchase_args("5", "200", category="piano"),
     )
     reserve(cli, day="wed")
     reserve(cli, day="thu", time="10:00-12:00")
@@ -387,18 +275,7 @@ def test_late_cancel_is_not_refunded_and_says_so(cli: Cli) -> None:
 def test_cancel_refunds_hours_to_the_package(cli: Cli) -> None:
     school(cli)
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "bob",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "3",
-        "--price",
-        "100",
+        *purchase_args("3", "100"),
     )
     lesson = booked(cli, day="fri", time="10:00-12:00")
     assert cli.json("purchase", "list")["purchases"][0]["consumed_minutes"] == 120
@@ -415,9 +292,7 @@ def test_shortened_move_refunds_the_difference(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "80")
     lesson = booked(cli, day="fri", time="10:00-12:00")
-    planned = cli.json(
-        "move", str(lesson), "--week", "next", "--day", "mon", "--time", "10:00-11:00"
-    )
+    planned = cli.json(*move_args(lesson, week="next", day="mon", time="10:00-11:00"))
     resume = _resume(cli, planned["session_id"])
     assert resume["cancellations"][0]["refunded_cents_to_balance"] == 4000
     assert resume["to_pay_cents"] == 0

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import purchase_args
 
 
 def _package(cli: Cli, hours: str, price: str = "80.00") -> None:
     cli.ok(
-        "purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-        "--hours", hours, "--price", price,
+        *purchase_args(hours, price),
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Cli, PgServer, fresh_database, school
+from tests.helpers import purchase_args, reserve_args
 
 STUDENTS = st.sampled_from(["bob", "carl"])
 TEACHERS = st.sampled_from(["alice", "bruno"])
@@ -51,19 +52,7 @@ def run_action(cli: Cli, action: tuple[object, ...]) -> int:
     if kind in ("reserve", "book"):
         student, teacher, day, time, week = (str(a) for a in args)
         held = cli(
-            "reserve",
-            "--teacher",
-            teacher,
-            "--student",
-            student,
-            "--category",
-            "maths",
-            "--week",
-            week,
-            "--day",
-            day,
-            "--time",
-            time,
+            *reserve_args(teacher=teacher, student=student, week=week, day=day, time=time),
             "--json",
         )
         if kind == "reserve" or held.code:
@@ -84,18 +73,7 @@ def run_action(cli: Cli, action: tuple[object, ...]) -> int:
     if kind == "purchase":
         student, teacher, hours = (str(a) for a in args)
         return cli(
-            "purchase",
-            "add",
-            "--student",
-            student,
-            "--teacher",
-            teacher,
-            "--category",
-            "maths",
-            "--hours",
-            hours,
-            "--price",
-            str(35 * int(hours)),
+            *purchase_args(hours, str(35 * int(hours)), student=student, teacher=teacher)
         ).code
     sid = _latest_session(cli, str(args[0]))
     if sid is None:

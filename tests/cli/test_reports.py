@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args, purchase_args
 from tutorctl.db.engine import get_engine
 
 LATER = "2026-11-26T12:00:00+01:00"  # Thursday of this week: Wednesday's lessons are over
@@ -34,8 +35,7 @@ def _month(cli: Cli) -> dict[str, Any]:
     cli.ok("account", "credit", "carl", "100.00", "--reason", "cash at the desk")
     ids["L3"] = booked(cli, student="carl", teacher="bruno", category="piano", day="wed",
                        time="14:00-15:00")  # fmt: skip
-    package = cli.json("purchase", "add", "--student", "carl", "--teacher", "bruno",
-                       "--category", "piano", "--hours", "4", "--price", "160.00",
+    package = cli.json(*purchase_args("4", "160.00", student="carl", teacher="bruno", category="piano"),
                        "--paid-hours", "2")["id"]  # fmt: skip
     cli.ok("purchase", "settle", str(package), "--hours", "1", "--method", "card")
     ids["L4"] = booked(cli, day="tue", time="15:00-16:00")
@@ -44,8 +44,7 @@ def _month(cli: Cli) -> dict[str, Any]:
     cli.ok("session", "confirm", str(planned["session_id"]))
     planned = cli.json("cancel", str(ids["L4"]))
     cli.ok("session", "confirm", str(planned["session_id"]))
-    moved = cli.json("move", str(ids["L5"]), "--week", "next", "--day", "mon",
-                     "--time", "10:00-11:00")  # fmt: skip
+    moved = cli.json(*move_args(ids["L5"], week="next", day="mon", time="10:00-11:00"))
     cli.ok("session", "confirm", str(moved["session_id"]))
     ids["L6"] = moved["reservation_id"]
     cli.ok("account", "debit", "bob", "30.00", "--reason", "paid back in cash")

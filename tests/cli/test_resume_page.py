@@ -7,14 +7,16 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import move_args, purchase_args
 
 
 def test_moves_cancels_and_new_lessons_as_tables(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     school(cli)
     cli.ok(
-        "purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-        "--hours", "2", "--price", "76.00", "--paid-hours", "1",
-    )  # fmt: skip
+        *purchase_args("2", "76.00"),
+        "--paid-hours",
+        "1",
+    )
     cli.ok("account", "credit", "bob", "200.00")
     a = reserve(cli, "--json", day="wed", time="10:00-11:00").json()
     b = reserve(cli, "--json", day="thu", time="10:00-11:00").json()
@@ -22,9 +24,9 @@ def test_moves_cancels_and_new_lessons_as_tables(cli: Cli, monkeypatch: pytest.M
     d = reserve(cli, "--json", day="fri", time="15:00-16:00").json()
     cli.ok("session", "confirm", str(a["session_id"]))
     same, longer, shorter = a["reservation_id"], b["reservation_id"], c["reservation_id"]
-    cli.ok("move", str(same), "--week", "next", "--day", "mon", "--time", "10:00-11:00")
-    cli.ok("move", str(longer), "--week", "next", "--day", "thu", "--time", "14:00-16:00")
-    cli.ok("move", str(shorter), "--week", "next", "--day", "fri", "--time", "14:00-15:00")
+    cli.ok(*move_args(same, week="next", day="mon", time="10:00-11:00"))
+    cli.ok(*move_args(longer, week="next", day="thu", time="14:00-16:00"))
+    cli.ok(*move_args(shorter, week="next", day="fri", time="14:00-15:00"))
     cli.ok("cancel", str(d["reservation_id"]))
     new = reserve(cli, "--json", teacher="bruno", category="piano", week="next", day="tue")
     sid = new.json()["session_id"]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import Cli
+from tests.helpers import schedule_set_args
 from tutorctl.db.engine import get_engine
 
 
@@ -26,15 +27,7 @@ def _open_slots(show: dict[str, Any], day: int) -> list[str]:
 def test_set_range_of_weeks_atomically(cli: Cli) -> None:
     _school(cli)
     change = cli.json(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this..+2",
-        "--days",
-        "mon-fri",
-        "--hours",
-        "09:00-12:00",
+        *schedule_set_args("alice", "this..+2", "mon-fri", "09:00-12:00"),
         "--open",
     )
     assert change["weeks"] == ["2026-W48", "2026-W49", "2026-W50"]
@@ -62,43 +55,19 @@ def test_show_json_shape(cli: Cli) -> None:
 def test_if_stamp_refuses_a_stale_edit_and_changes_nothing(cli: Cli) -> None:
     _school(cli)
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this",
-        "--days",
-        "mon",
-        "--hours",
-        "09:00-10:00",
+        *schedule_set_args("alice", "this", "mon", "09:00-10:00"),
         "--open",
     )
     shown = cli.json("schedule", "show", "alice")["stamp"]
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this",
-        "--days",
-        "tue",
-        "--hours",
-        "09:00-10:00",
+        *schedule_set_args("alice", "this", "tue", "09:00-10:00"),
         "--open",
         "--if-stamp",
         str(shown),
     )
     result = cli.fails(
         1,
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this",
-        "--days",
-        "wed",
-        "--hours",
-        "09:00-10:00",
+        *schedule_set_args("alice", "this", "wed", "09:00-10:00"),
         "--open",
         "--if-stamp",
         str(shown),
@@ -109,15 +78,7 @@ def test_if_stamp_refuses_a_stale_edit_and_changes_nothing(cli: Cli) -> None:
     assert _open_slots(after, 2) == []
     cli.fails(
         2,
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this..next",
-        "--days",
-        "mon",
-        "--hours",
-        "09:00-10:00",
+        *schedule_set_args("alice", "this..next", "mon", "09:00-10:00"),
         "--open",
         "--if-stamp",
         "1",
@@ -128,15 +89,7 @@ def test_if_stamp_refuses_a_stale_edit_and_changes_nothing(cli: Cli) -> None:
 def test_copy_week_template(cli: Cli) -> None:
     _school(cli)
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this",
-        "--days",
-        "mon,wed",
-        "--hours",
-        "14:00-16:00",
+        *schedule_set_args("alice", "this", "mon,wed", "14:00-16:00"),
         "--open",
     )
     change = cli.json("schedule", "copy", "alice", "--from", "this", "--to", "next..+3")
@@ -173,33 +126,15 @@ def test_refusals(cli: Cli) -> None:
     _school(cli)
     cli.fails(
         1,
-        "schedule",
-        "set",
-        "bob",
-        "--week",
-        "this",
-        "--days",
-        "mon",
-        "--hours",
-        "09:00-10:00",
+        *schedule_set_args("bob", "this", "mon", "09:00-10:00"),
         "--open",
     )
     cli.fails(
         3,
-        "schedule",
-        "set",
-        "nobody",
-        "--week",
-        "this",
-        "--days",
-        "mon",
-        "--hours",
-        "09:00-10:00",
+        *schedule_set_args("nobody", "this", "mon", "09:00-10:00"),
         "--open",
     )
-    cli.fails(
-        2, "schedule", "set", "alice", "--week", "this", "--days", "mon", "--hours", "09:00-10:00"
-    )
+    cli.fails(2, *schedule_set_args("alice", "this", "mon", "09:00-10:00"))
     cli.fails(3, "schedule", "show", "alice", "--with", "nobody")
 
 
@@ -207,28 +142,12 @@ def test_dst_spring_forward_slot_cannot_be_opened(cli: Cli) -> None:
     _school(cli, "--slot-minutes", "30")
     result = cli.fails(
         1,
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "2026-W13",
-        "--days",
-        "sun",
-        "--hours",
-        "02:00-03:00",
+        *schedule_set_args("alice", "2026-W13", "sun", "02:00-03:00"),
         "--open",
     )
     assert "does not exist" in result.err and "02:00" in result.err
     change = cli.json(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "2026-W13",
-        "--days",
-        "sat-sun",
-        "--hours",
-        "00:00-24:00",
+        *schedule_set_args("alice", "2026-W13", "sat-sun", "00:00-24:00"),
         "--open",
     )
     assert change["skipped"] == ["Sun 2026-03-29 02:00-02:30", "Sun 2026-03-29 02:30-03:00"]
@@ -243,15 +162,7 @@ def test_dst_spring_forward_slot_cannot_be_opened(cli: Cli) -> None:
 def test_fall_back_week_and_slot_lengths(cli: Cli, slot: str) -> None:
     _school(cli, "--slot-minutes", slot)
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "2026-W43..2026-W44",
-        "--days",
-        "sun",
-        "--hours",
-        "00:00-04:00",
+        *schedule_set_args("alice", "2026-W43..2026-W44", "sun", "00:00-04:00"),
         "--open",
     )
     for week in ("2026-W43", "2026-W44"):
@@ -265,15 +176,7 @@ def test_fall_back_week_and_slot_lengths(cli: Cli, slot: str) -> None:
 def test_student_view_with_teacher_overlay(cli: Cli) -> None:
     _school(cli)
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this",
-        "--days",
-        "mon",
-        "--hours",
-        "09:00-11:00",
+        *schedule_set_args("alice", "this", "mon", "09:00-11:00"),
         "--open",
     )
     show = cli.json("schedule", "show", "bob", "--with", "alice")
@@ -286,15 +189,7 @@ def test_student_view_with_teacher_overlay(cli: Cli) -> None:
 def test_reading_a_week_is_a_few_queries(cli: Cli) -> None:
     _school(cli)
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "this",
-        "--days",
-        "mon",
-        "--hours",
-        "09:00-11:00",
+        *schedule_set_args("alice", "this", "mon", "09:00-11:00"),
         "--open",
     )
     statements: list[str] = []

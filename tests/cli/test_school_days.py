@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args, purchase_args, reserve_args
 
 LATE = "2026-11-25T08:00:00+01:00"  # Wednesday, two hours before the 10:00 lesson
 
@@ -60,8 +61,7 @@ def test_an_inactive_category_cannot_be_booked_until_reactivated(cli: Cli) -> No
 
 
 def _reserve_args() -> tuple[str, ...]:
-    return ("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-            "--week", "this", "--day", "wed", "--time", "10:00-11:00")  # fmt: skip
+    return reserve_args()
 
 
 # -- schedule off ---------------------------------------------------------------------------------
@@ -72,8 +72,7 @@ def test_teacher_off_cancels_and_refunds_everyone_in_full(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40.00")
     paid_from_balance = booked(cli, day="wed", time="10:00-11:00")
-    cli.ok("purchase", "add", "--student", "carl", "--teacher", "alice", "--category", "maths",
-           "--hours", "2", "--price", "70.00")  # fmt: skip
+    cli.ok(*purchase_args("2", "70.00", student="carl"))
     from_package = booked(cli, student="carl", day="wed", time="14:00-15:00")
     other_day = booked(cli, student="carl", day="thu", time="10:00-11:00")
     held = reserve(cli, "--json", student="carl", day="wed", time="16:00-17:00").json()
@@ -146,7 +145,7 @@ def test_teacher_off_drops_a_pending_move_of_a_lesson_there(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "40.00")
     lesson = booked(cli)
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "mon", "--time", "10:00-11:00")
+    moved = cli.json(*move_args(lesson, week="next", day="mon", time="10:00-11:00"))
     off = cli.json("schedule", "off", "alice", "--date", "2026-11-25", "--reason", "ill")
     assert off["lessons"][0]["refunded_cents"] == 4000
     shown = cli.json("lesson", "show", str(moved["reservation_id"]))
@@ -159,8 +158,7 @@ def test_teacher_off_drops_a_pending_move_of_a_lesson_there(cli: Cli) -> None:
 
 def test_lesson_show_tells_funding_and_story(cli: Cli, tmp_path: Any) -> None:
     school(cli)
-    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-           "--hours", "1", "--price", "35.00")  # fmt: skip
+    cli.ok(*purchase_args("1", "35.00"))
     cli.ok("account", "credit", "bob", "10.00")
     lesson = booked(cli, time="10:00-12:00")
     shown = cli.json("lesson", "show", str(lesson))
@@ -172,7 +170,7 @@ def test_lesson_show_tells_funding_and_story(cli: Cli, tmp_path: Any) -> None:
                                   "30.00 EUR paid by payment 1"], story  # fmt: skip
     text = cli("lesson", "show", str(lesson)).out
     assert "package 1" in text and "story" in text
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "wed", "--time", "10:00-12:00")
+    moved = cli.json(*move_args(lesson, week="next", day="wed", time="10:00-12:00"))
     cli.ok("session", "confirm", str(moved["session_id"]))
     old = cli.json("lesson", "show", str(lesson))
     assert old["lesson"]["status"] == "cancelled"
@@ -198,8 +196,7 @@ def test_a_lessons_story_tells_every_source_that_paid_it_in_order(cli: Cli) -> N
     before the payment."""
     school(cli)
     by_card = booked(cli, day="fri", time="10:00-11:00")
-    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-           "--hours", "2", "--price", "80.00")  # fmt: skip
+    cli.ok(*purchase_args("2", "80.00"))
     from_package = booked(cli, day="fri", time="14:00-16:00")
     for lesson in (by_card, from_package):
         planned = cli.json("cancel", str(lesson))

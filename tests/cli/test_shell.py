@@ -61,6 +61,23 @@ def _documents(text: str) -> list[Any]:
 
 
 @pytest.mark.slow  # real processes
+def _shell_on_a_terminal(env: dict[str, str], *options: str) -> tuple[int, subprocess.Popen[bytes]]:
+    """``tutorctl [options] shell`` on a new pseudo-terminal: (its master side, the process)."""
+    import pty
+
+    parent, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tutorctl", *options, "shell"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**env, "TERM": "xterm"},
+        close_fds=True,
+    )
+    os.close(child)
+    return parent, proc
+
+
 def test_a_line_runs_as_the_process_would(tmp_path: Path) -> None:
     """The same lines, in the shell and each as its own process, on two fresh databases:
     the same stdout, the same errors and exit codes."""
@@ -137,22 +154,12 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 30) -> bytes:
 
 
 def test_on_a_terminal_prompt_completion_history_ctrl_d(tmp_path: Path) -> None:
-    import pty
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     env = _env(url, tmp_path)
     env["TUTORCTL_NOW"] = NOW
     assert _tutorctl("demo", env=env).returncode == 0
-    parent, child = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutorctl", "shell"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env={**env, "TERM": "xterm"},
-        close_fds=True,
-    )
-    os.close(child)
+    parent, proc = _shell_on_a_terminal(env)
     try:
         _read_until(parent, b"tutorctl> ")
         os.write(parent, b"account show da\t")  # completes the student's handle
@@ -318,22 +325,12 @@ def test_ctrl_c_interrupts_a_lock_wait_at_once(db_url: str, tmp_path: Path) -> N
     back at once, not after the lock timeout (issue 23: SQLite's busy handler sleeps in C,
     where Python cannot act on a signal, so it took the whole --lock-timeout); nothing is
     written and the shell goes on."""
-    import pty
     import signal
 
     if db_url.startswith("sqlite") and not Path(f"/proc/{os.getpid()}/wchan").exists():
         pytest.skip("needs Linux's /proc to see that the command waits for the lock")
     env = _env(db_url, tmp_path)
-    parent, child = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutorctl", "--lock-timeout", "30", "shell"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env={**env, "TERM": "xterm"},
-        close_fds=True,
-    )
-    os.close(child)
+    parent, proc = _shell_on_a_terminal(env, "--lock-timeout", "30")
     holder = _LockHolder(db_url)
     try:
         _read_until(parent, b"tutorctl> ")

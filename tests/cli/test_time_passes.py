@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import move_args, purchase_args, reserve_args, schedule_set_args
 from tutorctl.db.engine import get_engine
 
 MON = "2026-11-30T09:00:00+01:00"  # a day before the lesson, outside the 24 h notice
@@ -64,19 +65,7 @@ def _reserve_at(cli: Cli, now: str, *extra: str, week: str, day: str) -> Any:
     return cli(
         "--now",
         now,
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        week,
-        "--day",
-        day,
-        "--time",
-        "10:00-11:00",
+        *reserve_args(week=week, day=day),
         *extra,
     )
 
@@ -91,9 +80,7 @@ def _operations(cli: Cli, session: int) -> dict[str, Any]:
 @pytest.mark.pooled
 def test_move_confirmed_after_the_lesson_is_done_is_abandoned(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     assert cli.json("--now", TUE_AFTER, "expire")["done_lessons"] == 1
     cli.ok("--now", TUE_AFTER, "session", "confirm", str(moved["session_id"]))
     assert _lesson(cli, lesson).status == "done"  # not cancelled: it happened
@@ -115,9 +102,7 @@ def test_cancel_confirmed_after_the_lesson_is_done_is_abandoned(cli: Cli) -> Non
 
 def test_failed_payment_confirmed_later_with_moves_does_not_move_a_done_lesson(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     session = str(moved["session_id"])
     assert _reserve_at(cli, MON, week="next", day="fri").code == 0
     pay = cli.json(
@@ -135,9 +120,7 @@ def test_pending_payment_settled_after_the_lesson_applies_only_what_still_makes_
     cli: Cli,
 ) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     session = str(moved["session_id"])
     new = _reserve_at(cli, MON, "--json", week="next", day="fri").json()
     pay = cli.json(
@@ -206,14 +189,7 @@ def test_a_late_move_is_refused_unless_the_notice_is_waived(cli: Cli) -> None:
         1,
         "--now",
         MON_LATE,
-        "move",
-        str(lesson),
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "14:00-15:00",
+        *move_args(lesson, week="next", day="wed", time="14:00-15:00"),
     )
     assert "late move" in refused.err and "--waive-notice" in refused.err
     moved = cli.json(
@@ -221,14 +197,7 @@ def test_a_late_move_is_refused_unless_the_notice_is_waived(cli: Cli) -> None:
         MON_LATE,
         "--actor",
         "desk-anna",
-        "move",
-        str(lesson),
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "14:00-15:00",
+        *move_args(lesson, week="next", day="wed", time="14:00-15:00"),
         "--waive-notice",
     )
     cli.ok("--now", MON_LATE, "session", "confirm", str(moved["session_id"]))
@@ -240,9 +209,7 @@ def test_a_late_move_is_refused_unless_the_notice_is_waived(cli: Cli) -> None:
 
 def test_a_move_planned_early_but_applied_inside_the_notice_is_abandoned(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json(
-        "--now", MON, "move", str(lesson), "--week", "next", "--day", "wed", "--time", "10:00-11:00"
-    )
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="wed", time="10:00-11:00"))
     cli.ok("--now", MON_LATE, "session", "confirm", str(moved["session_id"]))
     assert _lesson(cli, lesson).status == "booked"
     op = _operations(cli, moved["session_id"])["move"]
@@ -259,14 +226,7 @@ def test_a_late_shortening_move_cannot_refund_what_a_late_cancel_would_not(cli: 
         1,
         "--now",
         MON_LATE,
-        "move",
-        str(held["reservation_id"]),
-        "--week",
-        "next",
-        "--day",
-        "tue",
-        "--time",
-        "10:00-10:30",
+        *move_args(held["reservation_id"], week="next", day="tue", time="10:00-10:30"),
     )
     late = cli.json("--now", MON_LATE, "cancel", str(held["reservation_id"]))
     cli.ok("--now", MON_LATE, "session", "confirm", str(late["session_id"]))
@@ -299,7 +259,7 @@ def test_moving_an_unfunded_imported_lesson_keeps_it_unfunded(cli: Cli, tmp_path
     )
     cli.ok("import", "reservations", str(lessons))
     ((lesson,),) = _db(cli, "SELECT id FROM reservations")
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "thu", "--time", "10:00-11:00")
+    moved = cli.json(*move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     cli.ok("session", "confirm", str(moved["session_id"]))
     row = _lesson(cli, moved["reservation_id"])
     assert row.status == "booked" and row.unfunded
@@ -326,15 +286,7 @@ def test_a_lesson_across_the_repeated_hour_is_refused(cli: Cli) -> None:
     cli.ok(
         "--now",
         early,
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "2026-10-19",
-        "--days",
-        "sun",
-        "--hours",
-        "00:00-06:00",
+        *schedule_set_args("alice", "2026-10-19", "sun", "00:00-06:00"),
         "--open",
     )
     for hours in ("02:00-03:00", "01:00-03:00"):
@@ -348,19 +300,7 @@ def _sunday(now: str, hours: str, student: str = "bob") -> tuple[str, ...]:
     return (
         "--now",
         now,
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        student,
-        "--category",
-        "maths",
-        "--week",
-        "2026-10-19",
-        "--day",
-        "sun",
-        "--time",
-        hours,
+        *reserve_args(student=student, week="2026-10-19", day="sun", time=hours),
     )
 
 
@@ -408,19 +348,7 @@ def test_parallel_retries_of_one_idempotency_key_all_return_the_first_result(cli
         sys.executable,
         "-m",
         "tutorctl",
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(),
         "--idempotency-key",
         "script-run-7",
         "--json",
@@ -589,8 +517,7 @@ def test_an_imported_done_lesson_must_have_ended(cli: Cli, tmp_path: Any) -> Non
 
 def test_package_hours_planned_for_a_pending_payment_are_not_spent_elsewhere(cli: Cli) -> None:
     school(cli)
-    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-           "--hours", "2", "--price", "70.00")  # fmt: skip
+    cli.ok(*purchase_args("2", "70.00"))
     first = reserve(cli, "--json", time="10:00-13:00").json()  # 2 h of the package + 40.00
     session = str(first["session_id"])
     pending = cli.json("session", "pay", session, "--method", "card", "--simulate", "pending")
@@ -607,8 +534,7 @@ def test_package_hours_planned_for_a_pending_payment_are_not_spent_elsewhere(cli
 
 def test_a_replayed_idempotency_key_reports_what_became_of_the_lesson(cli: Cli) -> None:
     school(cli)
-    args = ("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-            "--week", "this", "--day", "wed", "--time", "10:00-11:00", "--idempotency-key", "K")  # fmt: skip
+    args = (*reserve_args(), "--idempotency-key", "K")
     first = cli.json(*args)
     assert first["status"] == "held"
     later = "2026-11-24T10:00:00+01:00"
@@ -620,8 +546,7 @@ def test_a_replayed_idempotency_key_reports_what_became_of_the_lesson(cli: Cli) 
 
 def test_every_abandoned_operation_says_why(cli: Cli) -> None:
     lesson = _setup(cli)
-    moved = cli.json("--now", MON, "move", str(lesson), "--week", "next", "--day", "thu",
-                     "--time", "10:00-11:00")  # fmt: skip
+    moved = cli.json("--now", MON, *move_args(lesson, week="next", day="thu", time="10:00-11:00"))
     session = str(moved["session_id"])
     assert _reserve_at(cli, MON, week="next", day="fri").code == 0
     cli.ok("--now", MON, "session", "pay", session, "--method", "card", "--simulate", "failure")
@@ -662,7 +587,7 @@ def test_a_chain_of_moves_costs_what_booking_the_last_length_would(cli: Cli) -> 
     lesson = held.json()["reservation_id"]
     cli.ok("session", "confirm", str(held.json()["session_id"]))
     for day, hours in (("tue", "10:00-10:45"), ("wed", "10:00-10:15"), ("thu", "10:00-11:00")):
-        moved = cli.json("move", str(lesson), "--week", "next", "--day", day, "--time", hours)
+        moved = cli.json(*move_args(lesson, week="next", day=day, time=hours))
         cli.ok("session", "confirm", str(moved["session_id"]))
         lesson = moved["reservation_id"]
     assert _balance(cli) == 1000 - 101  # the 1 h lesson holds what a new 1 h lesson costs

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, school
+from tests.helpers import purchase_args, reserve_args
 
 SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "import"
 KINDS = ["users", "categories", "availability", "purchases", "credits", "reservations"]
@@ -46,19 +47,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_written(cli: Cli, tmp_path: Pa
     school(cli)
     cli.ok("account", "credit", "bob", "40")
     existing = cli.json(
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "this",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(),
     )
     bad = tmp_path / "lessons.csv"
     bad.write_text(
@@ -123,19 +112,7 @@ def test_round_trip_into_a_fresh_database(cli: Cli, tmp_path: Path, fmt: str) ->
     _load_samples(cli)
     cli.ok("account", "credit", "chloe", "100")
     cli.ok(
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "chloe",
-        "--category",
-        "maths",
-        "--week",
-        "2026-W49",
-        "--day",
-        "thu",
-        "--time",
-        "14:00-16:00",
+        *reserve_args(student="chloe", week="2026-W49", day="thu", time="14:00-16:00"),
     )
     sid = cli.json("session", "list", "--student", "chloe")["sessions"][0]["id"]
     cli.ok("session", "confirm", str(sid))
@@ -366,8 +343,7 @@ def test_a_round_trip_keeps_future_lessons_and_their_funding(cli: Cli, tmp_path:
     they come back booked, with their package, into a fresh database without availability."""
     school(cli)
     cli.ok(
-        "purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-        "--hours", "3", "--price", "120.00",
+        *purchase_args("3", "120.00"),
     )  # fmt: skip
     reserve = ["--teacher", "alice", "--student", "bob", "--category", "maths", "--day", "wed"]
     for week in ("next", "+2"):
@@ -390,8 +366,7 @@ def test_a_round_trip_keeps_future_lessons_and_their_funding(cli: Cli, tmp_path:
         cli.ok("--db", fresh, "user", "add", handle, "--name", handle, "--role", "student")
     cli.ok("--db", fresh, "category", "add", "maths", "--price", "40.00")
     cli.ok(
-        "--db", fresh, "purchase", "add", "--student", "bob", "--teacher", "alice",
-        "--category", "maths", "--hours", "4", "--price", "160.00",
+        "--db", fresh, *purchase_args("4", "160.00"),
     )  # fmt: skip
     cli.ok("--db", fresh, "import", "reservations", str(exported))
     for week in ("next", "+2"):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
 from tests.db.test_migrations import drop_version_5
+from tests.helpers import move_args, reserve_args
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import SCHEMA_VERSION
 
@@ -77,9 +78,8 @@ def test_raw_insert_of_an_overlapping_hold_fails_but_a_move_may_overlap_its_less
 ) -> None:
     _pg_school(cli)
     held = cli.json(
-        "reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-        "--week", "this", "--day", "fri", "--time", "10:00-12:00",
-    )  # fmt: skip
+        *reserve_args(day="fri", time="10:00-12:00"),
+    )
     ids = _ids(cli)
     with pytest.raises(IntegrityError, match="no_double_booking"):  # checked at commit
         _raw_hold(cli.url, ids["alice"], ids["carl"], 11, 12)  # the hold occupies the teacher
@@ -90,13 +90,12 @@ def test_raw_insert_of_an_overlapping_hold_fails_but_a_move_may_overlap_its_less
     # a move's held replacement overlaps the lesson it moves: the one allowed overlap, and
     # it stays allowed across a second move of the moved lesson
     for time in ("11:00-13:00", "12:00-14:00"):
-        moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", time)
+        moved = cli.json(*move_args(lesson, week="this", day="fri", time=time))
         cli.ok("session", "confirm", str(moved["session_id"]))
         lesson = moved["reservation_id"]
     with pytest.raises(IntegrityError, match="no_double_booking"):
         _raw_hold(cli.url, ids["bruno"], ids["bob"], 13, 14)  # the moved lesson occupies bob
-    cli.fails(1, "reserve", "--teacher", "bruno", "--student", "bob", "--category", "maths",
-              "--week", "this", "--day", "fri", "--time", "13:00-14:00")  # fmt: skip
+    cli.fails(1, *reserve_args(teacher="bruno", day="fri", time="13:00-14:00"))
 
 
 def _as_version_1(cli: Cli) -> None:
@@ -117,11 +116,10 @@ def _as_version_1(cli: Cli) -> None:
 def test_upgrade_from_version_1_adds_the_backstop_and_backfills_live_lessons(cli: Cli) -> None:
     _pg_school(cli)
     lesson = booked(cli, day="fri", time="10:00-12:00")
-    moved = cli.json("move", str(lesson), "--week", "this", "--day", "fri", "--time", "11:00-13:00")
+    moved = cli.json(*move_args(lesson, week="this", day="fri", time="11:00-13:00"))
     held = cli.json(
-        "reserve", "--teacher", "bruno", "--student", "carl", "--category", "maths",
-        "--week", "this", "--day", "fri", "--time", "15:00-16:00",
-    )  # fmt: skip
+        *reserve_args(teacher="bruno", student="carl", day="fri", time="15:00-16:00"),
+    )
     _as_version_1(cli)
     assert "older" in cli.fails(4, "user", "list").err
     upgraded = cli.json("db", "init")
@@ -157,8 +155,7 @@ def test_occupancy_follows_every_change_of_many_lessons_at_once(cli: Cli) -> Non
     _pg_school(cli)
     kept = booked(cli, day="mon", time="10:00-11:00", week="next")
     for day in ("tue", "wed", "thu"):  # three holds left to expire, in one session
-        cli.ok("reserve", "--teacher", "alice", "--student", "carl", "--category", "maths",
-               "--week", "next", "--day", day, "--time", "14:00-16:00")  # fmt: skip
+        cli.ok(*reserve_args(student="carl", week="next", day=day, time="14:00-16:00"))
     occupied, live = _occupancy(cli.url)
     assert occupied == live and len(live) == 2 * 4
     cli.ok("expire", "--json")  # nothing stale yet
@@ -174,5 +171,4 @@ def test_occupancy_follows_every_change_of_many_lessons_at_once(cli: Cli) -> Non
     cli.ok("session", "confirm", str(cancelled["session_id"]))
     assert _occupancy(cli.url) == (set(), set())
     # the released places are free again, for the database as well
-    cli.ok("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-           "--week", "next", "--day", "tue", "--time", "14:00-16:00")  # fmt: skip
+    cli.ok(*reserve_args(week="next", day="tue", time="14:00-16:00"))

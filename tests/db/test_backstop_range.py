@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
+from tests.helpers import move_args, schedule_set_args
 from tutorctl.db import migrations
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import SCHEMA_VERSION
@@ -43,8 +44,7 @@ class Lesson:
         week = self.start.date().isoformat()
         day = DAYS[self.start.weekday()]
         span = f"{self.start:%H:%M}-{self.end:%H:%M}"
-        cli.ok("schedule", "set", self.teacher, "--week", week, "--days", day, "--hours", span,
-               "--open")  # fmt: skip
+        cli.ok(*schedule_set_args(self.teacher, week, day, span), "--open")
         return booked(
             cli, teacher=self.teacher, student=self.student, week=week, day=day, time=span
         )
@@ -138,12 +138,19 @@ def _pg_only(cli: Cli) -> None:
         pytest.skip("the exclusion backstop is PostgreSQL's; SQLite relies on BEGIN IMMEDIATE")
 
 
+def _far_pg_school(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, int], list[tuple[Lesson, Lesson]]]:
+    """On PostgreSQL only: the far school's ids and its pairs of neighbouring lessons."""
+    _pg_only(cli)
+    ids = _far_school(cli, monkeypatch)
+    return ids, _far_pairs(ids)
+
+
 def test_a_raw_overlapping_insert_far_from_1970_still_fails_at_commit(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _pg_only(cli)
-    ids = _far_school(cli, monkeypatch)
-    (early, _), (late, _) = _far_pairs(ids)
+    ids, ((early, _), (late, _)) = _far_pg_school(cli, monkeypatch)
     for lesson in (early, late):
         lesson.book(cli)
         with pytest.raises(IntegrityError, match="no_double_booking"):  # bob is taken
@@ -185,16 +192,12 @@ LIVE = text(
 def test_upgrade_from_version_6_makes_the_backstop_exact_and_backfills_it(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _pg_only(cli)
-    ids = _far_school(cli, monkeypatch)
-    (early, early_partner), (late, late_partner) = _far_pairs(ids)
+    ids, ((early, early_partner), (late, late_partner)) = _far_pg_school(cli, monkeypatch)
     lesson = early.book(cli)
     late.book(cli)
-    cli.ok("schedule", "set", "alice", "--week", "1905-03-15", "--days", "wed", "--hours",
-           "16:00-18:00", "--open")  # fmt: skip
+    cli.ok(*schedule_set_args("alice", "1905-03-15", "wed", "16:00-18:00"), "--open")
     # a pending move: its held replacement overlaps the lesson it moves (one lineage)
-    moved = cli.json("move", str(lesson), "--week", "1905-03-15", "--day", "wed",
-                     "--time", "16:00-18:00")  # fmt: skip
+    moved = cli.json(*move_args(lesson, week="1905-03-15", day="wed", time="16:00-18:00"))
     with get_engine(cli.url).begin() as conn:
         _as_version_6(conn)
         packed = conn.execute(text("SELECT count(*) FROM lesson_occupancy")).scalar()

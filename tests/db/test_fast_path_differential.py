@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args, schedule_set_args
 from tutorctl.db import prepared as fast
 from tutorctl.db import settings as dbsettings
 from tutorctl.db import statements, uow
@@ -176,15 +177,14 @@ def _a_school_day(cli: Cli, folder: Any) -> None:
     """Commands that between them run every prepared statement."""
     school(cli)
     for weeks in range(1, 9):  # the SQLite week lock is one statement per count of weeks, 1 … 8
-        cli.ok("schedule", "set", "bruno", "--week", f"+5..+{4 + weeks}", "--days", "mon",
-               "--hours", "09:00-10:00", "--open")  # fmt: skip
+        cli.ok(*schedule_set_args("bruno", f"+5..+{4 + weeks}", "mon", "09:00-10:00"), "--open")
     cli.ok("account", "credit", "bob", "100.00")
     lesson = booked(cli)  # find_pair, the overlap reads, a session, an operation, a lesson
     reserve(cli, "--json", student="carl", teacher="bruno", day="thu", category="piano")
     # people and a category by id, not by name
     by_id = ("--teacher", "1", "--student", "4", "--category", "1", "--week", "next")
     cli.ok("reserve", *by_id, "--day", "mon", "--time", "09:00-10:00")
-    moved = cli.json("move", str(lesson), "--week", "next", "--day", "tue", "--time", "10:00-11:00")
+    moved = cli.json(*move_args(lesson, week="next", day="tue", time="10:00-11:00"))
     cli.ok("session", "confirm", str(moved["session_id"]))
     lessons = folder / "lessons.csv"
     lessons.write_text(

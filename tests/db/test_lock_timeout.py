@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import LockError
 from tutorctl.db import uow
@@ -26,8 +27,7 @@ from tutorctl.db.engine import get_engine
 from tutorctl.db.uow import Database, Tx
 
 LATER = "2026-11-24T11:00:00+01:00"  # the hold of a session opened at NOW has expired
-RESERVE_FRIDAY = ("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
-                  "--week", "this", "--day", "fri", "--time", "10:00-11:00")  # fmt: skip
+RESERVE_FRIDAY = reserve_args(day="fri")
 TABLES = (
     "reservations",
     "booking_sessions",
@@ -113,8 +113,7 @@ def test_busy_database_exits_5_from_booking_expire_import_and_money(
     school(cli)
     assert reserve(cli).code == 0  # open sessions: expire has something to do later
     assert reserve(cli, student="carl", day="thu", time="10:00-11:00").code == 0
-    cli.ok("purchase", "add", "--student", "carl", "--teacher", "alice", "--category", "maths",
-           "--hours", "5", "--price", "150")  # fmt: skip
+    cli.ok(*purchase_args("5", "150", student="carl"))
     cli.ok("account", "credit", "bob", "20.00")
     lessons = _lessons_file(tmp_path, "lessons.csv")
     funded = _lessons_file(tmp_path, "funded.csv", "purchase=1")  # carl's package
@@ -176,8 +175,7 @@ def test_a_lock_wait_goes_through_the_retry_loop(cli: Cli, monkeypatch: pytest.M
     """SQLite's BEGIN IMMEDIATE and PostgreSQL's lock_timeout both fail into the retry loop:
     the holder lets go during the first pause between attempts, and the second attempt wins."""
     cli.ok("user", "add", "t1", "--name", "T1", "--role", "teacher")
-    cli.ok("schedule", "set", "t1", "--week", "this", "--days", "mon", "--hours", "09:00-10:00",
-           "--open")  # fmt: skip
+    cli.ok(*schedule_set_args("t1", "this", "mon", "09:00-10:00"), "--open")
     week = parse_now("2026-11-23T12:00:00+01:00").date()
     attempts: list[int] = []
 
@@ -207,8 +205,7 @@ def test_a_lock_wait_goes_through_the_retry_loop(cli: Cli, monkeypatch: pytest.M
 
 def test_retries_stop_within_a_budget_of_about_twice_the_timeout(cli: Cli) -> None:
     cli.ok("user", "add", "t1", "--name", "T1", "--role", "teacher")
-    cli.ok("schedule", "set", "t1", "--week", "this", "--days", "mon", "--hours", "09:00-10:00",
-           "--open")  # fmt: skip
+    cli.ok(*schedule_set_args("t1", "this", "mon", "09:00-10:00"), "--open")
     week = parse_now("2026-11-23T12:00:00+01:00").date()
     retries = uow.STATS["retries"]
     with holding_the_lock(cli.url):

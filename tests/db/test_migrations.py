@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, inspect, text
 
 from tests.conftest import Cli, reserve, school
+from tests.helpers import purchase_args
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import PG_MONEY_COLUMNS, SCHEMA_VERSION
 
@@ -59,8 +60,7 @@ def drop_version_5(conn: Connection) -> None:
 def test_upgrade_from_version_4_adds_the_time_passing_columns(cli: Cli) -> None:
     school(cli)
     cli.ok("account", "credit", "bob", "41.00")
-    cli.ok("purchase", "add", "--student", "carl", "--teacher", "alice", "--category", "maths",
-           "--hours", "3", "--price", "100.00", "--paid-hours", "1")  # fmt: skip
+    cli.ok(*purchase_args("3", "100.00", student="carl"), "--paid-hours", "1")
     held = reserve(cli, "--json").json()
     cli.ok("account", "debit", "bob", "1.00", "--reason", "x")  # a history row of bob's
     with get_engine(cli.url).begin() as conn:  # make it look like a version 4 database

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import NOW, Cli
+from tests.helpers import schedule_set_args
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.core.errors import InputError
 from tutorctl.core.views import ImportView
@@ -97,8 +98,7 @@ def test_an_overlap_across_batches_is_found_and_rolls_everything_back(cli: Cli) 
 @pytest.mark.usefixtures("tiny_chunks")
 def test_every_week_is_locked_and_stamped_once_across_chunks(cli: Cli) -> None:
     _school(cli)
-    cli.ok("schedule", "set", "alice", "--week", "2026-W50", "--days", "mon", "--hours",
-           "09:00-12:00", "--open")  # fmt: skip
+    cli.ok(*schedule_set_args("alice", "2026-W50", "mon", "09:00-12:00"), "--open")
     before = _count(cli, "SELECT stamp FROM calendar_weeks")
     rows = _rows(
         ("alice", "bob", "maths", "2026-12-07", "10:00", "11:00", "booked"),  # needs availability
@@ -181,8 +181,7 @@ def test_problems_report_at_most_max_reported_in_line_order() -> None:
 def test_availability_is_read_for_every_week_of_a_batch(cli: Cli) -> None:
     _school(cli)
     for week in ("2026-W50", "2026-W51"):
-        cli.ok("schedule", "set", "alice", "--week", week, "--days", "mon-fri", "--hours",
-               "09:00-12:00", "--open")  # fmt: skip
+        cli.ok(*schedule_set_args("alice", week, "mon-fri", "09:00-12:00"), "--open")
     rows = _rows(
         ("alice", "bob", "maths", "2026-12-07", "10:00", "11:00", "booked"),
         ("alice", "carol", "maths", "2026-12-15", "09:00", "10:00", "booked"),

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli, PgServer, _pg_admin_connect, _pg_url
+from tests.helpers import reserve_args, schedule_set_args
 from tests.stress import workers
 from tutorctl.db.engine import dispose_engines, get_engine
 
@@ -29,15 +30,7 @@ def _prepare(cli: Cli) -> None:
     cli.ok("user", "add", "bob", "--name", "Bob", "--role", "student")
     cli.ok("category", "add", "maths", "--price", "40")
     cli.ok(
-        "schedule",
-        "set",
-        "alice",
-        "--week",
-        "next",
-        "--days",
-        "mon-fri",
-        "--hours",
-        "09:00-18:00",
+        *schedule_set_args("alice", "next", "mon-fri", "09:00-18:00"),
         "--open",
     )
 
@@ -127,19 +120,7 @@ def test_reserve_is_all_or_nothing(cli: Cli, pg_server: PgServer, tmp_path: Path
             assert lessons == 1
 
     args = [
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(week="next"),
     ]
     with _copies(cli, pg_server, tmp_path) as copy:
         points = _kill_points(copy, args, verify, stride=1)
@@ -152,19 +133,7 @@ def test_pay_is_all_or_nothing_and_a_kill_between_leaves_awaiting_payment(
 ) -> None:
     _prepare(cli)
     cli.ok(
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        "bob",
-        "--category",
-        "maths",
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(week="next"),
     )
     seen: set[str] = set()
 

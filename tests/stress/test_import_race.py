@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli
+from tests.helpers import purchase_args, schedule_set_args
 from tests.stress import workers
 from tests.stress.test_stress import _collect
 
@@ -29,10 +30,8 @@ def _school(cli: Cli) -> None:
     cli.ok("user", "add", "alice", "--name", "Alice", "--role", "teacher")
     cli.ok("user", "add", "bob", "--name", "Bob", "--role", "student")
     cli.ok("category", "add", "maths", "--price", "40")
-    cli.ok("schedule", "set", "alice", "--week", "+1..+2", "--days", "mon-sun", "--hours",
-           "00:00-24:00", "--open")  # fmt: skip
-    cli.ok("purchase", "add", "--student", "bob", "--teacher", "alice", "--category", "maths",
-           "--hours", "300", "--price", "9000")  # fmt: skip
+    cli.ok(*schedule_set_args("alice", "+1..+2", "mon-sun", "00:00-24:00"), "--open")
+    cli.ok(*purchase_args("300", "9000"))
 
 
 @pytest.mark.slow

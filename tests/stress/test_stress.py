@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli
+from tests.helpers import purchase_args, reserve_args, schedule_set_args
 from tests.stress import workers
 
 PROCESSES = int(os.environ.get("TUTORCTL_STRESS_PROCESSES", "16"))
@@ -31,33 +32,14 @@ def _hot_school(cli: Cli) -> None:
     for teacher in workers.TEACHERS:
         cli.ok("user", "add", teacher, "--name", teacher.title(), "--role", "teacher")
         cli.ok(
-            "schedule",
-            "set",
-            teacher,
-            "--week",
-            "next..+2",
-            "--days",
-            "wed-thu",
-            "--hours",
-            "10:00-13:00",
+            *schedule_set_args(teacher, "next..+2", "wed-thu", "10:00-13:00"),
             "--open",
         )
     for student in STUDENTS:
         cli.ok("user", "add", student, "--name", student, "--role", "student")
     cli.ok("category", "add", "maths", "--price", "40")
     cli.ok(
-        "purchase",
-        "add",
-        "--student",
-        "s0",
-        "--teacher",
-        "alice",
-        "--category",
-        "maths",
-        "--hours",
-        "12",
-        "--price",
-        "400",
+        *purchase_args("12", "400", student="s0"),
     )
 
 
@@ -198,8 +180,7 @@ def workers_session(cli: Cli, student: str) -> str | None:
 
 
 BUSY_COMMANDS = {
-    "reserve": ("reserve", "--teacher", "bruno", "--student", "s4", "--category", "maths",
-                "--week", "next", "--day", "wed", "--time", "10:00-11:00"),
+    "reserve": reserve_args(teacher="bruno", student="s4", week="next"),
     "pay": ("session", "pay", "2", "--method", "card"),
     "confirm": ("session", "confirm", "2"),
     "cancel": ("cancel", "3"),
@@ -265,5 +246,4 @@ def test_busy_database_every_command_exits_5_never_hangs(cli: Cli, tmp_path: Pat
 
 
 def workers_reserve(student: str, teacher: str, time_range: str) -> tuple[str, ...]:
-    return ("reserve", "--teacher", teacher, "--student", student, "--category", "maths",
-            "--week", "next", "--day", "wed", "--time", time_range)  # fmt: skip
+    return reserve_args(teacher=teacher, student=student, week="next", time=time_range)

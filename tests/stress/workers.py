@@ -11,6 +11,8 @@ import signal
 from collections import Counter
 from typing import Any
 
+from tests.helpers import reserve_args
+
 NOW = "2026-11-24T09:00:00+01:00"
 LATER = "2026-11-24T09:45:00+01:00"
 TEACHERS = ("alice", "bruno")
@@ -93,19 +95,13 @@ def _stress(url: str, worker: int, ops: int, students: list[str], out: Any) -> N
         args: tuple[str, ...]
         if kind in ("reserve", "repeat"):
             args = (
-                "reserve",
-                "--teacher",
-                rng.choice(TEACHERS),
-                "--student",
-                student,
-                "--category",
-                "maths",
-                "--week",
-                "next",
-                "--day",
-                rng.choice(DAYS),
-                "--time",
-                rng.choice(TIMES),
+                *reserve_args(
+                    teacher=rng.choice(TEACHERS),
+                    student=student,
+                    week="next",
+                    day=rng.choice(DAYS),
+                    time=rng.choice(TIMES),
+                ),
             )
             if kind == "repeat":
                 args += ("--repeat", "2")
@@ -224,19 +220,7 @@ def unlocked_reserve(url: str, student: str, barrier: Any, out: Any) -> None:
     uow.Tx._lock_weeks = no_lock  # type: ignore[method-assign]
     barrier.wait(60)
     code, _out, err = _call(
-        "reserve",
-        "--teacher",
-        "alice",
-        "--student",
-        student,
-        "--category",
-        "maths",
-        "--week",
-        "next",
-        "--day",
-        "wed",
-        "--time",
-        "10:00-11:00",
+        *reserve_args(student=student, week="next"),
     )
     out.put((code, err))
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from tutorctl.core.status import CLOSED_SESSION, LessonStatus, PaymentMethod, SessionStatus
+from tutorctl.core.status import CLOSED_SESSION, LessonStatus, PaymentMethod, Role, SessionStatus
 
 Item = tuple[str, str]  # (value, help shown by zsh and fish)
 LIMIT = 200
@@ -46,7 +46,7 @@ DAY_WORDS = [
 ]
 METHODS = [(m.value, "") for m in PaymentMethod]
 STATUSES = [(s.value, "") for s in SessionStatus]
-ROLES = [("teacher", ""), ("student", "")]
+ROLES = [(r.value, "") for r in Role]
 KINDS = [
     (k, "") for k in ("users", "categories", "availability", "purchases", "credits", "reservations")
 ]
@@ -175,16 +175,16 @@ def _users(role: str | None) -> Completer:
             "SELECT handle, name, role FROM users WHERE active AND handle LIKE ? ESCAPE '\\' "
             "AND role IN (?, ?) ORDER BY handle LIMIT 200",
             _like(incomplete),
-            role or "teacher",
-            role or "student",
+            role or Role.TEACHER,
+            role or Role.STUDENT,
         )
         return [(h, f"{n} ({r})" if role is None else n) for h, n, r in rows]
 
     return _completer(query)
 
 
-teachers = _users("teacher")
-students = _users("student")
+teachers = _users(Role.TEACHER)
+students = _users(Role.STUDENT)
 people = _users(None)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from tutorctl.core.clock import Clock, parse_now
-from tutorctl.core.config import default_actor, mask_url, resolve_db_url
+from tutorctl.core.config import DEFAULT_LOCK_TIMEOUT, default_actor, mask_url, resolve_db_url
 from tutorctl.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-MAX_ID = 2**31 - 1  # ids are 32-bit on every backend: anything larger names nothing
 ENV_LOCK_TIMEOUT = "TUTORCTL_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT = 10.0  # = tutorctl.db.engine.DEFAULT_LOCK_TIMEOUT (not imported: start-up)
 MAX_LOCK_TIMEOUT = 3600.0
 _SECONDS = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?|\.[0-9]{1,6}", re.ASCII)
 

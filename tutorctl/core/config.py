@@ -12,6 +12,7 @@ from tutorctl.core.errors import ConfigError
 ENV_DB = "TUTORCTL_DB"
 ENV_NOW = "TUTORCTL_NOW"
 ENV_ACTOR = "TUTORCTL_ACTOR"
+DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 
 
 def default_db_path() -> Path:

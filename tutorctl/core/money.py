@@ -96,9 +96,6 @@ def prorate(price_per_hour_cents: int, minutes: int) -> int:
     return pro_rata(price_per_hour_cents, minutes, 60)
 
 
-METHODS = ("card", "wechat", "cash", "transfer")  # how money reaches the school
-
-
 def paid_price(price_cents: int, paid_minutes: int, bought_minutes: int) -> int:
     """What the paid hours of a package cost: its price pro rata, rounded half up to the cent."""
     return pro_rata(price_cents, paid_minutes, bought_minutes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from tutorctl.core.money import pro_rata
+from tutorctl.core.status import FundingSource
 from tutorctl.core.views.lessons import FundingPartView
 
 Part = FundingPartView  # one piece of a lesson's funding, as `lesson show` lists it
@@ -98,7 +99,7 @@ class Charge:
 
     @property
     def external_cents(self) -> int:
-        return sum(p.amount_cents for p in self.parts if p.source == "payment")
+        return sum(p.amount_cents for p in self.parts if p.source == FundingSource.PAYMENT)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,9 @@ def _take_back(parts: tuple[Part, ...], minutes: int) -> tuple[tuple[Part, ...],
 
     Returns (what is given back, what stays).
     """
-    ordered = sorted(range(len(parts)), key=lambda i: (parts[i].source == "purchase", -i))
+    ordered = sorted(
+        range(len(parts)), key=lambda i: (parts[i].source == FundingSource.PURCHASE, -i)
+    )
     back: list[Part] = []
     keep = list(parts)
     left = minutes
@@ -179,8 +182,14 @@ def plan(
         op: int, lesson: Lesson, parts: tuple[Part, ...], minutes: int, late: bool, kind: str
     ) -> None:
         nonlocal balance
-        to_purchases = tuple(p for p in parts if p.source == "purchase") if not late else ()
-        money = sum(p.amount_cents for p in parts if p.source != "purchase") if not late else 0
+        to_purchases = (
+            tuple(p for p in parts if p.source == FundingSource.PURCHASE) if not late else ()
+        )
+        money = (
+            sum(p.amount_cents for p in parts if p.source != FundingSource.PURCHASE)
+            if not late
+            else 0
+        )
         for part in to_purchases:
             if part.purchase_id in stock:
                 current = stock[part.purchase_id]
@@ -242,21 +251,24 @@ def plan(
                 continue
             take = min(left, purchase.remaining_minutes)
             if take > 0:
-                parts.append(Part("purchase", take, 0, purchase_id=pid))
+                parts.append(Part(FundingSource.PURCHASE, take, 0, purchase_id=pid))
                 stock[pid] = replace(purchase, consumed_minutes=purchase.consumed_minutes + take)
                 left -= take
         money = share(price, left, minutes) if left else 0
         from_balance = min(balance, money)
         if from_balance:
             balance -= from_balance
-            parts.append(Part("balance", share(left, from_balance, money), from_balance))
+            parts.append(
+                Part(FundingSource.BALANCE, share(left, from_balance, money), from_balance)
+            )
         external = money - from_balance
         if external:
-            covered = left - sum(p.minutes for p in parts if p.source == "balance")
-            parts.append(Part("payment", covered, external))
+            covered = left - sum(p.minutes for p in parts if p.source == FundingSource.BALANCE)
+            parts.append(Part(FundingSource.PAYMENT, covered, external))
             to_pay += external
         elif left and not from_balance:
-            parts.append(Part("balance", left, 0))  # a free lesson: minutes covered, no money
+            # a free lesson: minutes covered, no money
+            parts.append(Part(FundingSource.BALANCE, left, 0))
         charges.append(Charge(op, lesson, minutes, price, tuple(_fix_minutes(parts, left)), kind))
 
     return Plan(
@@ -275,7 +287,7 @@ def plan(
 
 def _fix_minutes(parts: list[Part], money_minutes: int) -> list[Part]:
     """Make the money parts' minutes add up exactly to the minutes paid with money."""
-    money = [i for i, p in enumerate(parts) if p.source != "purchase"]
+    money = [i for i, p in enumerate(parts) if p.source != FundingSource.PURCHASE]
     if not money:
         return parts
     covered = sum(parts[i].minutes for i in money)

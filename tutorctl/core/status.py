@@ -1,4 +1,5 @@
-"""The words of SPEC §4 as types: every status, operation kind, ledger kind and payment method.
+"""The words of SPEC §4 as types: every status, operation kind, ledger kind, payment method, role
+and funding source.
 
 They are ``StrEnum``s, so a member *is* its lower-case word: it is stored in the database, printed
 in JSON and compared with what a row holds without conversion. Code names the member
@@ -9,6 +10,13 @@ mismatch. Standard library only: completion imports this module.
 from __future__ import annotations
 
 from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a user is (fixed when the user is added)."""
+
+    TEACHER = "teacher"
+    STUDENT = "student"
 
 
 class LessonStatus(StrEnum):
@@ -75,3 +83,18 @@ class LedgerKind(StrEnum):
     REFUND = "refund"  # a cancellation refunded to the balance
     MOVE_REFUND = "move-refund"  # a move to a cheaper place
     PAYMENT = "payment"  # an external payment's surplus kept on the balance
+
+
+class FundingSource(StrEnum):
+    """Where part of a lesson's price came from (one funding part)."""
+
+    PURCHASE = "purchase"  # a package's minutes
+    BALANCE = "balance"  # money from the student's balance
+    PAYMENT = "payment"  # money from an external payment
+
+
+def sql_one_of(column: str, words: type[StrEnum]) -> str:
+    """A CHECK constraint's text that allows exactly these words: ``role IN ('teacher', ...)``.
+    Only for the schema's constants (never input): the text is the same as when it was written
+    out, so an upgraded database and a fresh one still compare equal."""
+    return f"{column} IN ({', '.join(repr(w.value) for w in words)})"

@@ -35,10 +35,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from tutorctl.core.config import DEFAULT_LOCK_TIMEOUT as DEFAULT_LOCK_TIMEOUT  # (re-exported)
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
 
-DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
 WRITE_OPTION = "tutorctl_write"
 BUSY_SLICE_MS = 100  # the longest SQLite lock wait in C: how late Ctrl-C may act
 

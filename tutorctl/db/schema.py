@@ -19,6 +19,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from tutorctl.core.status import FundingSource, Role, sql_one_of
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, naive UTC stored, aware UTC out."""
@@ -79,7 +81,7 @@ class Settings(Table, table=True):
 
 class User(Table, table=True):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('teacher', 'student')", name="ck_users_role"),)
+    __table_args__ = (CheckConstraint(sql_one_of("role", Role), name="ck_users_role"),)
 
     id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(max_length=64, unique=True)
@@ -335,7 +337,7 @@ class Funding(Table, table=True):
 
     __tablename__ = "fundings"
     __table_args__ = (
-        CheckConstraint("source IN ('purchase', 'balance', 'payment')", name="ck_fundings_source"),
+        CheckConstraint(sql_one_of("source", FundingSource), name="ck_fundings_source"),
         Index("ix_fundings_reservation", "reservation_id"),
         Index("ix_fundings_purchase", "purchase_id"),
         Index("ix_fundings_payment", "payment_id"),  # report revenue: what a payment paid for

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tutorctl.core.money import format_amount
+from tutorctl.core.status import FundingSource
 from tutorctl.core.views import LessonDetailView, LessonView
 from tutorctl.render.base import hours, minute, pairs, render
 
@@ -42,12 +43,15 @@ def _(view: LessonDetailView) -> RenderableType:
     for name in ("from", "hours", "amount"):
         funding.add_column(name, justify="left" if name == "from" else "right")
     for part in view.funding:
-        source = {
-            "purchase": f"package {part.purchase_id}",
-            "balance": "the balance",
-            "payment": f"payment {part.payment_id}" if part.payment_id else "a payment",
-        }.get(part.source, part.source)
-        amount = "" if part.source == "purchase" else format_amount(part.amount_cents, c)
+        names: dict[str, str] = {
+            FundingSource.PURCHASE: f"package {part.purchase_id}",
+            FundingSource.BALANCE: "the balance",
+            FundingSource.PAYMENT: f"payment {part.payment_id}" if part.payment_id else "a payment",
+        }
+        source = names.get(part.source, part.source)
+        amount = (
+            "" if part.source == FundingSource.PURCHASE else format_amount(part.amount_cents, c)
+        )
         funding.add_row(source, hours(part.minutes), amount)
     story = Table(title="story", title_justify="left")
     for name in ("when", "what", "session", "op"):

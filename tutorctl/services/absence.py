@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 
 from tutorctl.core.errors import RuleError
-from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus, SessionStatus
+from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus, Role, SessionStatus
 from tutorctl.core.views import OffLessonView, TeacherOffView
 from tutorctl.db.errors import Conflict
 from tutorctl.db.schema import BookingSession, Operation, Reservation, User
@@ -32,7 +32,7 @@ from tutorctl.services.users import find_user
 def teacher_off(
     tx: Tx, teacher_ref: str, day: date, start: int | None, end: int | None, reason: str
 ) -> TeacherOffView:
-    teacher = find_user(tx, teacher_ref, role="teacher")
+    teacher = find_user(tx, teacher_ref, role=Role.TEACHER)
     teacher_id = must_id(teacher)
     grid = tx.settings.grid
     first, last = (0, grid.slots_per_day) if start is None or end is None else (start, end)

@@ -7,7 +7,7 @@ from sqlmodel import col, func, select
 
 from tutorctl.core.errors import NotFoundError, RuleError
 from tutorctl.core.money import format_amount
-from tutorctl.core.status import LedgerKind, SessionStatus
+from tutorctl.core.status import LedgerKind, Role, SessionStatus
 from tutorctl.core.views import AccountView, LedgerLineView, LedgerView
 from tutorctl.db.schema import Account, BookingSession, LedgerEntry, User
 from tutorctl.db.uow import Tx
@@ -50,7 +50,7 @@ def post(
 
 
 def credit(tx: Tx, student_ref: str, amount_cents: int, reason: str | None = None) -> AccountView:
-    student = find_user(tx, student_ref, role="student")
+    student = find_user(tx, student_ref, role=Role.STUDENT)
     tx.lock(accounts=[must_id(student)])
     account = account_of(tx, student)
     post(tx, account, amount_cents, LedgerKind.CREDIT, reason or "credit")
@@ -66,7 +66,7 @@ def credit(tx: Tx, student_ref: str, amount_cents: int, reason: str | None = Non
 def debit(tx: Tx, student_ref: str, amount_cents: int, reason: str) -> AccountView:
     """Pay money out of a student's balance (back to the family, or a correction): never below
     zero, never money a pending payment has reserved."""
-    student = find_user(tx, student_ref, role="student")
+    student = find_user(tx, student_ref, role=Role.STUDENT)
     tx.lock(accounts=[must_id(student)])
     account = account_of(tx, student)
     available = available_cents(tx, account)
@@ -89,7 +89,7 @@ def debit(tx: Tx, student_ref: str, amount_cents: int, reason: str) -> AccountVi
 
 
 def show_account(tx: Tx, student_ref: str) -> AccountView:
-    student = find_user(tx, student_ref, role="student")
+    student = find_user(tx, student_ref, role=Role.STUDENT)
     account = account_of(tx, student)
     return AccountView(
         student=student.handle,
@@ -120,7 +120,7 @@ def available_cents(tx: Tx, account: Account, excluding: int | None = None) -> i
 
 
 def account_history(tx: Tx, student_ref: str) -> LedgerView:
-    student = find_user(tx, student_ref, role="student")
+    student = find_user(tx, student_ref, role=Role.STUDENT)
     account = account_of(tx, student)
     rows = tx.orm.exec(
         select(LedgerEntry)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, or_, select, u
 from tutorctl.core.status import (
     CLOSED_SESSION,
     LIVE,
+    FundingSource,
     LedgerKind,
     LessonStatus,
     OperationKind,
@@ -132,7 +133,7 @@ def consumption(tx: Tx) -> list[str]:
     """3. 0 ≤ consumed ≤ bought, consumed = minutes of the kept lessons it funds"""
     used = _sums(
         F.c.purchase_id,
-        F.c.source == "purchase",
+        F.c.source == FundingSource.PURCHASE,
         _money_kept(),
         source=F.join(R, R.c.id == F.c.reservation_id),
         minutes=F.c.minutes,
@@ -154,7 +155,7 @@ def consumption(tx: Tx) -> list[str]:
 
 def _fundings() -> Any:
     """Per lesson: the minutes funded and the money (not package minutes) that funded them."""
-    money = case((F.c.source != "purchase", F.c.amount_cents), else_=0)
+    money = case((F.c.source != FundingSource.PURCHASE, F.c.amount_cents), else_=0)
     return _sums(F.c.reservation_id, minutes=F.c.minutes, money=money)
 
 
@@ -198,7 +199,7 @@ def money(tx: Tx) -> list[str]:
     balances = _scalar(tx, _total(A.c.balance_cents))
     held = _scalar(
         tx,
-        _total(F.c.amount_cents, F.c.source != "purchase", _money_kept()).select_from(
+        _total(F.c.amount_cents, F.c.source != FundingSource.PURCHASE, _money_kept()).select_from(
             F.join(R, R.c.id == F.c.reservation_id)
         ),
     )

@@ -31,7 +31,7 @@ from sqlmodel import SQLModel, col, func, select
 from tutorctl.core.calendar import monday_of
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import RuleError
-from tutorctl.core.status import PaymentMethod
+from tutorctl.core.status import PaymentMethod, Role
 from tutorctl.core.views import ScheduleView
 from tutorctl.db.schema import (
     Category,
@@ -163,10 +163,10 @@ def _mark(tx: Tx) -> None:
 def _people(tx: Tx) -> None:
     for handle, name in TEACHERS:
         if tx.orm.exec(select(User).where(User.handle == handle)).first() is None:
-            users.add_user(tx, handle, name, "teacher")
+            users.add_user(tx, handle, name, Role.TEACHER)
     for handle, name in STUDENTS:
         if tx.orm.exec(select(User).where(User.handle == handle)).first() is None:
-            users.add_user(tx, handle, name, "student")
+            users.add_user(tx, handle, name, Role.STUDENT)
     for name, price in CATEGORIES:
         if tx.orm.exec(select(Category).where(Category.name == name)).first() is None:
             users.add_category(tx, name, price)

@@ -6,7 +6,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from tutorctl.core import resume as rs
-from tutorctl.core.status import LedgerKind, LessonStatus, OperationKind, OperationStatus
+from tutorctl.core.status import (
+    FundingSource,
+    LedgerKind,
+    LessonStatus,
+    OperationKind,
+    OperationStatus,
+)
 from tutorctl.db.schema import (
     Account,
     BookingSession,
@@ -31,12 +37,12 @@ def _fund(
     payment_id: int | None,
 ) -> None:
     for part in parts:
-        if part.source == "purchase" and part.purchase_id is not None:
+        if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
             purchase = tx.orm.get(Purchase, part.purchase_id)
             assert purchase is not None
             purchase.consumed_minutes += part.minutes
             tx.orm.add(purchase)
-        elif part.source == "balance" and part.amount_cents:
+        elif part.source == FundingSource.BALANCE and part.amount_cents:
             post(
                 tx,
                 account,
@@ -51,7 +57,7 @@ def _fund(
                 reservation_id=lesson_id,
                 source=part.source,
                 purchase_id=part.purchase_id,
-                payment_id=payment_id if part.source == "payment" else part.payment_id,
+                payment_id=payment_id if part.source == FundingSource.PAYMENT else part.payment_id,
                 minutes=part.minutes,
                 amount_cents=part.amount_cents,
             )

@@ -14,7 +14,7 @@ from sqlmodel import col, func
 
 from tutorctl.core.errors import InputError, RuleError
 from tutorctl.core.money import paid_price
-from tutorctl.core.status import PaymentMethod, SessionStatus
+from tutorctl.core.status import PaymentMethod, Role, SessionStatus
 from tutorctl.core.views import PurchaseLine, PurchaseListView
 from tutorctl.db.schema import Category, PackagePayment, Purchase, User
 from tutorctl.db.tables import booking_sessions as S
@@ -48,8 +48,8 @@ def add_purchase(
 ) -> PurchaseLine:
     """Record a package; the payment of its paid hours is recorded with it (``method``)."""
     paid_by = payment_method(method)
-    student = find_user(tx, student_ref, role="student")
-    teacher = find_user(tx, teacher_ref, role="teacher")
+    student = find_user(tx, student_ref, role=Role.STUDENT)
+    teacher = find_user(tx, teacher_ref, role=Role.TEACHER)
     category = find_category(tx, category_ref)
     if bought_minutes <= 0:
         raise InputError("bad --hours: a package has more than zero hours")
@@ -188,7 +188,7 @@ def purchase_lines(
 
 
 def list_purchases(tx: Tx, student_ref: str | None = None) -> PurchaseListView:
-    student_id = find_user(tx, student_ref, role="student").id if student_ref else None
+    student_id = find_user(tx, student_ref, role=Role.STUDENT).id if student_ref else None
     return PurchaseListView(currency=tx.settings.currency, purchases=purchase_lines(tx, student_id))
 
 

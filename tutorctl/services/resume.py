@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from tutorctl.core import resume as rs
 from tutorctl.core.money import paid_price, plain_amount
-from tutorctl.core.status import OperationKind, SessionStatus
+from tutorctl.core.status import FundingSource, OperationKind, SessionStatus
 from tutorctl.core.views import (
     CancelGroupView,
     CancelTotalsView,
@@ -159,7 +159,7 @@ def _on_credit(plan: rs.Plan) -> dict[tuple[int, int], int]:
     credit: dict[tuple[int, int], int] = {}
     for charge in plan.charges:  # in the order the plan took the package hours
         for part in charge.parts:
-            if part.source != "purchase" or part.purchase_id not in consumed:
+            if part.source != FundingSource.PURCHASE or part.purchase_id not in consumed:
                 continue
             used = consumed[part.purchase_id]
             after = used + part.minutes
@@ -177,7 +177,7 @@ def _package_hours(
     minutes: dict[int, int] = defaultdict(int)
     credit: dict[int, int] = defaultdict(int)
     for part, on_credit in parts:
-        if part.source == "purchase" and part.purchase_id is not None:
+        if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
             minutes[part.purchase_id] += part.minutes
             credit[part.purchase_id] += on_credit
     return [PackageHoursView(pid, minutes[pid], credit[pid]) for pid in sorted(minutes)]
@@ -207,10 +207,10 @@ def _new_group(
         minutes=sum(c.minutes for c in items),
         price_cents=sum(c.price_cents for c in items),
         from_purchases_minutes=sum(
-            p.minutes for c in items for p in c.parts if p.source == "purchase"
+            p.minutes for c in items for p in c.parts if p.source == FundingSource.PURCHASE
         ),
         from_balance_cents=sum(
-            p.amount_cents for c in items for p in c.parts if p.source == "balance"
+            p.amount_cents for c in items for p in c.parts if p.source == FundingSource.BALANCE
         ),
         external_cents=sum(c.external_cents for c in items),
         lesson_ids=[c.lesson.id for c in items],
@@ -254,8 +254,10 @@ def _move_line(carry: rs.Carry) -> MoveLineView:
         old_minutes=old.minutes,
         new_minutes=new.minutes,
         change=change,
-        kept_purchase_minutes=sum(p.minutes for p in carry.parts if p.source == "purchase"),
-        kept_cents=sum(p.amount_cents for p in carry.parts if p.source != "purchase"),
+        kept_purchase_minutes=sum(
+            p.minutes for p in carry.parts if p.source == FundingSource.PURCHASE
+        ),
+        kept_cents=sum(p.amount_cents for p in carry.parts if p.source != FundingSource.PURCHASE),
     )
 
 

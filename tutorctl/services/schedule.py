@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from tutorctl.core.availability import WeekAvailability
 from tutorctl.core.calendar import DAY_NAMES, format_week
 from tutorctl.core.errors import InputError, RuleError
+from tutorctl.core.status import Role
 from tutorctl.core.views import (
     DayView,
     LessonView,
@@ -74,7 +75,7 @@ def set_availability(
     force: bool = False,
 ) -> ScheduleChangeView:
     """Open or close the rectangle ``days × [start, end)`` in every week, atomically."""
-    teacher = find_user(tx, user_ref, role="teacher")
+    teacher = find_user(tx, user_ref, role=Role.TEACHER)
     assert teacher.id is not None
     if if_stamp is not None and len(weeks) != 1:
         raise InputError("--if-stamp names the stamp of one week: give a single --week")
@@ -155,7 +156,7 @@ def copy_availability(
     tx: Tx, user_ref: str, source: date, targets: list[date], *, force: bool = False
 ) -> ScheduleChangeView:
     """Copy one week's availability onto each target week (a weekly template)."""
-    teacher = find_user(tx, user_ref, role="teacher")
+    teacher = find_user(tx, user_ref, role=Role.TEACHER)
     assert teacher.id is not None
     if source in targets:
         raise InputError(f"--to includes the source week {format_week(source)}")

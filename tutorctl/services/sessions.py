@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
-from tutorctl.core.status import OperationStatus, SessionStatus
+from tutorctl.core.status import OperationStatus, Role, SessionStatus
 from tutorctl.core.views import OperationView, SessionListView, SessionSummaryView, SessionView
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import BookingSession, Operation, User
@@ -193,7 +193,7 @@ def list_sessions(
         User, col(User.id) == BookingSession.student_id
     )
     if student_ref is not None:
-        student = find_user(tx, student_ref, role="student")
+        student = find_user(tx, student_ref, role=Role.STUDENT)
         query = query.where(BookingSession.student_id == student.id)
     if status is not None:
         if status not in SESSION_STATUSES:

@@ -17,6 +17,7 @@ from tutorctl.core.errors import NotFoundError, RuleError
 from tutorctl.core.events import PaymentsFailed
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import (
+    FundingSource,
     LedgerKind,
     LessonStatus,
     OperationKind,
@@ -169,7 +170,7 @@ def net_package_minutes(plan: rs.Plan) -> dict[int, int]:
     net: dict[int, int] = defaultdict(int)
     for charge in plan.charges:
         for part in charge.parts:
-            if part.source == "purchase" and part.purchase_id is not None:
+            if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
                 net[part.purchase_id] += part.minutes
     for refund in plan.refunds:
         for back in refund.to_purchases:

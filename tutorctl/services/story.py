@@ -8,7 +8,13 @@ from sqlmodel import col, or_, select
 
 from tutorctl.core.errors import NotFoundError
 from tutorctl.core.money import format_amount, format_hours
-from tutorctl.core.status import LedgerKind, LessonStatus, OperationKind, OperationStatus
+from tutorctl.core.status import (
+    FundingSource,
+    LedgerKind,
+    LessonStatus,
+    OperationKind,
+    OperationStatus,
+)
 from tutorctl.core.views import FundingPartView, LessonDetailView, LessonEventView
 from tutorctl.db.schema import Funding, LedgerEntry, Operation, Reservation
 from tutorctl.db.tables import reservations as R
@@ -112,10 +118,10 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
     # what paid for it outside the balance (the balance's part is a ledger entry, above)
     paid_at = booked_by.applied_at if booked_by and booked_by.applied_at else lesson.created_at
     for part in funding:
-        if part.source == "payment":
+        if part.source == FundingSource.PAYMENT:
             amount = format_amount(part.amount_cents, currency)
             event(paid_at, PAID, f"{amount} paid by payment {part.payment_id}")
-        elif part.source == "purchase":
+        elif part.source == FundingSource.PURCHASE:
             event(paid_at, PAID, f"{format_hours(part.minutes)} from package {part.purchase_id}")
     if lesson.status == LessonStatus.DONE:
         event(lesson.ends_at, DONE, LessonStatus.DONE)

@@ -15,6 +15,7 @@ from tutorctl.core.events import (
     SessionApplied,
     SessionMoney,
 )
+from tutorctl.core.status import FundingSource
 from tutorctl.db.schema import Reservation
 from tutorctl.db.uow import Tx
 
@@ -72,8 +73,8 @@ def applied_event(
             changes.append(LessonBooked(_fact(tx, charge.lesson)))
     parts = [part for charge in plan.charges for part in charge.parts]
     money = SessionMoney(
-        package_minutes=sum(p.minutes for p in parts if p.source == "purchase"),
-        balance_cents=sum(p.amount_cents for p in parts if p.source == "balance"),
+        package_minutes=sum(p.minutes for p in parts if p.source == FundingSource.PURCHASE),
+        balance_cents=sum(p.amount_cents for p in parts if p.source == FundingSource.BALANCE),
         payment_cents=plan.to_pay_cents,
         refund_cents=sum(r.to_balance_cents for r in plan.refunds),
         refund_minutes=sum(p.minutes for r in plan.refunds for p in r.to_purchases),

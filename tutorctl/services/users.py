@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from tutorctl.core.addresses import check_email
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
 from tutorctl.core.limits import MAX_TEXT, as_id, check_text, is_digits
+from tutorctl.core.status import Role
 from tutorctl.core.views import CategoryListView, CategoryView, UserListView, UserView
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import Account, Category, User
@@ -22,7 +23,7 @@ from tutorctl.db.uow import Tx
 from tutorctl.services.ids import must_id
 
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")  # \Z: no trailing newline slips by
-ROLES = ("teacher", "student")
+ROLES = tuple(Role)  # for `in`: a plain string `in Role` raises before Python 3.12
 
 
 def check_handle(handle: str) -> str:
@@ -125,7 +126,7 @@ def find_pair(tx: Tx, teacher_ref: str | int, student_ref: str | int) -> tuple[P
         found[person.handle] = found[person.id] = person
     teacher, student = (
         _checked(ref, found.get(ref if i is None else i), role)
-        for ref, i, role in zip(refs, ids, ("teacher", "student"), strict=True)
+        for ref, i, role in zip(refs, ids, (Role.TEACHER, Role.STUDENT), strict=True)
     )
     return teacher, student
 
@@ -146,7 +147,7 @@ def user_view(tx: Tx, user: User, with_balance: bool = False) -> UserView:
     """One user; ``with_balance``: a student's balance too (every single-user view: show, add,
     set, deactivate — a list leaves it out)."""
     balance = None
-    if with_balance and user.role == "student":
+    if with_balance and user.role == Role.STUDENT:
         account = tx.orm.exec(select(Account).where(Account.student_id == user.id)).first()
         balance = account.balance_cents if account else 0
     return UserView(
@@ -193,7 +194,7 @@ def add_user(
     )
     tx.orm.add(user)
     tx.orm.flush()
-    if role == "student":
+    if role == Role.STUDENT:
         tx.orm.add(Account(student_id=must_id(user), balance_cents=0))
     extra: dict[str, Any] = {} if address is None else {"email": address, "notify": user.notify}
     tx.audit(f"user {handle}", users=[must_id(user)], handle=handle, name=name, role=role, **extra)

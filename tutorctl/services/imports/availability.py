@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import select
 
 from tutorctl.core.calendar import parse_days, parse_week
+from tutorctl.core.status import Role
 from tutorctl.db.schema import CalendarWeek
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
@@ -44,7 +45,7 @@ class Availability:
         for p in batch:
             v = p.values
             uid, role, _active = job.people[v["teacher"]]
-            if role != "teacher":
+            if role != Role.TEACHER:
                 job.problems.add(p.line, "teacher", f"{v['teacher']!r} is a {role}, not a teacher")
                 continue
             row = tx.orm.exec(

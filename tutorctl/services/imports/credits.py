@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from tutorctl.core.money import parse_amount
-from tutorctl.core.status import LedgerKind
+from tutorctl.core.status import LedgerKind, Role
 from tutorctl.db.tables import ledger as L
 from tutorctl.db.uow import Tx
 from tutorctl.services.imports.driver import Job, Keys, Parsed
@@ -35,7 +35,7 @@ class Credits:
         totals: dict[int, int] = {}
         for p in batch:
             uid, role, _active = job.people[p.values["student"]]
-            if role != "student":
+            if role != Role.STUDENT:
                 job.problems.add(
                     p.line, "student", f"{p.values['student']!r} is a {role}, not a student"
                 )

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from tutorctl.core.errors import InputError
+from tutorctl.core.status import Role
 from tutorctl.core.views import ImportView
 from tutorctl.db.locks import WeekSpool
 from tutorctl.db.tables import users as U
@@ -151,7 +152,9 @@ def run(
     keys.handles.clear()  # a chain's hundred thousand people: kept once, in ``people``
     # the global lock order: accounts (sorted), then weeks (sorted by user id and week)
     tx.lock(
-        accounts=[people[h][0] for h in keys.students if h in people and people[h][1] == "student"]
+        accounts=[
+            people[h][0] for h in keys.students if h in people and people[h][1] == Role.STUDENT
+        ]
     )
     keys.weeks.lock()
     job = Job(people, problems)

@@ -26,10 +26,11 @@ from typing import Any, NamedTuple, TypeGuard
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_CENTS, MAX_ID
 from tutorctl.core.money import parse_amount
+from tutorctl.core.status import FundingSource
 from tutorctl.services.imports.fields import RowError
 
-MONEY = ("balance", "payment")
-SOURCES = ("purchase", *MONEY)
+MONEY = (FundingSource.BALANCE, FundingSource.PAYMENT)
+SOURCES = tuple(FundingSource)
 MAX_PARTS = 100  # a lesson has a few; a hostile row gets a clear error, not a long loop
 _PURCHASE = re.compile(r"purchase\s+([0-9]+)\s*:\s*([0-9]+)\s*min", re.ASCII)
 _MONEY = re.compile(r"(balance|payment)\s*:\s*([0-9]+)\s*min\s*=\s*(\S+)", re.ASCII)
@@ -50,7 +51,7 @@ def as_text(parts: Iterable[Part]) -> str:
     """The CSV form: ``purchase 1: 60 min; balance: 60 min = 40.00``."""
     return "; ".join(
         f"purchase {p.purchase_id}: {p.minutes} min"
-        if p.source == "purchase"
+        if p.source == FundingSource.PURCHASE
         else f"{p.source}: {p.minutes} min = {p.amount_cents // 100}.{p.amount_cents % 100:02d}"
         for p in parts
     )
@@ -59,7 +60,7 @@ def as_text(parts: Iterable[Part]) -> str:
 def as_json(parts: Iterable[Part]) -> list[dict[str, Any]]:
     return [
         {"source": p.source, "purchase_id": p.purchase_id, "minutes": p.minutes}
-        if p.source == "purchase"
+        if p.source == FundingSource.PURCHASE
         else {"source": p.source, "minutes": p.minutes, "amount_cents": p.amount_cents}
         for p in parts
     ]
@@ -83,7 +84,7 @@ def _from_text(text: str, column: str) -> tuple[Part, ...]:
         if match := _PURCHASE.fullmatch(piece):
             parts.append(
                 Part(
-                    "purchase",
+                    FundingSource.PURCHASE,
                     _minutes(match.group(2), piece, column),
                     0,
                     _id(match.group(1), piece, column),
@@ -128,10 +129,10 @@ def _json_part(item: dict[str, Any], column: str) -> Part:
     if not _whole(amount) or not 0 <= amount <= MAX_CENTS:
         raise bad(f"amount_cents is a whole number of cents, 0 to {MAX_CENTS}")
     pid = item.get("purchase_id")
-    if source == "purchase":
+    if source == FundingSource.PURCHASE:
         if not _whole(pid) or not 0 < pid <= MAX_ID or amount:
             raise bad("a purchase part names its purchase_id (and no amount_cents)")
-        return Part("purchase", minutes, 0, pid)
+        return Part(FundingSource.PURCHASE, minutes, 0, pid)
     if pid is not None:
         raise bad(f"a {source} part names no purchase_id")
     return Part(source, minutes, amount)

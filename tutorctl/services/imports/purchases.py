@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from tutorctl.core.calendar import parse_date
-from tutorctl.core.money import METHODS, paid_price, parse_hours
+from tutorctl.core.money import paid_price, parse_hours
 from tutorctl.core.status import PaymentMethod
 from tutorctl.db.schema import Purchase
 from tutorctl.db.tables import package_payments as PP
@@ -48,8 +48,8 @@ class Purchases:
         on = row.get("date", "")
         values["date"] = wrap("date", lambda: parse_date(on)) if on else tx.today
         values["method"] = (row.get("method") or PaymentMethod.CASH).strip().lower()
-        if values["method"] not in METHODS:
-            raise RowError("method", f"use one of {', '.join(METHODS)} (default cash)")
+        if values["method"] not in tuple(PaymentMethod):
+            raise RowError("method", f"use one of {', '.join(PaymentMethod)} (default cash)")
         keys.person(values["teacher"])
         keys.account(values["student"])
         return values

@@ -26,7 +26,7 @@ from tutorctl.core.calendar import SlotGrid, parse_date
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_ID, is_digits
 from tutorctl.core.money import prorate
-from tutorctl.core.status import LedgerKind, LessonStatus
+from tutorctl.core.status import FundingSource, LedgerKind, LessonStatus, Role
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import Reservation
 from tutorctl.db.tables import categories as C
@@ -117,7 +117,7 @@ class Reservations:
         for p in batch:
             v = p.values
             teacher, student = job.people[v["teacher"]], job.people[v["student"]]
-            if teacher[1] != "teacher" or student[1] != "student":
+            if teacher[1] != Role.TEACHER or student[1] != Role.STUDENT:
                 job.problems.add(
                     p.line, "teacher", "teacher must be a teacher and student a student"
                 )
@@ -259,7 +259,7 @@ def _funding(row: dict[str, str], minutes: int) -> tuple[str, tuple[Part, ...]]:
             raise RowError("purchase", f"bad purchase id {purchase!r}")
         if int(purchase) > MAX_ID:
             raise RowError("purchase", f"no purchase {purchase} (ids go up to {MAX_ID})")
-        return "purchase", (Part("purchase", minutes, 0, int(purchase)),)
+        return "purchase", (Part(FundingSource.PURCHASE, minutes, 0, int(purchase)),)
     parts = funding.parse(text)
     covered = sum(part.minutes for part in parts)
     if parts and covered != minutes:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import insert, literal, select
 
 from tutorctl.core.addresses import check_email
+from tutorctl.core.status import Role
 from tutorctl.db.tables import accounts as A
 from tutorctl.db.tables import users as U
 from tutorctl.db.uow import Tx
@@ -50,7 +51,7 @@ class Users:
         if not fresh:
             return 0
         tx.run(insert(U), [{**p.values, "active": True, "created_at": tx.now} for p in fresh])
-        students = [p.values["handle"] for p in fresh if p.values["role"] == "student"]
+        students = [p.values["handle"] for p in fresh if p.values["role"] == Role.STUDENT]
         if students:
             tx.run(
                 insert(A).from_select(

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, literal, null, select, true, union_all
 
 from tutorctl.core.errors import InputError
-from tutorctl.core.status import LedgerKind, PaymentStatus
+from tutorctl.core.status import FundingSource, LedgerKind, PaymentStatus
 from tutorctl.core.views import RevenueReport, RevenueRow
 from tutorctl.db.tables import categories as C
 from tutorctl.db.tables import fundings as F
@@ -57,7 +57,7 @@ def _funded_parts(dialect: str) -> tuple[Any, Any]:
     ``payment_id``: the fundings table grows with the whole history, the period's payments do
     not. SQLite plans it so from the join; PostgreSQL, which would hash the whole fundings table
     instead, gets a LATERAL subquery that OFFSET 0 keeps it from flattening."""
-    own = and_(F.c.payment_id == PAY.c.id, F.c.source == "payment")
+    own = and_(F.c.payment_id == PAY.c.id, F.c.source == FundingSource.PAYMENT)
     if dialect != "postgresql":
         return PAY.join(F, own), F
     parts = select(F.c.reservation_id, F.c.amount_cents).where(own).offset(0).lateral("part")
