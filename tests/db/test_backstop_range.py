@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
 from tests.helpers import move_args, schedule_set_args
-from tutorctl.db import migrations
+from tutorctl.db import backstop
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import SCHEMA_VERSION
 
@@ -172,9 +172,9 @@ def _as_version_6(conn: Any) -> None:
     conn.execute(text("DROP FUNCTION tutorctl_lineage(integer)"))
     conn.execute(text("DROP TABLE lesson_occupancy"))
     for statement in (
-        *migrations.PG_BACKSTOP,
-        *migrations.PG_BACKSTOP_LIVE,
-        *migrations.PG_BACKSTOP_SET_BASED,
+        *backstop.PG_BACKSTOP,
+        *backstop.PG_BACKSTOP_LIVE,
+        *backstop.PG_BACKSTOP_SET_BASED,
     ):
         conn.exec_driver_sql(statement)
     conn.execute(text("UPDATE tutorctl_schema SET version = 6"))
