@@ -39,6 +39,28 @@ def test_db_init_on_empty_database(
     assert created["settings"]["hold_minutes"] == 15
 
 
+def test_db_init_never_grafts_onto_another_applications_tables(
+    empty_db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another application's `users` table: `db init` refuses (exit 4) and changes nothing,
+    instead of adding its tables and foreign keys around a table it cannot use."""
+    from sqlalchemy import inspect, text
+
+    from tutorctl.db.engine import dispose_engines, get_engine
+
+    with get_engine(empty_db_url).begin() as conn:
+        conn.execute(text("CREATE TABLE users (id integer PRIMARY KEY, email text)"))
+        conn.execute(text("INSERT INTO users (id, email) VALUES (1, 'ann@example.org')"))
+    dispose_engines()
+    cli = Cli(empty_db_url, capsys, monkeypatch)
+    error = cli.fails(4, "db", "init").err
+    assert "users" in error and "another application" in error
+    with get_engine(empty_db_url).connect() as conn:
+        assert inspect(conn).get_table_names() == ["users"]
+        assert conn.execute(text("SELECT email FROM users")).scalars().all() == ["ann@example.org"]
+    dispose_engines()
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

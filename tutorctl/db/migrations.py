@@ -221,6 +221,10 @@ FRESH: tuple[Callable[[Connection], None], ...] = (
 )
 
 
+# every table a fresh schema creates (the models', and the backstop's own on PostgreSQL)
+OUR_TABLES = frozenset(SQLModel.metadata.tables) | {"lesson_occupancy"}
+
+
 def current_version(conn: Connection) -> int | None:
     """The schema version, or None when the database was never initialised."""
     if not inspect(conn).has_table(SchemaVersion.__tablename__):
@@ -233,6 +237,13 @@ def migrate(conn: Connection, now: datetime) -> tuple[int | None, int]:
     """Create or upgrade the schema. Returns (version before, version after)."""
     before = current_version(conn)
     if before is None:
+        taken = sorted(set(inspect(conn).get_table_names()) & OUR_TABLES)
+        if taken:  # create_all would skip them and hang our keys on another's rows
+            raise ConfigError(
+                f"the database already has table(s) named as tutorctl's ({', '.join(taken)}) "
+                "but no tutorctl schema: they belong to another application, and tutorctl "
+                "needs a database of its own (nothing was changed)"
+            )
         SQLModel.metadata.create_all(conn)
         for step in FRESH:
             step(conn)

@@ -26,13 +26,14 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel, col, func, select
+from sqlmodel import col, func, select
 
 from tutorctl.core.calendar import monday_of
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import RuleError
 from tutorctl.core.status import PaymentMethod, Role
 from tutorctl.core.views import ScheduleView
+from tutorctl.db.migrations import OUR_TABLES
 from tutorctl.db.schema import (
     Category,
     History,
@@ -53,8 +54,6 @@ CATEGORIES = [("maths", 4000), ("piano", 4550), ("english", 3500)]
 
 MARKER = "demo school"  # the subject of the history entry the demo writes when it first builds
 DEMO_COMMANDS = ("demo", "demo reserve", "demo confirm", "demo pay", "demo payment")
-# tables tutorctl creates outside its metadata (raw SQL in db/migrations.py)
-RAW_TABLES = frozenset({"lesson_occupancy"})
 SYSTEM_SCHEMAS = ("information_schema",)  # and every pg_* schema
 
 
@@ -77,7 +76,7 @@ def _foreign_tables(conn: Connection) -> tuple[list[str], bool]:
         for schema in schemas
     }
     ours = "tutorctl_schema" in found.get(home, [])
-    known = set(SQLModel.metadata.tables) | RAW_TABLES if ours else set()
+    known = OUR_TABLES if ours else frozenset()
     foreign = [
         name if schema == home else f"{schema}.{name}"
         for schema, names in found.items()
