@@ -206,3 +206,18 @@ def test_a_lessons_story_tells_every_source_that_paid_it_in_order(cli: Cli) -> N
     assert card[2:4] == ["booked", "cancelled"] and "refunded" in card[4], card
     package = [e["what"] for e in cli.json("lesson", "show", str(from_package))["events"]]
     assert package[1] == "2 h from package 1" and package[2:4] == ["booked", "cancelled"], package
+
+
+def test_teacher_off_on_an_incomplete_date_with_a_weekday_changes_nothing(cli: Cli) -> None:
+    # "Wed Dec 2026" once read as the first Wednesday of December and cancelled its lesson
+    school(cli)
+    cli.ok("account", "credit", "bob", "40.00")
+    lesson = booked(cli, week="+1", day="wed")  # Wednesday 2026-12-02
+    before = cli.json("schedule", "show", "alice", "--week", "+1")
+    failed = cli.fails(2, "schedule", "off", "alice", "--date", "Wed Dec 2026", "--reason", "x")
+    assert "not a whole date (no day)" in failed.err
+    cli.fails(2, "schedule", "show", "alice", "--week", "Mon Nov 2026")
+    after = cli.json("schedule", "show", "alice", "--week", "+1")
+    assert after == before
+    assert [(x["id"], x["status"]) for x in after["lessons"]] == [(lesson, "booked")]
+    assert cli.json("account", "show", "bob")["balance_cents"] == 0

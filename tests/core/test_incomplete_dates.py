@@ -87,3 +87,48 @@ def test_week_edges_name_the_weeks() -> None:
         parse_week("last", date(1900, 1, 3))
     with pytest.raises(InputError, match=r"this is in ISO week 3000-W01"):
         parse_week("this", date(2999, 12, 31))
+
+
+# A weekday lets dateutil pick a day: "Wed Dec 2026" was read as the first Wednesday of December.
+# A date is whole only with its year, month and day of the month; a weekday may only accompany
+# one (and must agree with it).
+WEEKDAY_FORMS = ("%a ", "%A ", "%A, ", "", " %a", " %A")
+WHOLE_BARE = ("%b %d %Y", "%d %B %Y", "%B %d, %Y", "%Y-%m-%d", "%d %b %Y", "%Y %b %d")
+PARTIAL_BARE = ("%b %Y", "%B %Y", "%Y-%m", "%m %Y", "%Y %m", "%Y", "%b", "%B %d", "%d %b", "%m/%d")
+
+
+def _with_weekday(day: date, form: str, weekday: str) -> str:
+    return day.strftime(weekday + form if not weekday.startswith(" ") else form + weekday)
+
+
+@given(DAYS, st.sampled_from(WHOLE_BARE), st.sampled_from(WEEKDAY_FORMS), NOWS)
+def test_a_whole_date_with_or_without_its_weekday_is_that_day(
+    day: date, form: str, weekday: str, now: date
+) -> None:
+    text = _with_weekday(day, form, weekday)
+    assert parse_date(text) == day
+    assert parse_week(text, now) == monday_of(day)
+
+
+@given(DAYS, st.sampled_from(PARTIAL_BARE), st.sampled_from(WEEKDAY_FORMS), NOWS)
+def test_an_incomplete_date_is_refused_with_or_without_a_weekday(
+    day: date, form: str, weekday: str, now: date
+) -> None:
+    text = _with_weekday(day, form, weekday)
+    for parse in (parse_date, lambda t: parse_week(t, now)):
+        with pytest.raises(InputError) as info:
+            parse(text)
+        assert repr(text) in info.value.message
+        assert "not a whole date" in info.value.message or "four digits" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Wed Dec 2026", "Mon Nov 2026", "Tue 2026-11", "Thu 11 2026", "Wednesday, December 2026"],
+)
+def test_a_weekday_does_not_stand_for_the_missing_day(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_date(text, "--date")
+    assert info.value.message.startswith(f"bad --date {text!r}: not a whole date (no day)")
+    with pytest.raises(InputError, match="not a whole date"):
+        parse_week(text, date(2026, 11, 24))

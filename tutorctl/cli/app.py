@@ -12,7 +12,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from tutorctl.cli.flags import refuse_contradicting_flags
+from tutorctl.cli.flags import refuse_contradicting_flags, refuse_undecodable
 from tutorctl.cli.state import ENV_LOCK_TIMEOUT, configure
 from tutorctl.core.config import ENV_ACTOR, ENV_DB, ENV_NOW
 from tutorctl.core.errors import TutorError
@@ -245,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _light_completion()
     command = _command(None if completing else _named(sys.argv[1:] if argv is None else argv))
     try:
+        refuse_undecodable(sys.argv[1:] if argv is None else argv, os.environ)
         refuse_contradicting_flags(command, sys.argv[1:] if argv is None else argv)
         result = command.main(args=argv, prog_name="tutorctl", standalone_mode=False)
     except TutorError as exc:

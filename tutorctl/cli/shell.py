@@ -173,6 +173,10 @@ def run(ctx: Any, stop_on_error: bool = False) -> int:
     """The prompt loop. Returns the last line's exit code (``exit N``: N); with
     ``stop_on_error``, the code of the first line that fails, which ends the loop."""
     inherited = inherited_options(ctx)
+    if hasattr(sys.stdin, "reconfigure"):
+        # A byte that is not UTF-8 reaches main() as a surrogate, as in argv, and is refused
+        # there with the line's other words (exit 2), instead of ending the shell mid-read.
+        sys.stdin.reconfigure(errors="surrogateescape")
     interactive = sys.stdin.isatty()
     record = _setup_readline(inherited) if interactive else (lambda line: None)
     if interactive:

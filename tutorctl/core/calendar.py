@@ -31,6 +31,7 @@ _REL_WEEK = re.compile(r"^[+-]\d{1,4}\Z", re.ASCII)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]", re.ASCII)
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})\Z", re.ASCII)
+_WORD = re.compile(r"[a-z]+", re.IGNORECASE | re.ASCII)
 
 
 FIRST_MONDAY = date(MIN_YEAR, 1, 1)  # 1900-W01 (1900-01-01 is a Monday)
@@ -103,25 +104,32 @@ def _parse_any_date(text: str, forms: str, what: str) -> date:
     value = text.strip()
     if not value.isascii():  # dateutil reads other scripts' digits; SPEC §6 does not
         raise InputError(f"bad {what} {text!r}: use {forms}")
-    if _ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise InputError(f"bad {what} {text!r}: no such date; use {forms}") from None
-    if _ISO_DATE_TIME.match(value):  # 2026-01-02 10:00 is ISO 8601, not a year-day-month
-        with suppress(ValueError):
-            return datetime.fromisoformat(value).date()
+    iso = _iso_date(value, text, forms, what)
+    if iso is not None:
+        return iso
     from dateutil import parser  # only paid when a non-ISO date is typed
 
+    # A weekday lets dateutil pick a day ("Wed Dec 2026" → the first Wednesday of December),
+    # hiding that the day of the month is missing. Next to a whole date dateutil ignores it, so
+    # the date is read without its weekday (the same day when whole, seen incomplete when not)
+    # and the weekday is then checked against it. A weekday alone keeps its text: nothing is
+    # left to read, and "no year, month or day" says so.
+    bare = _WORD.sub(lambda m: " " if _info().weekday(m.group()) is not None else m.group(), value)
+    bare = bare.strip(" ,.")
+    iso = _iso_date(bare, text, forms, what) if bare != value else None
+    if iso is not None:  # "Thu 2026-11-26" is ISO with a weekday, not a year-day-month
+        _check_weekday(iso, value, text, forms, what)
+        return iso
+    read = bare if any(c.isalnum() for c in bare) else value
     try:
         # Parsed against two far-apart defaults: what dateutil fills in (from today's date on
         # the machine, by default) differs between them, so an incomplete date is seen, and
         # refused, instead of being completed from a clock that is not the one clock (--now).
-        first = parser.parse(value, default=_FILL_A, yearfirst=True, parserinfo=_info()).date()
-        other = parser.parse(value, default=_FILL_B, yearfirst=True, parserinfo=_info()).date()
+        first = parser.parse(read, default=_FILL_A, yearfirst=True, parserinfo=_info()).date()
+        other = parser.parse(read, default=_FILL_B, yearfirst=True, parserinfo=_info()).date()
         if first == other:
             second = parser.parse(
-                value, default=_FILL_A, dayfirst=True, yearfirst=True, parserinfo=_info()
+                read, default=_FILL_A, dayfirst=True, yearfirst=True, parserinfo=_info()
             ).date()
     except _TwoDigitYear:
         raise InputError(
@@ -150,6 +158,19 @@ def _parse_any_date(text: str, forms: str, what: str) -> date:
     return first
 
 
+def _iso_date(value: str, text: str, forms: str, what: str) -> date | None:
+    """``value`` read as ISO 8601 if it is written so, else None."""
+    if _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"bad {what} {text!r}: no such date; use {forms}") from None
+    if _ISO_DATE_TIME.match(value):  # 2026-01-02 10:00 is ISO 8601, not a year-day-month
+        with suppress(ValueError):
+            return datetime.fromisoformat(value).date()
+    return None
+
+
 # Far-apart leap years (29 February completes in both), and days and months that differ.
 _FILL_A, _FILL_B = datetime(1904, 1, 1), datetime(1908, 2, 2)
 
@@ -173,7 +194,7 @@ def _info() -> Any:
 
 def _check_weekday(day: date, value: str, text: str, forms: str, what: str) -> None:
     """dateutil ignores a weekday written next to a whole date: a contradiction is refused."""
-    for word in re.findall(r"[a-z]+", value, re.IGNORECASE):
+    for word in _WORD.findall(value):
         weekday = _info().weekday(word)
         if weekday is not None and weekday != day.weekday():
             raise InputError(

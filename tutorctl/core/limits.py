@@ -20,7 +20,10 @@ MAX_TEXT = 200
 MIN_YEAR, MAX_YEAR = 1900, 2999
 
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit() is True for '²' and '٣': not digits here
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, and what reorders or breaks a line without being one: the bidi
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: "\u202e" shows a name
+# backwards in every listing) and the line and paragraph separators (U+2028, U+2029)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]")
 
 
 def is_digits(text: str) -> bool:
@@ -66,6 +69,26 @@ def check_text(value: str, what: str, limit: int = MAX_TEXT) -> str:
             f"bad {what} {shown!r}: use 1-{limit} printable characters (got {len(cleaned)})"
         )
     return cleaned
+
+
+def undecodable(value: str) -> bool:
+    """True if ``value`` holds bytes that were not UTF-8: Python reads argv, the environment
+    (and the shell's lines) with ``surrogateescape``, each such byte a lone surrogate that no
+    database, file or terminal accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def shown(value: str) -> str:
+    """``value`` quoted for an error line, each byte that was not UTF-8 shown as ``\\xNN``
+    (and control characters escaped, as ``repr`` does)."""
+    parts = (
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else repr(c)[1:-1] for c in value
+    )
+    return "'" + "".join(parts).replace("'", "\\'") + "'"
 
 
 def check_year(value: date | datetime, text: str, what: str) -> None:

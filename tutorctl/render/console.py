@@ -9,6 +9,7 @@ pays for its own renderers only (SPEC §9).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -55,6 +56,32 @@ def make_console(file: Any = None) -> Console:
     reasons, references and actors a user typed (``Jo [/b]``, ``piano [beginner]``,
     ``:smile:``) can never be read as rich markup (SPEC §6). Style with ``Text``/``Style``
     objects, never with markup."""
+    file = file or sys.stdout
     return Console(
-        file=file or sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False
+        file=file,
+        width=_width(file),
+        highlight=False,
+        soft_wrap=False,
+        markup=False,
+        emoji=False,
     )
+
+
+# Wide enough for any line tutorctl prints, small enough that nothing sized to the console
+# (none is: tables are sized to their content) could cost much.
+PIPED_WIDTH = 10_000
+
+
+def _width(file: Any) -> int | None:
+    """None (rich's own: the terminal's width, or $COLUMNS) on a terminal or when COLUMNS is
+    set; else, into a pipe or a file, a width that wraps no line. Rich's 80 columns cut lines
+    scripts read (``session resume N | grep next:`` lost ``--expect-total 40.00`` to the next
+    line) and split table cells mid-number (``999,999.`` / ``00``)."""
+    if os.environ.get("COLUMNS"):
+        return None
+    isatty = getattr(file, "isatty", None)
+    try:
+        terminal = bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):  # a closed or detached stream: not a terminal
+        terminal = False
+    return None if terminal else PIPED_WIDTH
