@@ -1,8 +1,8 @@
 """Start-up (cli/app.py, SPEC §9). A command runs in a tree of the root and that one command:
 the tree must hold the same command, whichever modules were imported before, as the whole tree
 does. Each command is built with none of the command modules imported (they are taken out of
-``sys.modules`` and put back afterwards): a module that adds commands to another's group and is
-not named in ``COMMANDS`` would leave them out. And the process ends without finalising the
+``sys.modules`` and put back afterwards): a group whose commands were added from another
+module would miss them. And the process ends without finalising the
 interpreter, its output whole and its database closed."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _shape(command: Any) -> Any:
 
 @pytest.fixture
 def no_command_modules() -> Iterator[None]:
-    names = {f"tutorctl.cli.{m}" for _n, m, _a, more in app.COMMANDS for m in (m, *more)}
+    names = {f"tutorctl.cli.{module}" for _name, module, _attribute in app.COMMANDS}
     kept = {name: sys.modules[name] for name in names if name in sys.modules}
     yield
     import tutorctl.cli

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tutorctl.core.clock import Clock, parse_now
-from tutorctl.core.config import mask_url, resolve_db_url, scrub
+from tutorctl.core.config import libpq_url, mask_url, psycopg_url, resolve_db_url, scrub
 from tutorctl.core.errors import InputError
 from tutorctl.core.money import format_amount, parse_amount, prorate
 
@@ -68,3 +68,11 @@ def test_clock() -> None:
         with pytest.raises(InputError, match="UTC offset"):
             parse_now(naive)
     assert parse_now("2026-11-24T08:00:00Z") == fixed
+
+
+def test_one_rewrite_of_postgresql_urls_each_way() -> None:
+    """SQLAlchemy is told the psycopg driver; completion's psycopg.connect is given libpq's."""
+    for url in ("postgresql://u@h/d", "postgres://u@h/d", "postgresql+psycopg://u@h/d"):
+        assert psycopg_url(url) == "postgresql+psycopg://u@h/d"
+        assert libpq_url(url) == "postgresql://u@h/d"
+    assert psycopg_url("sqlite:///x.db") == libpq_url("sqlite:///x.db") == "sqlite:///x.db"

@@ -280,8 +280,8 @@ def test_one_lock_statement_reads_availability_and_read_weeks_keep_their_stamp(c
     def lock(tx: Tx) -> tuple[str, str, int, int]:
         tx.lock(weeks=[(2, WEEK)], read_weeks=[(1, WEEK)])
         return (
-            tx.locked_weeks.availability((1, WEEK), 1),
-            tx.locked_weeks.availability((2, WEEK), 1),
+            tx.locked_weeks.week((1, WEEK)).day(1),
+            tx.locked_weeks.week((2, WEEK)).day(1),
             tx.locked_weeks[(1, WEEK)].stamp,
             tx.locked_weeks[(2, WEEK)].stamp,
         )
@@ -445,7 +445,7 @@ def test_week_lock_of_any_size_ensures_bumps_and_reads(cli: Cli, count: int) -> 
     def lock(tx: Tx) -> tuple[str, list[int], int]:
         tx.lock(weeks=touched, read_weeks=[(1, WEEK)])
         stamps = [tx.locked_weeks[key].stamp for key in touched]
-        return tx.locked_weeks.availability((1, WEEK), 0), stamps, len(tx.locked_weeks)
+        return tx.locked_weeks.week((1, WEEK)).day(0), stamps, len(tx.locked_weeks)
 
     monday, stamps, locked = db.write("lock", lock)
     assert monday == "0" * 9 + "1" + "0" * 14 and locked == count + 1

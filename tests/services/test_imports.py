@@ -195,3 +195,25 @@ def test_availability_is_read_for_every_week_of_a_batch(cli: Cli) -> None:
     assert "line 4, column start: alice is not available then" in message
     assert "line 5, column start: tom is not available then" in message
     assert _import(cli, "reservations", rows[:2]).written == 2
+
+
+def test_a_lessons_span_and_people_are_checked_by_the_desks_rules(cli: Cli) -> None:
+    """The import asks ``placement`` as the desk does (DST gap, clock change, roles, active),
+    wording each problem for its row."""
+    _school(cli)
+    cli.ok("user", "set", "carol", "--inactive")
+    rows = _rows(
+        ("alice", "bob", "maths", "2026-03-29", "02:00", "03:00", "done"),  # clocks spring forward
+        ("alice", "bob", "maths", "2026-10-25", "02:00", "03:00", "done"),  # 02:00-03:00 twice
+        ("bob", "alice", "maths", "2026-11-02", "10:00", "11:00", "done"),
+        ("alice", "carol", "maths", "2026-12-07", "10:00", "11:00", "booked"),
+    )
+    with pytest.raises(InputError) as caught:
+        _import(cli, "reservations", rows)
+    assert caught.value.message.splitlines()[1:] == [
+        "  line 2, column start: 02:00 does not exist on 2026-03-29 (DST)",
+        "  line 3, column end: spans a change of the clocks on 2026-10-25: it would last 120 "
+        "real minutes but be billed 60",
+        "  line 4, column teacher: teacher must be a teacher and student a student",
+        "  line 5, column student: inactive people take no new lessons",
+    ]

@@ -61,27 +61,27 @@ def root(
 
 
 # Sub-command groups (a Typer) and commands (a function), in the order --help lists them: the
-# attribute of a module of tutorctl.cli, imported only when the command tree needs it, with
-# the other modules that add commands to it (money adds resume, pay and confirm to session)
-COMMANDS: list[tuple[str, str, str, tuple[str, ...]]] = [
-    ("db", "db_cmd", "app", ()),
-    ("user", "users", "users", ()),
-    ("category", "users", "categories", ()),
-    ("schedule", "schedule", "app", ()),
-    ("lesson", "lessons", "app", ()),
-    ("reserve", "booking", "reserve", ()),
-    ("cancel", "booking", "cancel", ()),
-    ("move", "booking", "move", ()),
-    ("session", "booking", "sessions", ("money", "notify")),
-    ("history", "booking", "history", ()),
-    ("account", "money", "accounts", ()),
-    ("purchase", "money", "purchases", ()),
-    ("check", "maintenance", "check", ()),
-    ("expire", "maintenance", "expire", ()),
-    ("import", "transfer", "import_", ()),
-    ("export", "transfer", "exports", ()),
-    ("report", "report", "reports", ()),
-    ("notify", "notify", "app", ()),
+# attribute of a module of tutorctl.cli that holds the whole group or command, imported only
+# when the command tree needs it
+COMMANDS: list[tuple[str, str, str]] = [
+    ("db", "db_cmd", "app"),
+    ("user", "users", "users"),
+    ("category", "users", "categories"),
+    ("schedule", "schedule", "app"),
+    ("lesson", "lessons", "app"),
+    ("reserve", "booking", "reserve"),
+    ("cancel", "booking", "cancel"),
+    ("move", "booking", "move"),
+    ("session", "session", "app"),
+    ("history", "booking", "history"),
+    ("account", "money", "accounts"),
+    ("purchase", "money", "purchases"),
+    ("check", "maintenance", "check"),
+    ("expire", "maintenance", "expire"),
+    ("import", "transfer", "import_"),
+    ("export", "transfer", "exports"),
+    ("report", "report", "reports"),
+    ("notify", "notify", "app"),
 ]
 
 
@@ -100,10 +100,9 @@ def demo(
     that holds anything but the demo's own work (a demo used since is a school): use --fresh,
     or --db with a new file."""
     from tutorctl.cli.state import emit, state
-    from tutorctl.core.config import default_db_path
     from tutorctl.services import demo as demo_school
 
-    own = default_db_path().parent / "demo.db"
+    own = demo_school.own_file()
     prefix = "tutorctl"
     if fresh:
         source = ctx.find_root().get_parameter_source("db")
@@ -112,26 +111,12 @@ def demo(
 
             raise InputError(f"give --db or --fresh, not both (--fresh uses {own})")
         configured = state()
-        configure_fresh = (
-            f"sqlite:///{own}",
-            configured.now_text,
-            configured.actor,
-            str(configured.lock_timeout),
+        configure(
+            f"sqlite:///{own}", configured.now_text, configured.actor, str(configured.lock_timeout)
         )
-        configure(*configure_fresh)
-        if own.exists():
-            demo_school.refuse_unless_demo(state().database(), str(own), own_file=True)
-            from tutorctl.db.engine import dispose_engines
-
-            dispose_engines()
-            for path in (own, own.with_name(own.name + "-wal"), own.with_name(own.name + "-shm")):
-                path.unlink(missing_ok=True)
+        demo_school.clear_own_file(state().database(), own)
         prefix = f"tutorctl --db {own}"
-    from tutorctl.db.engine import create_sqlite_file
-
-    create_sqlite_file(state().url)  # the demo may start a new file (no other command may)
-    view = demo_school.build(state().database(), str(own))
-    emit(view, False)
+    emit(demo_school.build(state().database(), str(own)), False)
     print(f"demo school ready in {state().masked_url}")
     print(f"try: {prefix} schedule show emma --with alice · session list · account show david")
 
@@ -179,10 +164,8 @@ def _tree(only: str | None) -> typer.Typer:
         rich_markup_mode=None,
     )
     app.callback()(root)
-    for name, module, attribute, more in COMMANDS:
+    for name, module, attribute in COMMANDS:
         if only in (None, name):
-            for extra in more:
-                importlib.import_module(f"tutorctl.cli.{extra}")
             found = getattr(importlib.import_module(f"tutorctl.cli.{module}"), attribute)
             if isinstance(found, typer.Typer):
                 app.add_typer(found, name=name)

@@ -1,4 +1,4 @@
-"""tutorctl reserve | cancel | move, tutorctl session …, tutorctl history"""
+"""tutorctl reserve | cancel | move, tutorctl history"""
 
 from __future__ import annotations
 
@@ -13,12 +13,6 @@ from tutorctl.core.calendar import parse_date, parse_day, parse_week
 if TYPE_CHECKING:  # the CLI starts without SQLAlchemy: only commands that run import it
     from tutorctl.core.views import BookingResultView, HistoryView
     from tutorctl.db.uow import Tx
-
-sessions = typer.Typer(
-    help="Booking sessions: list, show, drop an operation, abandon; resume (what to pay), pay,"
-    " confirm.",
-    no_args_is_help=True,
-)
 
 SessionOpt = Annotated[
     int | None,
@@ -154,62 +148,6 @@ def move(
         )
 
     emit(write("move", run), json)
-
-
-@sessions.command("list")
-def session_list(
-    student: Annotated[
-        str | None,
-        typer.Option(help="Only this student's sessions.", autocompletion=complete.students),
-    ] = None,
-    status: Annotated[
-        str | None,
-        typer.Option(
-            help="open, awaiting_payment, paid, payment_failed, applied, abandoned, expired.",
-            metavar="<open|awaiting_payment|paid|payment_failed|applied|abandoned|expired>",
-            autocompletion=complete.statuses,
-        ),
-    ] = None,
-    json: Json = False,
-) -> None:
-    """List booking sessions, newest first."""
-    from tutorctl.services import sessions as svc
-
-    emit(read(lambda tx: svc.list_sessions(tx, student, status)), json)
-
-
-@sessions.command("show")
-def session_show(
-    session_id: Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)],
-    json: Json = False,
-) -> None:
-    """Show a session and its operations."""
-    from tutorctl.services import sessions as svc
-
-    emit(read(lambda tx: svc.show_session(tx, session_id)), json)
-
-
-@sessions.command("drop")
-def session_drop(
-    session_id: Annotated[int, id_argument("SESSION", "Session id.", complete.open_sessions)],
-    operation_id: Annotated[int, id_argument("OP", "Operation id (see session show).")],
-    json: Json = False,
-) -> None:
-    """Remove one operation from an open session and release its hold."""
-    from tutorctl.services import sessions as svc
-
-    emit(write("session drop", lambda tx: svc.drop(tx, session_id, operation_id)), json)
-
-
-@sessions.command("abandon")
-def session_abandon(
-    session_id: Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)],
-    json: Json = False,
-) -> None:
-    """Release everything the session holds; it becomes abandoned."""
-    from tutorctl.services import sessions as svc
-
-    emit(write("session abandon", lambda tx: svc.abandon(tx, session_id)), json)
 
 
 def history(

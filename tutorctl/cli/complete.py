@@ -135,13 +135,11 @@ def _reader(ctx: typer.Context) -> Iterator[_Reader]:
         return
     import psycopg
 
-    from tutorctl.core.config import resolve_db_url
+    from tutorctl.core.config import POSTGRES_SCHEMES, libpq_url, resolve_db_url
 
-    if url.startswith(("postgresql+psycopg://", "postgresql://", "postgres://")):
-        url = "postgresql://" + url.split("://", 1)[1]
-    else:
-        url = resolve_db_url(url).replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url, connect_timeout=2, autocommit=True) as pg:
+    if not url.startswith(POSTGRES_SCHEMES):  # resolving imports SQLAlchemy: only if needed
+        url = resolve_db_url(url)
+    with psycopg.connect(libpq_url(url), connect_timeout=2, autocommit=True) as pg:
         pg.execute("SET default_transaction_read_only = on")
         yield _Reader(pg, "%s")
 

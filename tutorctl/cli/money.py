@@ -1,16 +1,15 @@
-"""tutorctl account …, purchase …, session resume | pay | confirm"""
+"""tutorctl account …, purchase …"""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from tutorctl.cli import complete
-from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt, sessions
-from tutorctl.cli.state import Json, emit, id_argument, read, state, write
-from tutorctl.core.money import parse_amount, parse_hours, parse_total
+from tutorctl.cli.booking import CategoryOpt, StudentOpt, TeacherOpt
+from tutorctl.cli.state import Json, emit, id_argument, read, write
+from tutorctl.core.money import parse_amount, parse_hours
 from tutorctl.core.status import PaymentMethod
 
 accounts = typer.Typer(
@@ -22,18 +21,6 @@ purchases = typer.Typer(help="Packages of prepaid hours.", no_args_is_help=True)
 StudentArg = Annotated[
     str, typer.Argument(help="Student handle or id.", autocompletion=complete.students)
 ]
-SessionArg = Annotated[int, id_argument("ID", "Session id.", complete.live_sessions)]
-
-
-class Simulate(StrEnum):
-    """The simulated provider's answer to ``session pay``."""
-
-    success = "success"
-    failure = "failure"
-    pending = "pending"
-
-
-ANSWERS = {Simulate.success: True, Simulate.failure: False, Simulate.pending: None}
 
 
 @accounts.command("credit")
@@ -168,74 +155,3 @@ def purchase_list(
     from tutorctl.services import packages
 
     emit(read(lambda tx: packages.list_purchases(tx, student)), json)
-
-
-@sessions.command("resume")
-def session_resume(session_id: SessionArg, json: Json = False) -> None:
-    """The payment resume: now, cancellations, after, new lessons, to pay."""
-    from tutorctl.services import resume
-
-    emit(read(lambda tx: resume.show_resume(tx, session_id)), json)
-
-
-@sessions.command("pay")
-def session_pay(
-    session_id: SessionArg,
-    method: Annotated[PaymentMethod, typer.Option(help="card, wechat, cash or transfer.")],
-    reference: Annotated[
-        str | None, typer.Option(help="The provider's or the desk's reference.")
-    ] = None,
-    simulate: Annotated[
-        Simulate,
-        typer.Option(help="The provider's answer: success, failure, or pending (no answer yet)."),
-    ] = Simulate.success,
-    expect_total: Annotated[
-        str | None,
-        typer.Option(
-            help="Refuse unless the resume asks exactly this (as its next: line prints it, "
-            "e.g. 1440.00: no thousands separators).",
-            metavar="AMOUNT",
-        ),
-    ] = None,
-    json: Json = False,
-) -> None:
-    """Take the payment the resume asks for; success applies the session at once."""
-    from tutorctl.core.limits import check_text
-    from tutorctl.services import settlement
-    from tutorctl.services.providers import SimulatedProvider
-
-    reference = check_text(reference, "--reference") if reference is not None else None
-    expected = parse_total(expect_total) if expect_total else None
-    result = settlement.pay(
-        state().database(),
-        session_id,
-        method,
-        SimulatedProvider(ANSWERS[simulate]),
-        reference=reference,
-        expect_total=expected,
-    )
-    emit(result, json)
-
-
-@sessions.command("confirm")
-def session_confirm(
-    session_id: SessionArg,
-    cancels: Annotated[
-        bool,
-        typer.Option("--cancels/--no-cancels", help="After a failed payment: apply the cancels."),
-    ] = False,
-    moves: Annotated[
-        bool, typer.Option("--moves/--no-moves", help="After a failed payment: apply the moves.")
-    ] = False,
-    json: Json = False,
-) -> None:
-    """Apply a session with nothing to pay, close a paid one, or settle a failed payment."""
-    from tutorctl.services import settlement
-
-    emit(
-        write(
-            "session confirm",
-            lambda tx: settlement.confirm(tx, session_id, cancels=cancels, moves=moves),
-        ),
-        json,
-    )

@@ -1,4 +1,4 @@
-"""tutorctl notify send | list | show | retry, and session receipt (SPEC §11)."""
+"""tutorctl notify send | list | show | retry (SPEC §11)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tutorctl.cli.booking import sessions
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
 
 app = typer.Typer(
@@ -78,17 +77,3 @@ def retry(
     from tutorctl.services import notices
 
     emit(write("notify retry", lambda tx: notices.retry(tx, message_id, failed)), json)
-
-
-@sessions.command("receipt")
-def session_receipt(
-    session_id: Annotated[int, id_argument("SESSION", "Session id.")],
-    json: Json = False,
-) -> None:
-    """The receipt of an applied session: its lessons and the money, as it was sent."""
-    from tutorctl.services import notices
-
-    emit(read(lambda tx: notices.receipt(tx, session_id)), json)
-
-
-__all__ = ["app", "session_receipt"]

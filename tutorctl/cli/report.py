@@ -1,16 +1,15 @@
 """tutorctl report revenue | hours | balances | occupancy
 
-Every report shares one set of options: the period (``--from``/``--to``/``--month``, except
-``balances``, which is as of now) and the output (``--format table|csv``, ``--json``). A report
-is declared once, as the function that builds its view from a transaction and the period, with
-its own options (``--by``) as parameters; ``_report`` adds the shared options to the command.
+Every report shares one set of options, written after its own (``--by``), in the order
+``--help`` lists them: the period (``--from``/``--to``/``--month``, except ``balances``, which
+is as of now) and the output (``--format table|csv``, ``--json``). Each command hands the
+function that builds its view to ``_show`` (``_show_period`` works out the period first).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -44,20 +43,6 @@ Format = Annotated[
 ]
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
-    )
-
-
-PERIOD_OPTIONS = (
-    _option("from_", From, None),
-    _option("to", To, None),
-    _option("month", Month, None),
-)
-OUTPUT_OPTIONS = (_option("fmt", Format, "table"), _option("json", Json, False))
-
-
 def _show(build: Callable[[Tx], Any], as_json: bool, fmt: str) -> None:
     from tutorctl.core.errors import InputError
 
@@ -76,45 +61,26 @@ def _show(build: Callable[[Tx], Any], as_json: bool, fmt: str) -> None:
     emit(view, as_json)
 
 
-def _report(name: str, *, period: bool = True) -> Callable[[Callable[..., Any]], Any]:
-    """Register ``build(tx, [span,] **own options)`` as ``report NAME`` with the shared
-    options after its own (the order ``--help`` lists them in)."""
+def _show_period(
+    build: Callable[[Tx, Period], Any],
+    first: str | None,
+    last: str | None,
+    month: str | None,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """``_show`` a report of the period the options give."""
 
-    def register(build: Callable[..., Any]) -> Callable[..., Any]:
-        hints = get_type_hints(build, localns={"Tx": Any, "Period": Any}, include_extras=True)
-        inner = ("tx", "span") if period else ("tx",)
-        own = [
-            p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name])
-            for p in inspect.signature(build).parameters.values()
-            if p.name not in inner
-        ]
-        shared = (*PERIOD_OPTIONS, *OUTPUT_OPTIONS) if period else OUTPUT_OPTIONS
+    def view(tx: Tx) -> Any:
+        from tutorctl.services.reports import period
 
-        def command(**options: Any) -> None:
-            fmt, as_json = options.pop("fmt"), options.pop("json")
-            first, last, month = (options.pop(o, None) for o in ("from_", "to", "month"))
+        return build(tx, period(tx, first, last, month))
 
-            def view(tx: Tx) -> Any:
-                if not period:
-                    return build(tx, **options)
-                from tutorctl.services.reports import period as span_of
-
-                return build(tx, span_of(tx, first, last, month), **options)
-
-            _show(view, as_json, fmt)
-
-        command.__name__, command.__doc__ = build.__name__, build.__doc__
-        setattr(command, "__signature__", inspect.Signature([*own, *shared]))  # noqa: B010
-        reports.command(name)(command)
-        return build
-
-    return register
+    _show(view, as_json, fmt)
 
 
-@_report("revenue")
+@reports.command("revenue")
 def revenue(
-    tx: Tx,
-    span: Period,
     by: Annotated[
         str | None,
         typer.Option(
@@ -123,41 +89,55 @@ def revenue(
             metavar="<teacher|category|month>",
         ),
     ] = None,
-) -> Any:
+    from_: From = None,
+    to: To = None,
+    month: Month = None,
+    fmt: Format = "table",
+    json: Json = False,
+) -> None:
     """Money taken (payments, package payments, credits), refunded and paid out."""
     from tutorctl.services import reports as svc
 
-    return svc.revenue(tx, span, by)
+    _show_period(lambda tx, span: svc.revenue(tx, span, by), from_, to, month, fmt, json)
 
 
-@_report("hours")
+@reports.command("hours")
 def hours(
-    tx: Tx,
-    span: Period,
     by: Annotated[
         str,
         typer.Option(
             "--by", help="teacher, student or category.", metavar="<teacher|student|category>"
         ),
     ] = "teacher",
-) -> Any:
+    from_: From = None,
+    to: To = None,
+    month: Month = None,
+    fmt: Format = "table",
+    json: Json = False,
+) -> None:
     """Lesson hours booked, done, cancelled and late-cancelled (by the date of the lesson)."""
     from tutorctl.services import reports as svc
 
-    return svc.hours(tx, span, by)
+    _show_period(lambda tx, span: svc.hours(tx, span, by), from_, to, month, fmt, json)
 
 
-@_report("balances", period=False)
-def balances(tx: Tx) -> Any:
+@reports.command("balances")
+def balances(fmt: Format = "table", json: Json = False) -> None:
     """Every student with money on the account, reserved money or package hours owed (now)."""
     from tutorctl.services import reports as svc
 
-    return svc.balances(tx)
+    _show(svc.balances, json, fmt)
 
 
-@_report("occupancy")
-def occupancy(tx: Tx, span: Period) -> Any:
+@reports.command("occupancy")
+def occupancy(
+    from_: From = None,
+    to: To = None,
+    month: Month = None,
+    fmt: Format = "table",
+    json: Json = False,
+) -> None:
     """Per teacher and week: open hours against booked hours."""
     from tutorctl.services import reports as svc
 
-    return svc.occupancy(tx, span)
+    _show_period(svc.occupancy, from_, to, month, fmt, json)

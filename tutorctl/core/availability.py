@@ -2,7 +2,9 @@
 
 Each day is a string with one character per slot of the school's grid: ``"1"`` open, ``"0"``
 closed. The ``calendar_weeks`` row stores the days in columns ``d0`` (Monday) .. ``d6``
-(Sunday); this value type is the only code that knows those names.
+(Sunday); this module is the only code that knows those names and characters: every reader
+asks ``WeekAvailability.is_open`` (SQL that counts open slots uses ``OPEN``, a new row's days
+are ``empty_day``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from typing import Any
 
 DAY_COLUMNS = ("d0", "d1", "d2", "d3", "d4", "d5", "d6")
 OPEN, CLOSED = "1", "0"
+
+
+def empty_day(slots_per_day: int) -> str:
+    """A day with every slot closed (a week row the lock creates)."""
+    return CLOSED * slots_per_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +34,7 @@ class WeekAvailability:
 
     @classmethod
     def empty(cls, slots_per_day: int) -> WeekAvailability:
-        return cls((CLOSED * slots_per_day,) * 7)
+        return cls((empty_day(slots_per_day),) * 7)
 
     @classmethod
     def from_row(cls, row: Any) -> WeekAvailability:
@@ -40,6 +47,14 @@ class WeekAvailability:
 
     def is_open(self, day: int, slot: int) -> bool:
         return self.days[day][slot] == OPEN
+
+    def closed_slots(self, day: int, start: int, end: int) -> list[int]:
+        """The slots of ``day`` from ``start`` to ``end`` (excluded) that are closed."""
+        return [slot for slot in range(start, end) if not self.is_open(day, slot)]
+
+    def open_between(self, day: int, start: int, end: int) -> bool:
+        """Whether every slot of ``day`` from ``start`` to ``end`` (excluded) is open."""
+        return all(self.is_open(day, slot) for slot in range(start, end))
 
     def with_day(self, day: int, slots: str) -> WeekAvailability:
         if len(slots) != len(self.days[day]):

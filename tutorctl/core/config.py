@@ -13,6 +13,24 @@ ENV_DB = "TUTORCTL_DB"
 ENV_NOW = "TUTORCTL_NOW"
 ENV_ACTOR = "TUTORCTL_ACTOR"
 DEFAULT_LOCK_TIMEOUT = 10.0  # seconds one attempt waits for a lock (SPEC §2)
+# how a PostgreSQL URL may begin: SQLAlchemy's psycopg driver name, and libpq's two schemes
+POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+
+
+def psycopg_url(url: str) -> str:
+    """A PostgreSQL URL as SQLAlchemy reads it with the psycopg driver (``postgresql+psycopg``:
+    a bare ``postgresql://`` would pick psycopg2); any other URL as it is."""
+    if url.startswith(POSTGRES_SCHEMES):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq (``psycopg.connect``) reads it, ``postgresql://``: for
+    completion, which reads through the driver alone; any other URL as it is."""
+    if url.startswith(POSTGRES_SCHEMES):
+        return "postgresql://" + url.split("://", 1)[1]
+    return url
 
 
 def default_db_path() -> Path:
@@ -34,9 +52,7 @@ def resolve_db_url(option: str | None) -> str:
         return f"sqlite:///{default_db_path()}"
     if "://" not in value:
         return f"sqlite:///{Path(value).expanduser().resolve()}"
-    if value.startswith("postgresql://") or value.startswith("postgres://"):
-        value = "postgresql+psycopg://" + value.split("://", 1)[1]
-    value = _encode_userinfo(value)
+    value = _encode_userinfo(psycopg_url(value))
     try:
         from sqlalchemy.engine import make_url
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from tutorctl.core.availability import empty_day
 from tutorctl.core.calendar import SlotGrid, load_zone
 
 
@@ -35,7 +36,7 @@ class SchoolSettings:
         return SlotGrid(self.slot_minutes)
 
     def empty_day(self) -> str:
-        return "0" * self.grid.slots_per_day
+        return empty_day(self.grid.slots_per_day)
 
 
 SETTING_NAMES = tuple(f.name for f in fields(SchoolSettings))

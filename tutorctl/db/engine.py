@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from tutorctl.core.config import DEFAULT_LOCK_TIMEOUT as DEFAULT_LOCK_TIMEOUT  # (re-exported)
-from tutorctl.core.config import mask_url
+from tutorctl.core.config import mask_url, psycopg_url
 from tutorctl.core.errors import ConfigError
 
 WRITE_OPTION = "tutorctl_write"
@@ -108,15 +108,13 @@ os.register_at_fork(after_in_child=_forget_engines_after_fork)
 
 def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
     try:
-        parsed = make_url(url)
+        parsed = make_url(psycopg_url(url))
     except ArgumentError:
         raise ConfigError(f"bad database URL {mask_url(url)!r}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, lock_timeout)
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
         # no start-up parameters of our own (a pooler refuses them): see the module's note;
         # the URL's own query parameters still reach the driver
         threshold = _prepare_threshold(parsed.query.get("prepare_threshold"), url)
@@ -148,7 +146,7 @@ def _prepare_threshold(given: Any, url: str) -> int | None:
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (None: not SQLite, in memory, or a ``file:`` URI)."""
     try:
-        parsed = make_url(url)
+        parsed = make_url(psycopg_url(url))
     except ArgumentError:
         return None
     database = parsed.database

@@ -187,7 +187,8 @@ class LockedWeeks:
     """The locked calendar weeks: ``key → id`` and each one's availability, read by the lock.
 
     ORM rows (for services that change availability) load on first use: a big import locks
-    tens of thousands of weeks and a reserve only reads two days, neither needs ORM objects.
+    tens of thousands of weeks and a reserve only reads its teacher's week, neither needs ORM
+    objects.
     """
 
     def __init__(self, orm: Callable[[], Session]) -> None:
@@ -218,12 +219,6 @@ class LockedWeeks:
         return (
             WeekAvailability.from_row(row) if row is not None else WeekAvailability(self._days[key])
         )
-
-    def availability(self, key: WeekKey, day: int) -> str:
-        """One day's availability string of a locked week (as changed in this transaction);
-        ``week(key).day(day)`` without building the week (an import asks once a lesson)."""
-        row = self._rows.get(key)
-        return getattr(row, DAY_COLUMNS[day]) if row is not None else self._days[key][day]
 
     def store(self, key: WeekKey, week: WeekAvailability) -> None:
         """Give a locked week this availability (written with the transaction's ORM writes)."""

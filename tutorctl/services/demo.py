@@ -21,6 +21,7 @@ the system's), so another application's database is never touched.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -29,10 +30,11 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
 from tutorctl.core.calendar import monday_of
-from tutorctl.core.config import mask_url
+from tutorctl.core.config import default_db_path, mask_url
 from tutorctl.core.errors import RuleError
 from tutorctl.core.status import PaymentMethod, Role
 from tutorctl.core.views import ScheduleView
+from tutorctl.db.engine import create_sqlite_file, dispose_engines
 from tutorctl.db.migrations import OUR_TABLES
 from tutorctl.db.schema import (
     Category,
@@ -139,6 +141,22 @@ def refuse_unless_demo(db: Database, fresh_hint: str, *, own_file: bool = False)
     )
 
 
+def own_file() -> Path:
+    """``demo --fresh``'s own file: ``demo.db`` next to the default database."""
+    return default_db_path().parent / "demo.db"
+
+
+def clear_own_file(db: Database, own: Path) -> None:
+    """Make way for a fresh demo in its own file ``own`` (``db``): a previous demo there is
+    deleted with its write-ahead log; one used since is refused like any school (exit 1)."""
+    if not own.exists():
+        return
+    refuse_unless_demo(db, str(own), own_file=True)
+    dispose_engines()  # the check's connections must not outlive the file they are open on
+    for path in (own, own.with_name(own.name + "-wal"), own.with_name(own.name + "-shm")):
+        path.unlink(missing_ok=True)
+
+
 def _settings(tx: Tx) -> None:
     """The school's settings on a database the demo starts; kept as they are on a refresh."""
     if tx.orm.get(Settings, 1) is None:
@@ -220,7 +238,9 @@ LESSONS = [  # (student, teacher, category, start, end, how: confirm, hold or a 
 
 def build(db: Database, fresh_hint: str = "") -> ScheduleView:
     """Create or refresh the demo school; return this week's grid of alice. Refuses (exit 1)
-    a database that holds anything but the demo's own work."""
+    a database that holds anything but the demo's own work. The demo may start a new SQLite
+    file (no other command but ``db init`` may)."""
+    create_sqlite_file(db.url)
     refuse_unless_demo(db, fresh_hint)
     db.init_schema(_settings, command="demo")
     db.write("demo", _mark)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from tutorctl.core.calendar import DAY_NAMES
+from tutorctl.core.calendar import DAY_NAMES, SlotGrid
 from tutorctl.core.errors import RuleError
 from tutorctl.core.money import pro_rata, prorate
+from tutorctl.core.status import Role
 from tutorctl.db.schema import Reservation
 from tutorctl.db.uow import Tx
 from tutorctl.services.lessons import describe, overlapping
@@ -37,6 +39,36 @@ class What(Protocol):
     def active(self) -> bool: ...
 
 
+def missing_slot(
+    grid: SlotGrid, zone: ZoneInfo, week: date, day: int, start: int, end: int
+) -> int | None:
+    """The first slot of the span that does not exist that day (the clocks spring forward
+    inside it), or None."""
+    missing = grid.missing_slots(zone, week, day, start, end)
+    return missing[0] if missing else None
+
+
+def real_minutes(
+    grid: SlotGrid, zone: ZoneInfo, week: date, day: int, start: int, end: int
+) -> int | None:
+    """The real length in minutes of a span that covers a change of the clocks (it differs
+    from the billed ``grid.minutes``), or None: a lesson cannot cover the hour that repeats."""
+    real = grid.instant(zone, week, day, end) - grid.instant(zone, week, day, start)
+    if real == timedelta(minutes=grid.minutes(start, end)):
+        return None
+    return int(real.total_seconds()) // 60
+
+
+def roles_fit(teacher_role: str, student_role: str) -> bool:
+    """A lesson's teacher is a teacher and its student a student."""
+    return teacher_role == Role.TEACHER and student_role == Role.STUDENT
+
+
+def take_new_lessons(teacher_active: bool, student_active: bool) -> bool:
+    """Inactive people take no new lessons (history may still name them)."""
+    return teacher_active and student_active
+
+
 def place_label(tx: Tx, week: date, day: int, start: int, end: int) -> str:
     when = (week + timedelta(days=day)).isoformat()
     return f"{DAY_NAMES[day].capitalize()} {when} {tx.settings.grid.format_range(start, end)}"
@@ -59,18 +91,17 @@ def check_place(
     label = place_label(tx, week, day, start, end)
     if end > grid.slots_per_day or start < 0 or start >= end:
         return f"{label}: a lesson starts before it ends, within one day"
-    missing = grid.missing_slots(zone, week, day, start, end)
-    if missing:
+    missing = missing_slot(grid, zone, week, day, start, end)
+    if missing is not None:
         return (
-            f"{label}: {grid.format_slot(missing[0])} does not exist in {tx.settings.timezone} "
+            f"{label}: {grid.format_slot(missing)} does not exist in {tx.settings.timezone} "
             "that day (the clocks spring forward)"
         )
-    real = grid.instant(zone, week, day, end) - grid.instant(zone, week, day, start)
-    billed = grid.minutes(start, end)
-    if real != timedelta(minutes=billed):
+    real = real_minutes(grid, zone, week, day, start, end)
+    if real is not None:
         return (
             f"{label} spans a change of the clocks in {tx.settings.timezone}: it would last "
-            f"{int(real.total_seconds()) // 60} real minutes but be billed {billed}; a lesson "
+            f"{real} real minutes but be billed {grid.minutes(start, end)}; a lesson "
             "cannot cover the hour that repeats when the clocks go back: book before or after it"
         )
     if not history:
@@ -81,8 +112,7 @@ def check_place(
         if notice and starts_at < tx.now + timedelta(hours=notice):
             return f"{label} starts in less than the minimum booking notice of {notice} h"
     assert teacher.id is not None and student.id is not None
-    availability = tx.locked_weeks.availability((teacher.id, week), day)
-    closed = [slot for slot in range(start, end) if availability[slot] != "1"]
+    closed = tx.locked_weeks.week((teacher.id, week)).closed_slots(day, start, end)
     if closed and not history:
         return (
             f"{teacher.handle} is not available {label} ({grid.format_slot(closed[0])} is closed)"
@@ -94,9 +124,9 @@ def check_place(
 
 
 def require_active(teacher: Who, student: Who, category: What) -> None:
-    for user in (teacher, student):
-        if not user.active:
-            raise RuleError(f"{user.role} {user.handle!r} is inactive")
+    if not take_new_lessons(teacher.active, student.active):
+        user = teacher if not teacher.active else student
+        raise RuleError(f"{user.role} {user.handle!r} is inactive")
     if not category.active:
         raise RuleError(f"category {category.name!r} is inactive")
 

@@ -84,16 +84,14 @@ def set_availability(
     if if_stamp is not None:
         _check_stamp(tx.locked_weeks[keys[0]], if_stamp, teacher)
     grid, zone = tx.settings.grid, tx.settings.zone
-    value = "1" if open_ else "0"
     changed, skipped = 0, []
     closing: dict[tuple[date, int], set[int]] = {}
     new_weeks: dict[date, WeekAvailability] = {}
     for week in weeks:
         availability = tx.locked_weeks.week((teacher.id, week))
         for day in days:
-            slots = list(availability.day(day))
             missing = set(grid.missing_slots(zone, week, day, start, end))
-            closing[(week, day)] = set()
+            flips = []
             for slot in range(start, end):
                 if slot in missing:
                     if open_:
@@ -101,12 +99,11 @@ def set_availability(
                             f"{_day_label(week, day)} {grid.format_range(slot, slot + 1)}"
                         )
                     continue
-                if slots[slot] != value:
-                    changed += 1
-                    if not open_:
-                        closing[(week, day)].add(slot)
-                    slots[slot] = value
-            availability = availability.with_day(day, "".join(slots))
+                if availability.is_open(day, slot) != open_:
+                    flips.append(slot)
+            changed += len(flips)
+            closing[(week, day)] = set() if open_ else set(flips)
+            availability = availability.with_slots(day, flips, open_=open_)
         new_weeks[week] = availability
     if (
         open_
@@ -168,19 +165,23 @@ def copy_availability(
     for week in targets:
         availability = tx.locked_weeks.week((teacher.id, week))
         for day in range(7):
-            wanted = list(template.day(day))
-            for slot in grid.missing_slots(zone, week, day, 0, grid.slots_per_day):
-                if wanted[slot] == "1":
-                    skipped.append(f"{_day_label(week, day)} {grid.format_range(slot, slot + 1)}")
-                wanted[slot] = "0"
-            current = availability.day(day)
+            missing = grid.missing_slots(zone, week, day, 0, grid.slots_per_day)
+            skipped += [
+                f"{_day_label(week, day)} {grid.format_range(slot, slot + 1)}"
+                for slot in missing
+                if template.is_open(day, slot)
+            ]
+            wanted = template.with_slots(day, missing, open_=False)  # no such time: closed
+            every = range(grid.slots_per_day)
             closing[(week, day)] = {
-                i
-                for i, (a, b) in enumerate(zip(current, wanted, strict=True))
-                if a == "1" and b == "0"
+                slot
+                for slot in every
+                if availability.is_open(day, slot) and not wanted.is_open(day, slot)
             }
-            changed += sum(1 for a, b in zip(current, wanted, strict=True) if a != b)
-            availability = availability.with_day(day, "".join(wanted))
+            changed += sum(
+                1 for slot in every if availability.is_open(day, slot) != wanted.is_open(day, slot)
+            )
+            availability = availability.with_day(day, wanted.day(day))
         tx.locked_weeks.store((teacher.id, week), availability)
     kept = _guard_closing(tx, teacher, closing, force)
     stamps = {format_week(w): tx.locked_weeks[(teacher.id, w)].stamp for w in targets}
@@ -227,8 +228,6 @@ def show_schedule(tx: Tx, user_ref: str, week: date, with_ref: str | None = None
     grid, zone = tx.settings.grid, tx.settings.zone
     days: list[DayView] = []
     for day in range(7):
-        mine = mine_week.day(day)
-        theirs = their_week.day(day) if their_week is not None else None
         missing = set(grid.missing_slots(zone, week, day, 0, grid.slots_per_day))
         by_slot: dict[int, list[int]] = {}
         for lesson in lessons:
@@ -240,9 +239,9 @@ def show_schedule(tx: Tx, user_ref: str, week: date, with_ref: str | None = None
             SlotView(
                 time=grid.format_slot(slot),
                 exists=slot not in missing,
-                open=mine[slot] == "1",
+                open=mine_week.is_open(day, slot),
                 lesson_ids=by_slot.get(slot, []),
-                with_open=(theirs[slot] == "1") if theirs is not None else None,
+                with_open=their_week.is_open(day, slot) if their_week is not None else None,
             )
             for slot in range(grid.slots_per_day)
         ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from tutorctl.core.availability import WeekAvailability
 from tutorctl.core.calendar import parse_days, parse_week
 from tutorctl.core.status import Role
 from tutorctl.db.schema import CalendarWeek
@@ -53,12 +54,11 @@ class Availability:
                     CalendarWeek.user_id == uid, CalendarWeek.week == v["week"]
                 )
             ).one()  # locked by the driver; the ORM keeps one object per week
+            week = WeekAvailability.from_row(row)
             for day in v["days"]:
-                slots = list(getattr(row, f"d{day}"))
                 missing = set(grid.missing_slots(zone, v["week"], day, v["start"], v["end"]))
-                for slot in range(v["start"], v["end"]):
-                    if slot not in missing:
-                        slots[slot] = "1" if v["open"] else "0"
+                existing = [s for s in range(v["start"], v["end"]) if s not in missing]
+                week = week.with_slots(day, existing, open_=v["open"])
                 if (
                     not v["open"]
                     and not v["force"]
@@ -69,5 +69,5 @@ class Availability:
                     job.problems.add(
                         p.line, "hours", "closing slots under lessons: add force=true to keep them"
                     )
-                setattr(row, f"d{day}", "".join(slots))
+            week.apply_to(row)
         return len(batch)

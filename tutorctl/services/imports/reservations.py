@@ -26,7 +26,7 @@ from tutorctl.core.calendar import SlotGrid, parse_date
 from tutorctl.core.errors import InputError
 from tutorctl.core.limits import MAX_ID, is_digits
 from tutorctl.core.money import prorate
-from tutorctl.core.status import FundingSource, LedgerKind, LessonStatus, Role
+from tutorctl.core.status import FundingSource, LedgerKind, LessonStatus
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import Reservation
 from tutorctl.db.tables import categories as C
@@ -35,6 +35,7 @@ from tutorctl.db.tables import ledger as L
 from tutorctl.db.tables import purchases as P
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
+from tutorctl.services import placement
 from tutorctl.services.imports import funding
 from tutorctl.services.imports.categories import category_ids
 from tutorctl.services.imports.driver import Job, Keys, Parsed, Problems
@@ -117,17 +118,17 @@ class Reservations:
         for p in batch:
             v = p.values
             teacher, student = job.people[v["teacher"]], job.people[v["student"]]
-            if teacher[1] != Role.TEACHER or student[1] != Role.STUDENT:
+            if not placement.roles_fit(teacher[1], student[1]):
                 job.problems.add(
                     p.line, "teacher", "teacher must be a teacher and student a student"
                 )
             elif v["category"] not in categories:
                 job.problems.add(p.line, "category", f"no category {v['category']!r}")
-            elif not v["history"] and not (teacher[2] and student[2]):
+            elif not v["history"] and not placement.take_new_lessons(teacher[2], student[2]):
                 job.problems.add(p.line, "student", "inactive people take no new lessons")
-            elif not v["history"] and weeks[(teacher[0], v["week"])][v["day"]][
-                v["start"] : v["end"]
-            ] != "1" * (v["end"] - v["start"]):
+            elif not v["history"] and not weeks[(teacher[0], v["week"])].open_between(
+                v["day"], v["start"], v["end"]
+            ):
                 job.problems.add(p.line, "start", f"{v['teacher']} is not available then")
             else:
                 good.append(p)
@@ -186,18 +187,18 @@ def _when(
         raise RowError("end", "the end must be after the start")
     weekday = day.weekday()
     monday = day - timedelta(days=weekday)
-    missing = grid.missing_slots(zone, monday, weekday, start, end)
-    if missing:
-        raise RowError("start", f"{grid.format_slot(missing[0])} does not exist on {day} (DST)")
-    starts_at = grid.instant(zone, monday, weekday, start)
-    ends_at = grid.instant(zone, monday, weekday, end)
-    if ends_at - starts_at != timedelta(minutes=grid.minutes(start, end)):
+    missing = placement.missing_slot(grid, zone, monday, weekday, start, end)
+    if missing is not None:
+        raise RowError("start", f"{grid.format_slot(missing)} does not exist on {day} (DST)")
+    real = placement.real_minutes(grid, zone, monday, weekday, start, end)
+    if real is not None:
         raise RowError(
             "end",
-            f"spans a change of the clocks on {day}: it would last "
-            f"{int((ends_at - starts_at).total_seconds()) // 60} real minutes but be billed "
-            f"{grid.minutes(start, end)}",
+            f"spans a change of the clocks on {day}: it would last {real} real minutes but be "
+            f"billed {grid.minutes(start, end)}",
         )
+    starts_at = grid.instant(zone, monday, weekday, start)
+    ends_at = grid.instant(zone, monday, weekday, end)
     return monday, weekday, start, end, starts_at, ends_at
 
 

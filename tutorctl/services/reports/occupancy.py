@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select, union_all
 
-from tutorctl.core.availability import DAY_COLUMNS
+from tutorctl.core.availability import DAY_COLUMNS, OPEN
 from tutorctl.core.calendar import format_week
 from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import OccupancyReport, OccupancyRow
@@ -24,8 +24,8 @@ _KEPT = (LessonStatus.BOOKED, LessonStatus.DONE)
 
 
 def _open_slots(day: Any) -> Any:
-    """The number of '1' (open) slots of a day's availability string."""
-    return func.length(day) - func.length(func.replace(day, "1", ""))
+    """The number of open slots of a day's availability string (its ``OPEN`` characters)."""
+    return func.length(day) - func.length(func.replace(day, OPEN, ""))
 
 
 def _open_minutes(span: Period, slot: Any) -> Any:
