@@ -184,6 +184,7 @@ def funding(tx: Tx) -> list[str]:
         .select_from(R.join(funded, funded.c.reservation_id == R.c.id))
         .where(
             R.c.status.in_(KEPT),
+            funded.c.minutes == length,  # minutes not covered: reported above, once
             funded.c.money_parts > 0,
             func.abs(funded.c.money - due) > slack,
         )
