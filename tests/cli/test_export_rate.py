@@ -156,3 +156,21 @@ def test_check_finds_a_lesson_its_money_does_not_cover(cli: Cli, tmp_path: Path)
         with engine.begin() as conn:  # the fixture's own check runs after the test
             conn.execute(set_price, {"p": 4000, "id": lesson["id"]})
         engine.dispose()
+
+
+def test_a_lesson_from_before_rates_were_kept_exports_its_price_per_hour(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """No kept rate (a database migrated from before the column): its price's share of an
+    hour, which reads back as the same price."""
+    _people(cli)
+    two = tmp_path / "two.csv"
+    two.write_text(f"{HEAD},rate\nalice,chloe,maths,2026-12-01,10:00,12:00,booked,true,"
+                   "balance: 120 min = 91.00,45.50\n")  # fmt: skip
+    cli.ok("import", "reservations", str(two))
+    engine = create_engine(cli.url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE reservations SET rate_cents = NULL"))
+    engine.dispose()
+    rows = cli.ok("export", "reservations", "--format", "csv").out.splitlines()
+    assert rows[1].endswith(",balance: 120 min = 91.00,45.50"), rows
