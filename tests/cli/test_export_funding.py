@@ -120,15 +120,16 @@ def test_the_funding_column(cli: Cli, tmp_path: Path) -> None:
     """One column, every source: package hours by id, money with its amount."""
     _multi_source_school(cli, tmp_path)
     rows = cli.ok("export", "reservations", "--format", "csv").out.splitlines()
-    assert rows[0] == "teacher,student,category,date,start,end,status,history,funding"
+    assert rows[0] == "teacher,student,category,date,start,end,status,history,funding,rate"
     assert rows[1:] == [
-        "alice,bob,maths,2026-11-16,10:00,12:00,done,true,purchase 4: 120 min",
+        "alice,bob,maths,2026-11-16,10:00,12:00,done,true,purchase 4: 120 min,40.00",
         "alice,bob,maths,2026-12-02,10:00,12:00,booked,true,purchase 1: 60 min; "
-        "balance: 60 min = 40.00",
+        "balance: 60 min = 40.00,40.00",
         "alice,bob,maths,2026-12-03,10:00,13:00,booked,true,purchase 2: 60 min; "
-        "purchase 3: 60 min; payment: 60 min = 40.00",
+        "purchase 3: 60 min; payment: 60 min = 40.00,40.00",
     ]
     lines = cli.ok("export", "reservations", "--format", "jsonl").out.splitlines()
+    assert json.loads(lines[2])["rate_cents"] == 4000
     assert json.loads(lines[2])["funding"] == [
         {"source": "purchase", "purchase_id": 2, "minutes": 60},
         {"source": "purchase", "purchase_id": 3, "minutes": 60},

@@ -356,9 +356,9 @@ def test_a_round_trip_keeps_future_lessons_and_their_funding(cli: Cli, tmp_path:
     exported = tmp_path / "lessons.csv"
     cli.ok("export", "reservations", "--format", "csv", "--output", str(exported))
     rows = exported.read_text().splitlines()
-    assert rows[1].endswith(",booked,true,purchase 1: 120 min")  # 2 h from package 1
+    assert rows[1].endswith(",booked,true,purchase 1: 120 min,40.00")  # 2 h from package 1
     # 1 h from package 1, 1 h paid in cash: both parts (issue 23: the payment was lost)
-    assert rows[2].endswith(",booked,true,purchase 1: 60 min; payment: 60 min = 40.00")
+    assert rows[2].endswith(",booked,true,purchase 1: 60 min; payment: 60 min = 40.00,40.00")
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     cli.ok("--db", fresh, "db", "init")
     cli.ok("--db", fresh, "import", "users", str(SAMPLES / "users.csv"))

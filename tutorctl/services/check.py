@@ -25,7 +25,7 @@ from tutorctl.core.status import (
     SessionStatus,
 )
 from tutorctl.core.views import CheckView
-from tutorctl.db.money import paid_price
+from tutorctl.db.money import paid_price, pro_rata
 from tutorctl.db.tables import accounts as A
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import fundings as F
@@ -154,13 +154,22 @@ def consumption(tx: Tx) -> list[str]:
 
 
 def _fundings() -> Any:
-    """Per lesson: the minutes funded and the money (not package minutes) that funded them."""
-    money = case((F.c.source != FundingSource.PURCHASE, F.c.amount_cents), else_=0)
-    return _sums(F.c.reservation_id, minutes=F.c.minutes, money=money)
+    """Per lesson: the minutes funded, and the money (not package minutes) that funded them,
+    the minutes it paid and in how many parts."""
+    is_money = F.c.source != FundingSource.PURCHASE
+    return _sums(
+        F.c.reservation_id,
+        minutes=F.c.minutes,
+        money=case((is_money, F.c.amount_cents), else_=0),
+        money_minutes=case((is_money, F.c.minutes), else_=0),
+        money_parts=case((is_money, 1), else_=0),
+    )
 
 
 def funding(tx: Tx) -> list[str]:
-    """4. booked/done lessons fully funded …"""
+    """4. booked/done lessons fully funded: every minute, and the money its price's share of
+    the minutes it pays (``imports.funding.money_problem``: the same rule, the same slack of a
+    minute's price and a cent per money part that a moved or split lesson may carry)"""
     funded = _fundings()
     length, covered = _length(tx), func.coalesce(funded.c.minutes, 0)
     wrong = (
@@ -168,7 +177,21 @@ def funding(tx: Tx) -> list[str]:
         .select_from(R.outerjoin(funded, funded.c.reservation_id == R.c.id))
         .where(R.c.status.in_(KEPT), R.c.unfunded.is_(False), covered != length)
     )
-    return _found(tx, wrong, "funding: lesson {} lasts {} min but {} min are funded")
+    due = pro_rata(R.c.price_cents, funded.c.money_minutes, length)
+    slack = funded.c.money_parts * ((R.c.price_cents + length - 1) // length + 1)
+    underpaid = (
+        select(R.c.id, funded.c.money, funded.c.money_minutes, due, R.c.price_cents)
+        .select_from(R.join(funded, funded.c.reservation_id == R.c.id))
+        .where(
+            R.c.status.in_(KEPT),
+            funded.c.minutes == length,  # minutes not covered: reported above, once
+            funded.c.money_parts > 0,
+            func.abs(funded.c.money - due) > slack,
+        )
+    )
+    return _found(tx, wrong, "funding: lesson {} lasts {} min but {} min are funded") + _found(
+        tx, underpaid, "funding: lesson {} is paid {} for {} min, its price's share is {} (of {})"
+    )
 
 
 def refunds(tx: Tx) -> list[str]:

@@ -5,8 +5,10 @@ with the number of lessons.
 
 A round trip (export, then ``import reservations`` into a fresh database holding the same
 users, categories and packages) loses nothing: every booked or done lesson comes back with its
-status and its whole funding (column ``funding``, every part: a package's minutes, money from
-the balance or a payment; see ``tutorctl.services.imports.funding``). Rows are exported with
+status, its whole funding (column ``funding``, every part: a package's minutes, money from
+the balance or a payment; see ``tutorctl.services.imports.funding``) and the hourly price it
+was chosen at (``rate``; ``rate_cents`` in JSON Lines), so a price changed since does not
+reprice it. Rows are exported with
 ``history=true``, past and future alike: each is the record of a booking already made and
 checked, so the import does not apply the booking-time rules (availability, notice, active
 people) again, and a fresh database without availability takes it; the overlap rule still
@@ -29,6 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from tutorctl.core.errors import InputError
+from tutorctl.core.money import plain_amount, pro_rata
 from tutorctl.core.status import LessonStatus
 from tutorctl.core.views import LessonView
 from tutorctl.db.schema import Reservation
@@ -42,6 +45,7 @@ FORMATS = ("csv", "jsonl", "ics")
 BATCH = 1000  # lessons streamed, and their funding read, together
 COLUMNS = [
     "teacher", "student", "category", "date", "start", "end", "status", "history", "funding",
+    "rate",
 ]  # fmt: skip
 _PARTS = (
     select(F.c.reservation_id, F.c.source, F.c.minutes, F.c.amount_cents, F.c.purchase_id)
@@ -65,8 +69,10 @@ def prepare(
     nothing."""
     if fmt not in FORMATS:
         raise InputError(f"bad --format {fmt!r}: use csv, jsonl or ics")
-    query = lesson_query().where(
-        col(Reservation.status).in_((LessonStatus.BOOKED, LessonStatus.DONE))
+    query = (
+        lesson_query()
+        .add_columns(col(Reservation.rate_cents))
+        .where(col(Reservation.status).in_((LessonStatus.BOOKED, LessonStatus.DONE)))
     )
     if user_ref is not None:
         user = find_user(tx, user_ref)
@@ -86,9 +92,9 @@ def prepare(
     return Export(fmt, query)
 
 
-def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part]]]:
-    """(lesson, its funding parts), in time order: the parts of each batch of lessons in one
-    query, so memory holds one batch."""
+def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part], int]]:
+    """(lesson, its funding parts, its hourly price), in time order: the parts of each batch
+    of lessons in one query, so memory holds one batch."""
     for rows in tx.run(export.query).partitions():
         parts: dict[int, list[Part]] = {}
         if export.fmt != "ics":
@@ -96,10 +102,19 @@ def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part]]]:
                 part = Part(f.source, f.minutes, f.amount_cents or 0, f.purchase_id)
                 parts.setdefault(f.reservation_id, []).append(part)
         for row in rows:
-            yield lesson_view(tx, row), parts.get(row.id, [])
+            yield lesson_view(tx, row), parts.get(row.id, []), _rate(tx, row)
 
 
-def _record(lesson: LessonView, parts: list[Part], fmt: str) -> dict[str, Any]:
+def _rate(tx: Tx, row: Any) -> int:
+    """The lesson's hourly price: as kept, or (a lesson from before rates were kept) its
+    price's share of an hour."""
+    if row.rate_cents is not None:
+        return int(row.rate_cents)
+    minutes = tx.settings.grid.minutes(row.start_slot, row.end_slot)
+    return pro_rata(row.price_cents, 60, minutes)
+
+
+def _record(lesson: LessonView, parts: list[Part], rate: int, fmt: str) -> dict[str, Any]:
     end = "24:00" if lesson.end == "00:00" else lesson.end
     return {
         "teacher": lesson.teacher,
@@ -111,23 +126,24 @@ def _record(lesson: LessonView, parts: list[Part], fmt: str) -> dict[str, Any]:
         "status": lesson.status,
         "history": "true",  # a booking already made: see the module docstring
         "funding": as_text(parts) if fmt == "csv" else as_json(parts),  # empty: unfunded
+        **({"rate": plain_amount(rate)} if fmt == "csv" else {"rate_cents": rate}),
     }
 
 
 def write(tx: Tx, out: TextIO, export: Export) -> int:
     """Write the lessons of ``export`` to ``out``; how many."""
     if export.fmt == "ics":
-        return _ics(tx, out, (lesson for lesson, _parts in lessons(tx, export)))
+        return _ics(tx, out, (lesson for lesson, _parts, _rate in lessons(tx, export)))
     count = 0
     if export.fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for lesson, parts in lessons(tx, export):
-            writer.writerow(_record(lesson, parts, "csv"))
+        for lesson, parts, rate in lessons(tx, export):
+            writer.writerow(_record(lesson, parts, rate, "csv"))
             count += 1
     else:
-        for lesson, parts in lessons(tx, export):
-            out.write(json.dumps(_record(lesson, parts, "jsonl"), ensure_ascii=False) + "\n")
+        for lesson, parts, rate in lessons(tx, export):
+            out.write(json.dumps(_record(lesson, parts, rate, "jsonl"), ensure_ascii=False) + "\n")
             count += 1
     return count
 

@@ -13,6 +13,11 @@ integer cents, e.g. ``[{"source": "purchase", "purchase_id": 1, "minutes": 60},
 ``funding`` is accepted as it is). Empty, ``[]`` or ``null``: an unfunded lesson.
 
 Both forms are read in both kinds of file (a JSON list always starts with ``[``).
+
+The lesson's hourly price travels with it (``rate``: ``40.00`` in CSV; ``rate_cents``: 4000 in
+JSON Lines; either is read in both): a lesson keeps the price it was chosen at, whatever its
+category costs when the file is read. Its money must be that price's share of the minutes it
+pays (``money_problem``).
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple, TypeGuard
 
 from tutorctl.core.errors import InputError
-from tutorctl.core.limits import MAX_CENTS, MAX_ID
-from tutorctl.core.money import parse_amount
+from tutorctl.core.limits import MAX_CENTS, MAX_ID, is_digits
+from tutorctl.core.money import parse_amount, plain_amount, pro_rata, prorate
 from tutorctl.core.status import FundingSource
 from tutorctl.services.imports.fields import RowError
 
@@ -154,3 +159,46 @@ def _id(text: str, piece: str, column: str) -> int:
     if not 0 < value <= MAX_ID:
         raise RowError(column, f"bad funding part {piece!r}: purchase ids go from 1 to {MAX_ID}")
     return value
+
+
+def rate(row: dict[str, str]) -> int | None:
+    """The lesson's hourly price in cents from ``rate`` (``40.00``) or ``rate_cents`` (4000);
+    None when the row gives neither (the category's current price is taken)."""
+    text, cents = row.get("rate", ""), row.get("rate_cents", "")
+    if text and cents:
+        raise RowError("rate", "give the rate or rate_cents, not both")
+    if cents:
+        if not is_digits(cents) or len(cents) > 10 or int(cents) > MAX_CENTS:
+            raise RowError("rate_cents", f"bad rate_cents {cents!r}: whole cents, 0 to {MAX_CENTS}")
+        return int(cents)
+    if text:
+        try:
+            return parse_amount(text, allow_zero=True, what="rate")
+        except InputError as exc:
+            raise RowError("rate", exc.message) from None
+    return None
+
+
+def money_problem(parts: Iterable[Part], rate_cents: int, minutes: int) -> str | None:
+    """Why the money of a lesson's funding is not its price's share of the minutes it pays
+    (None when it is): ``pro_rata(price, money minutes, minutes)`` where the price is
+    ``prorate(rate, minutes)``, what the booking charges.
+
+    To the cent for a lesson as booked; a lesson since moved (or paid part from the balance,
+    part by card) may differ by up to a minute's price and a cent per money part: the booking
+    gives a split's parts whole minutes (``core.resume``), and a shorter move takes money back
+    pro rata of those minutes. ``check`` (invariant 4) applies the same rule."""
+    money = [p for p in parts if p.source != FundingSource.PURCHASE]
+    if not money:
+        return None
+    price_cents = prorate(rate_cents, minutes)
+    cents = sum(p.amount_cents for p in money)
+    paid = sum(p.minutes for p in money)
+    due = pro_rata(price_cents, paid, minutes)
+    slack = len(money) * (-(-price_cents // minutes) + 1)
+    if abs(cents - due) <= slack:
+        return None
+    return (
+        f"its money ({plain_amount(cents)}) is not the price of the {paid} min it pays "
+        f"({plain_amount(due)} at {plain_amount(rate_cents)} an hour)"
+    )

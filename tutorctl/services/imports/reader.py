@@ -35,7 +35,7 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
     """Stream (line number, row) from a CSV file (header line 1) or a JSON Lines file.
 
     A UTF-8 byte order mark (what spreadsheets write as "CSV UTF-8") is skipped. In JSON, money
-    (``price``, ``amount``) is a string such as ``"45.50"`` or an integer, never a float.
+    (``price``, ``amount``, ``rate``) is a string such as ``"45.50"`` or an integer, never a float.
     """
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
@@ -89,7 +89,7 @@ def read_rows(path: Path, fmt: str) -> Iterator[Row]:
             raise InputError(f"{path.name}: line {reader.line_num}: bad CSV ({exc})") from None
 
 
-MONEY_COLUMNS = ("price", "amount")
+MONEY_COLUMNS = ("price", "amount", "rate", "rate_cents")
 
 
 def _text(value: object) -> str:

@@ -6,7 +6,9 @@ payment, in the database the lesson was exported from) came in before the import
 enters the student's account as a credit spent at once on the lesson (two ledger entries, the
 balance unchanged) and is recorded as the lesson's funding: every invariant holds in the new
 database, and a cancel refunds it as any lesson's money. Files written before the ``funding``
-column name one ``purchase`` that funds the whole lesson; that column is still read.
+column name one ``purchase`` that funds the whole lesson; that column is still read. A row's
+``rate`` (or ``rate_cents``) is the lesson's hourly price (absent: its category's price now),
+and its money must be that price's share of the minutes it pays (``funding.money_problem``).
 
 The hot kind (a big import is millions of these rows, parsed twice): the date and time columns,
 which repeat across rows, are worked out once per distinct value; lessons go in with one
@@ -54,7 +56,7 @@ class Reservations:
     name = "reservations"
     columns: tuple[str, ...] = (
         "teacher", "student", "category", "date", "start", "end", "status", "history", "funding",
-        "purchase",
+        "rate", "rate_cents", "purchase",
     )  # fmt: skip
     handles: tuple[str, ...] = ("teacher", "student")
 
@@ -95,6 +97,7 @@ class Reservations:
             "history": history,
             "funding": parts,
             "funding_column": column,  # where a problem with the funding is reported
+            "rate": funding.rate(row),  # None: the category's price when the file is read
             "starts_at": starts_at,
             "ends_at": ends_at,
         }
@@ -114,6 +117,7 @@ class Reservations:
                 if not p.values["history"]
             },
         )
+        grid = tx.settings.grid
         good: list[Parsed] = []
         for p in batch:
             v = p.values
@@ -124,6 +128,12 @@ class Reservations:
                 )
             elif v["category"] not in categories:
                 job.problems.add(p.line, "category", f"no category {v['category']!r}")
+            elif problem := funding.money_problem(
+                v["funding"],
+                _rate(v, prices[categories[v["category"]]]),
+                grid.minutes(v["start"], v["end"]),
+            ):
+                job.problems.add(p.line, v["funding_column"], problem)
             elif not v["history"] and not placement.take_new_lessons(teacher[2], student[2]):
                 job.problems.add(p.line, "student", "inactive people take no new lessons")
             elif not v["history"] and not weeks[(teacher[0], v["week"])].open_between(
@@ -134,12 +144,12 @@ class Reservations:
                 good.append(p)
         if not good:
             return 0
-        grid = tx.settings.grid
         minutes = {id(p): grid.minutes(p.values["start"], p.values["end"]) for p in good}
         rows = []
         for p in good:
             v = p.values
             category = categories[v["category"]]
+            rate = _rate(v, prices[category])
             rows.append(
                 new_lesson_row(
                     tx,
@@ -151,8 +161,8 @@ class Reservations:
                     v["start"],
                     v["end"],
                     status=v["status"],
-                    price_cents=prorate(prices[category], minutes[id(p)]),
-                    rate_cents=prices[category],
+                    price_cents=prorate(rate, minutes[id(p)]),
+                    rate_cents=rate,
                     session_id=None,  # imported lessons belong to no booking session
                     unfunded=not v["funding"],
                     span=(v["starts_at"], v["ends_at"]),
@@ -167,6 +177,12 @@ class Reservations:
         _fund(tx, good, ids, rows, job)
         job.details["lessons"] = job.details.get("lessons", 0) + len(ids)
         return len(ids)
+
+
+def _rate(values: dict[str, Any], category_price: int) -> int:
+    """The row's hourly price: its own (an export's ``rate``), else its category's now."""
+    rate: int | None = values["rate"]
+    return category_price if rate is None else rate
 
 
 @lru_cache(maxsize=16384)  # bounded: a hostile file of distinct dates keeps memory flat
