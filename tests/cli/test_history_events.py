@@ -1,0 +1,79 @@
+"""The history users see is derived from typed events (``db/events.py``): a rich scenario's
+``history`` (whole, by user, by session) and a lesson's story must stay exactly what they were
+when services wrote history rows by hand (the snapshot in ``data/history_events.json`` was
+taken before the change; ``TUTORCTL_WRITE_SNAPSHOT=1`` writes it again)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Cli, booked, reserve, school
+from tests.helpers import move_args
+
+SNAPSHOT = Path(__file__).parent / "data" / "history_events.json"
+
+
+def _scenario(cli: Cli) -> dict[str, Any]:
+    """Book, pay, move, cancel, a failed payment, schedule off, expire (idle, stale payment,
+    paid sessions closed, lessons done), credit, debit."""
+    school(cli)
+    cli.ok("account", "credit", "bob", "100.00", "--reason", "cash at the desk")
+    by_balance = booked(cli, day="wed")  # confirm of an open session (nothing to pay)
+    by_card = booked(cli, student="carl", day="thu")  # pay by card, then confirm a paid one
+    moved = cli.json(*move_args(by_balance, week="next", day="mon", time="10:00-11:00"))
+    cli.ok("session", "confirm", str(moved["session_id"]))
+    cancelled = cli.json("cancel", str(by_card))
+    cli.ok("session", "confirm", str(cancelled["session_id"]))
+    refused = reserve(cli, "--json", student="carl", day="fri", time="11:00-13:00").json()
+    cli.ok("session", "pay", str(refused["session_id"]), "--method", "card",
+           "--simulate", "failure")  # fmt: skip
+    stale = reserve(cli, "--json", student="carl", day="fri", time="14:00-16:00").json()
+    cli.ok("session", "pay", str(stale["session_id"]), "--method", "card",
+           "--simulate", "pending")  # fmt: skip
+    left_paid = reserve(cli, "--json", student="carl", week="next", day="tue").json()
+    cli.ok("session", "pay", str(left_paid["session_id"]), "--method", "card")
+    off = booked(cli, teacher="bruno", day="wed", time="15:00-16:00")
+    done = booked(cli, day="tue", time="15:00-16:00")  # ends before the second expire
+    idle = reserve(cli, "--json", day="thu", time="16:00-17:00").json()
+    cli.ok("schedule", "off", "bruno", "--date", "2026-11-25", "--reason", "ill")
+    cli.ok("--now", "2026-11-24T09:40:00+01:00", "expire")
+    cli.ok("--now", "2026-11-26T18:00:00+01:00", "expire")  # Wednesday's lessons are done
+    cli.ok("account", "debit", "bob", "10.00", "--reason", "back to the family")
+    new_lesson = cli.json("session", "show", str(moved["session_id"]))
+    return {
+        "history": cli.json("history"),
+        "bob": cli.json("history", "--user", "bob"),
+        "bruno": cli.json("history", "--user", "bruno"),
+        "sessions": {
+            str(s): cli.json("history", "--session", str(s))
+            for s in (moved["session_id"], refused["session_id"], stale["session_id"],
+                      left_paid["session_id"], idle["session_id"])  # fmt: skip
+        },
+        "stories": {
+            str(lesson): cli.json("lesson", "show", str(lesson))
+            for lesson in (by_balance, by_card, off, done)
+        },
+        "moved_session": new_lesson,
+    }
+
+
+def _fixed(entry: Any) -> Any:
+    """The fixtures' ``db init`` ran on the real clock (a template database): its time varies."""
+    if isinstance(entry, dict):
+        if entry.get("command") == "db init":
+            entry = {**entry, "at": "(db init)"}
+        return {key: _fixed(value) for key, value in entry.items()}
+    if isinstance(entry, list):
+        return [_fixed(value) for value in entry]
+    return entry
+
+
+def test_history_is_what_it_was_before_events(cli: Cli) -> None:
+    seen = _fixed(_scenario(cli))
+    text = json.dumps(seen, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("TUTORCTL_WRITE_SNAPSHOT") and not SNAPSHOT.exists():
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text()
