@@ -38,7 +38,7 @@ from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.core.events import Event
 from tutorctl.core.settings import SchoolSettings
-from tutorctl.db import audit, errors, ids, locks, migrations, outbox
+from tutorctl.db import audit, errors, events, ids, locks, migrations, outbox
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, create_sqlite_file, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, run, run_many, stream
@@ -69,7 +69,8 @@ class Tx:
     - ``tx.run_many(prepared, rows)``: a prepared statement once per row, one ``executemany``;
     - ``tx.stream(prepared, params)``: a prepared statement's rows, a batch at a time;
     - ``tx.lock(...)``, ``tx.locked_weeks``, ``tx.locked_account_ids``, ``tx.accounts()``:
-      the row locks; ``tx.audit(...)``/``tx.audit_from(...)``: history; ``tx.one_of``: a
+      the row locks; ``tx.record(event)``: a typed event, whence its history rows and its
+      messages; ``tx.audit(...)``: a history row of a kind with no event yet; ``tx.one_of``: a
       long IN list; ``tx.allocate_ids``: ids for a bulk insert.
 
     Core statements name their tables through ``db/tables.py`` (``tables.reservations.c.id``),
@@ -230,17 +231,14 @@ class Tx:
         """Record what this mutation changed (history is append-only)."""
         self._history.add(self, subject, users, session_id, **details)
 
-    def audit_from(self, rows: Any) -> None:
-        """Record one history row per row of a Core SELECT (see ``AuditLog.add_from``)."""
-        self._history.add_from(self, rows)
-
     def unchanged(self) -> None:
         """This mutation changed nothing: it leaves no history row (cron's empty runs)."""
         self._history.unchanged = True
 
     def record(self, event: Event) -> None:
-        """Record a typed event of this change (``core/events.py``): at commit it becomes the
-        messages it calls for (``outbox.py``)."""
+        """Record a typed event of this change (``core/events.py``): its history rows
+        (``events.py``, in the order recorded) and, at commit, its messages (``outbox.py``)."""
+        events.write_history(self, self._history, event)
         self._events.append(event)
 
     def finish(self) -> None:
