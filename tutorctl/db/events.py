@@ -14,6 +14,7 @@ A set-based event (``expire``'s sessions and lessons: many ids) stays set-based:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, literal, select
@@ -32,13 +33,21 @@ from tutorctl.core.events import (
     SessionsSettled,
     TeacherOff,
 )
-from tutorctl.db import tables
+from tutorctl.db import outbox, tables
 
 if TYPE_CHECKING:
     from tutorctl.db.audit import AuditLog
     from tutorctl.db.uow import Tx
 
 _S, _R = tables.booking_sessions, tables.reservations
+
+
+def finish(tx: Tx, log: AuditLog, recorded: Sequence[Event]) -> None:
+    """At commit: the history rows (with those of ``tx.audit``), then the recorded events'
+    messages."""
+    log.finish(tx)
+    if recorded and outbox.wanted(tx):
+        outbox.queue(tx, recorded)
 
 
 def write_history(tx: Tx, log: AuditLog, event: Event) -> None:
