@@ -161,6 +161,68 @@ class SessionsSettled:
         return self.status == "payment_failed"
 
 
+# -- plans: what a session holds before it is applied (history only: nothing is told) ---------
+
+
+@dataclass(frozen=True)
+class LessonsHeld:
+    """``reserve``: new lessons held in a session, one per week, each with its operation."""
+
+    session_id: int
+    teacher_id: int
+    teacher_handle: str
+    student_id: int
+    student_handle: str
+    lesson_ids: tuple[int, ...]
+    operation_ids: tuple[int, ...]
+    weeks: tuple[str, ...]  # as written (2026-W48)
+    day: str
+    hours: str
+    category: str
+
+
+@dataclass(frozen=True)
+class ChangePlanned:
+    """``cancel`` or ``move``: a change of a booked lesson added to a session."""
+
+    kind: str  # "cancel" or "move"
+    session_id: int
+    lesson_id: int
+    people: tuple[int, ...]  # the lesson's teacher and student
+    operation_id: int
+    waive_notice: bool
+    new_lesson_id: int | None = None  # a move's held new lesson
+    to: str | None = None  # a move's new place, as written
+
+
+@dataclass(frozen=True)
+class OperationDropped:
+    """``session drop``: one operation removed from an open session, its hold released."""
+
+    session_id: int
+    operation_id: int
+    kind: str
+    people: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OperationsAbandoned:
+    """Time overtook these operations of a session (their holds released) as it was applied."""
+
+    session_id: int
+    student_id: int
+    why: tuple[tuple[int, str], ...]  # (operation id, why), in order
+
+
+@dataclass(frozen=True)
+class SessionAbandoned:
+    """``session abandon``: everything the session held released."""
+
+    session_id: int
+    people: tuple[int, ...]
+    operation_ids: tuple[int, ...]  # the operations that were pending
+
+
 # -- lessons, money, schedules ---------------------------------------------------------------
 
 
@@ -197,7 +259,12 @@ class TeacherOff:
 
 
 Event = (
-    SessionApplied
+    LessonsHeld
+    | ChangePlanned
+    | OperationDropped
+    | OperationsAbandoned
+    | SessionAbandoned
+    | SessionApplied
     | PaymentStarted
     | PaymentFailed
     | SessionClosed

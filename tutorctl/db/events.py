@@ -22,12 +22,17 @@ from sqlalchemy import String, cast, literal, select
 from tutorctl.core.events import (
     BalanceChanged,
     CancelledForTeacher,
+    ChangePlanned,
     Confirmed,
     Event,
     LessonsDone,
+    LessonsHeld,
+    OperationDropped,
+    OperationsAbandoned,
     PaidFor,
     PaymentFailed,
     PaymentStarted,
+    SessionAbandoned,
     SessionApplied,
     SessionClosed,
     SessionsSettled,
@@ -54,6 +59,24 @@ def write_history(tx: Tx, log: AuditLog, event: Event) -> None:
     """Append ``event``'s history rows to ``log`` (in the order events are recorded)."""
     if isinstance(event, SessionApplied):
         _applied(tx, log, event)
+    elif isinstance(event, LessonsHeld | ChangePlanned | OperationDropped):
+        _planned(tx, log, event)
+    elif isinstance(event, OperationsAbandoned):
+        log.add(
+            tx,
+            f"abandon {len(event.why)} operation(s) of session {event.session_id}: time passed",
+            [event.student_id],
+            event.session_id,
+            operations={str(operation): why for operation, why in event.why},
+        )
+    elif isinstance(event, SessionAbandoned):
+        log.add(
+            tx,
+            f"abandon session {event.session_id}",
+            event.people,
+            event.session_id,
+            operations=list(event.operation_ids),
+        )
     elif isinstance(event, PaymentStarted):
         log.add(
             tx,
@@ -100,6 +123,40 @@ def write_history(tx: Tx, log: AuditLog, event: Event) -> None:
         )
     else:  # pragma: no cover - a new kind of event must say what its history is
         raise TypeError(f"no history for {type(event).__name__}")
+
+
+def _planned(tx: Tx, log: AuditLog, event: LessonsHeld | ChangePlanned | OperationDropped) -> None:
+    """The row of an operation added to (or dropped from) a session."""
+    if isinstance(event, LessonsHeld):
+        log.add(
+            tx,
+            f"reserve {event.teacher_handle}/{event.student_handle}",
+            [event.teacher_id, event.student_id],
+            event.session_id,
+            reservations=list(event.lesson_ids),
+            operations=list(event.operation_ids),
+            weeks=list(event.weeks),
+            day=event.day,
+            hours=event.hours,
+            category=event.category,
+        )
+    elif isinstance(event, ChangePlanned):
+        details: dict[str, Any] = {"reservation": event.lesson_id, "operation": event.operation_id}
+        if event.new_lesson_id is not None:
+            details.update(new_reservation=event.new_lesson_id, to=event.to)
+        if event.waive_notice:
+            details["waive_notice"] = True
+        log.add(tx, f"{event.kind} lesson {event.lesson_id}", event.people, event.session_id,
+                **details)  # fmt: skip
+    else:
+        log.add(
+            tx,
+            f"drop operation {event.operation_id}",
+            event.people,
+            event.session_id,
+            operation=event.operation_id,
+            kind=event.kind,
+        )
 
 
 def _applied(tx: Tx, log: AuditLog, event: SessionApplied) -> None:
