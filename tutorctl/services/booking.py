@@ -211,18 +211,18 @@ def _plan(
 ) -> Operation:
     """A cancel or move (to ``to``) of ``lesson`` added to the session, and its event."""
     operation = add_operation(tx, booking, kind, must_id(lesson), new_id, waive_notice)
-    people = (lesson.teacher_id, lesson.student_id)
-    planned = ChangePlanned(
-        kind,
-        must_id(booking),
-        must_id(lesson),
-        people,
-        must_id(operation),
-        waive_notice,
-        new_id,
-        to,
+    tx.record(
+        ChangePlanned(
+            kind,
+            session_id=must_id(booking),
+            lesson_id=must_id(lesson),
+            people=(lesson.teacher_id, lesson.student_id),
+            operation_id=must_id(operation),
+            waive_notice=waive_notice,
+            new_lesson_id=new_id,
+            to=to,
+        )
     )
-    tx.record(planned)
     return operation
 
 
