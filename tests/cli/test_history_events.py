@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, booked, reserve, school
-from tests.helpers import move_args, reserve_args
+from tests.helpers import move_args, purchase_args, reserve_args
 from tests.notify.conftest import outbox
 
 DATA = Path(__file__).parent / "data"
@@ -22,12 +22,18 @@ DATA = Path(__file__).parent / "data"
 
 def _scenario(cli: Cli, mail: bool = False) -> dict[str, Any]:
     """Book, pay, move, cancel, a failed payment, schedule off, expire (idle, stale payment,
-    paid sessions closed, lessons done), credit, debit, drop, abandon, an operation time
-    overtook; ``mail``: with notifications on and
-    everyone's email, so the messages of the same events are queued too."""
+    paid sessions closed, lessons done), credit, debit, a package bought and settled, drop,
+    abandon, an operation time overtook; ``mail``: with notifications on and everyone's
+    email, so the messages of the same events are queued too."""
     if mail:
         cli.ok("db", "init", "--notifications", "on", "--mail-from", "desk@school.example")
     school(cli)
+    bought = cli.json(
+        *purchase_args(
+            "3", "100.00", "--paid-hours", "1", student="carl", teacher="bruno", category="piano"
+        )
+    )
+    cli.ok("purchase", "settle", str(bought["id"]), "--hours", "1", "--method", "transfer")
     if mail:
         for handle in ("alice", "bruno", "bob", "carl"):
             cli.ok("user", "set", handle, "--email", f"{handle}@school.example")
@@ -115,7 +121,7 @@ def test_services_record_events_for_the_converted_kinds() -> None:
     event once (history and messages both come from it)."""
     services = Path(__file__).parents[2] / "tutorctl" / "services"
     converted = ("settlement.py", "accounts.py", "expire.py", "absence.py", "funding.py",
-                 "booking.py", "sessions.py", "operations.py")  # fmt: skip
+                 "booking.py", "sessions.py", "operations.py", "packages.py")  # fmt: skip
     for name in converted:
         source = (services / name).read_text()
         assert "tx.audit(" not in source and "audit_from" not in source, name

@@ -245,6 +245,34 @@ class BalanceChanged:
 
 
 @dataclass(frozen=True)
+class PackageBought:
+    """A package of hours sold, with the payment of its paid hours (the rest owed)."""
+
+    purchase_id: int
+    student_id: int
+    student_handle: str
+    teacher_id: int
+    category: str
+    bought_minutes: int
+    paid_minutes: int
+    price_cents: int
+    paid_cents: int
+    method: str
+
+
+@dataclass(frozen=True)
+class PackageSettled:
+    """Owed hours of a package paid for."""
+
+    purchase_id: int
+    student_id: int
+    teacher_id: int
+    minutes: int
+    amount_cents: int
+    method: str
+
+
+@dataclass(frozen=True)
 class TeacherOff:
     """``schedule off``: a teacher's day (or hours) closed; what became of each lesson there
     (the cancels themselves are each student's ``SessionApplied``)."""
@@ -271,5 +299,7 @@ Event = (
     | SessionsSettled
     | LessonsDone
     | BalanceChanged
+    | PackageBought
+    | PackageSettled
     | TeacherOff
 )

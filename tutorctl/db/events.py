@@ -29,6 +29,8 @@ from tutorctl.core.events import (
     LessonsHeld,
     OperationDropped,
     OperationsAbandoned,
+    PackageBought,
+    PackageSettled,
     PaidFor,
     PaymentFailed,
     PaymentStarted,
@@ -109,6 +111,31 @@ def write_history(tx: Tx, log: AuditLog, event: Event) -> None:
             None,
             amount_cents=event.amount_cents,
             reason=event.reason,
+        )
+    elif isinstance(event, PackageBought):
+        log.add(
+            tx,
+            f"purchase {event.student_handle}",
+            [event.student_id, event.teacher_id],
+            None,
+            purchase=event.purchase_id,
+            bought_minutes=event.bought_minutes,
+            paid_minutes=event.paid_minutes,
+            price_cents=event.price_cents,
+            paid_cents=event.paid_cents,
+            method=event.method,
+            category=event.category,
+        )
+    elif isinstance(event, PackageSettled):
+        log.add(
+            tx,
+            f"settle package {event.purchase_id}",
+            [event.student_id, event.teacher_id],
+            None,
+            purchase=event.purchase_id,
+            minutes=event.minutes,
+            amount_cents=event.amount_cents,
+            method=event.method,
         )
     elif isinstance(event, TeacherOff):
         log.add(
