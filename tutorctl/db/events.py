@@ -4,12 +4,14 @@ write by hand — while ``outbox.py`` turns the same events into messages at com
 
 One event, its readers::
 
-    service ── tx.record(event) ──┬─> history rows (this module; written at commit by
-                                  │   ``audit.AuditLog``, set-based ones in one INSERT … SELECT)
+    service ── tx.record(event) ──┬─> history rows (this module, when recorded: buffered by
+                                  │   ``audit.AuditLog`` and written at commit)
                                   └─> outbox rows (``outbox.queue``, at commit)
 
-A set-based event (``expire``'s sessions and lessons: many ids) stays set-based: one
-``INSERT … SELECT`` of its history rows, never a loop over ids.
+The rows are made when the event is recorded, so a transaction's history keeps the order its
+changes happened in, whether they came from events or ``tx.audit``. A set-based event
+(``expire``'s sessions and lessons: many ids) stays set-based: one ``INSERT … SELECT`` of its
+history rows when recorded, never a loop over ids.
 """
 
 from __future__ import annotations
