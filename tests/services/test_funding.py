@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from tests.services.conftest import NEXT_WEEK, School
+from tutorctl.core.events import Confirmed
 from tutorctl.core.status import LessonStatus, SessionStatus
 from tutorctl.db.schema import Funding, LedgerEntry
 from tutorctl.db.uow import Tx
@@ -60,7 +61,9 @@ def test_the_plan_is_applied_as_computed(desk: School) -> None:
         operations = pending_operations(tx, held.session_id)
         plan = compute_plan(tx, cart, operations)
         assert plan.to_pay_cents == 0 and plan.balance_after_cents == 6_000
-        funding.apply_plan(tx, cart, find_user(tx, "bob"), plan, operations)
+        bob = find_user(tx, "bob")
+        applied = (Confirmed(tuple(op.id or 0 for op in operations), False, False), [bob.id or 0])
+        funding.apply_plan(tx, cart, bob, plan, operations, applied)  # as confirm applies it
         cart.status, cart.closed_at = SessionStatus.APPLIED, tx.now  # as confirm does
         tx.orm.add(cart)
         return [(p.source, p.minutes, p.amount_cents) for p in plan.charges[0].parts]

@@ -1,8 +1,10 @@
 """The history log: what each mutation changed, appended when its transaction finishes.
 
-A service calls ``tx.audit(...)`` (one row, details as keywords) or ``tx.audit_from(select)``
-(one row per selected row, set-based); the unit of work writes them, with their links to the
-people they are about (``history_users``), just before it commits. History is append-only.
+The rows come from the typed events a service records (``events.py`` turns each into its rows:
+``add``, one row, details as keywords, or ``add_from``, one row per selected row, set-based)
+and, for the kinds with no event yet, from ``tx.audit(...)``; the unit of work writes them,
+with their links to the people they are about (``history_users``), just before it commits.
+History is append-only.
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ from tutorctl.core.events import (
     LessonChange,
     LessonFact,
     LessonMoved,
-    PaymentsFailed,
+    PaymentFailed,
     SessionApplied,
+    SessionsSettled,
 )
 from tutorctl.db import tables
 
@@ -116,8 +117,10 @@ def queue(tx: Tx, events: Sequence[Event]) -> int:
     if applied:
         count += _queue_applied(tx, applied)
     for event in events:
-        if isinstance(event, PaymentsFailed) and event.session_ids:
-            count += _queue_failed(tx, event)
+        if isinstance(event, PaymentFailed):
+            count += _queue_failed(tx, (event.session_id,), event.why)
+        elif isinstance(event, SessionsSettled) and event.payments_failed and event.session_ids:
+            count += _queue_failed(tx, event.session_ids, event.why)
     return count
 
 
@@ -162,9 +165,9 @@ def _queue_applied(tx: Tx, applied: list[SessionApplied]) -> int:
     return len(rows)
 
 
-def _queue_failed(tx: Tx, event: PaymentsFailed) -> int:
+def _queue_failed(tx: Tx, session_ids: Sequence[int], why: str) -> int:
     """The students of these sessions, set-based (``expire`` fails a batch at once)."""
-    payload = json.dumps({"why": event.why, "currency": tx.settings.currency}, sort_keys=True)
+    payload = json.dumps({"why": why, "currency": tx.settings.currency}, sort_keys=True)
     chosen = (
         select(
             literal("payment_failed").label("kind"),
@@ -180,7 +183,7 @@ def _queue_failed(tx: Tx, event: PaymentsFailed) -> int:
         )
         .select_from(_S.join(_U, _U.c.id == _S.c.student_id))
         .where(
-            tx.one_of(_S.c.id, event.session_ids),
+            tx.one_of(_S.c.id, session_ids),
             and_(_U.c.email.is_not(None), _U.c.notify.is_(True)),
         )
     )

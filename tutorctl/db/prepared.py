@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, any_, bindparam
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import TextClause
 
@@ -265,3 +265,14 @@ def wrapped(conn: Connection, driver: Any, sql: str, values: Any, exc: Any) -> A
     return DBAPIError.instance(
         sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
     )
+
+
+def one_of(dialect: str, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN (values)`` for a long list: one array parameter on PostgreSQL (``= ANY(…)``;
+    an IN list of a thousand placeholders is parsed again on every run), an IN list on SQLite."""
+    values = list(values)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)

@@ -11,7 +11,8 @@
    the student accounts, then the calendar weeks — one upsert each that ensures the rows,
    locks them in key order, bumps the week stamps and returns what the transaction reads
    (``locks.py``);
-4. ``fn`` checks and writes, never commits; history rows are appended (``audit.py``); commit.
+4. ``fn`` checks and writes, never commits; the typed events it recorded become their history
+   rows (``events.py``, ``audit.py``) and messages (``outbox.py``); commit.
 
 A deadlock, serialization failure, unique violation or busy database re-runs the whole
 function (bounded, with jitter) and is reported as exit 5 when retries are exhausted; an
@@ -29,7 +30,7 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, TypeVar, cast, overload
 
-from sqlalchemy import Connection, Result, any_, bindparam
+from sqlalchemy import Connection, Result, bindparam
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
@@ -38,10 +39,10 @@ from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.core.events import Event
 from tutorctl.core.settings import SchoolSettings
-from tutorctl.db import audit, errors, ids, locks, migrations, outbox
+from tutorctl.db import audit, errors, events, ids, locks, migrations
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, create_sqlite_file, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
-from tutorctl.db.prepared import Prepared, run, run_many, stream
+from tutorctl.db.prepared import Prepared, one_of, run, run_many, stream
 from tutorctl.db.schema import Account
 from tutorctl.db.settings import load, settings_of
 
@@ -69,7 +70,8 @@ class Tx:
     - ``tx.run_many(prepared, rows)``: a prepared statement once per row, one ``executemany``;
     - ``tx.stream(prepared, params)``: a prepared statement's rows, a batch at a time;
     - ``tx.lock(...)``, ``tx.locked_weeks``, ``tx.locked_account_ids``, ``tx.accounts()``:
-      the row locks; ``tx.audit(...)``/``tx.audit_from(...)``: history; ``tx.one_of``: a
+      the row locks; ``tx.record(event)``: a typed event, whence its history rows and its
+      messages; ``tx.audit(...)``: a history row of a kind with no event yet; ``tx.one_of``: a
       long IN list; ``tx.allocate_ids``: ids for a bulk insert.
 
     Core statements name their tables through ``db/tables.py`` (``tables.reservations.c.id``),
@@ -150,15 +152,8 @@ class Tx:
             self.orm.flush()
 
     def one_of(self, column: Any, values: Iterable[Any]) -> Any:
-        """``column IN (values)`` for a long list: one array parameter on PostgreSQL
-        (``= ANY(…)``; an IN list of a thousand placeholders is parsed again on every run),
-        an IN list on SQLite."""
-        values = list(values)
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import ARRAY
-
-            return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-        return column.in_(values)
+        """``column IN (values)`` for a long list (``prepared.one_of``)."""
+        return one_of(self.dialect, column, values)
 
     def allocate_ids(self, model: Any, count: int) -> list[int]:
         """``count`` fresh primary keys for a bulk insert with explicit ids (no RETURNING)."""
@@ -230,25 +225,20 @@ class Tx:
         """Record what this mutation changed (history is append-only)."""
         self._history.add(self, subject, users, session_id, **details)
 
-    def audit_from(self, rows: Any) -> None:
-        """Record one history row per row of a Core SELECT (see ``AuditLog.add_from``)."""
-        self._history.add_from(self, rows)
-
     def unchanged(self) -> None:
         """This mutation changed nothing: it leaves no history row (cron's empty runs)."""
         self._history.unchanged = True
 
     def record(self, event: Event) -> None:
-        """Record a typed event of this change (``core/events.py``): at commit it becomes the
-        messages it calls for (``outbox.py``)."""
+        """Record a typed event of this change (``core/events.py``): its history rows
+        (``events.py``, in the order recorded) and, at commit, its messages (``outbox.py``)."""
+        events.write_history(self, self._history, event)
         self._events.append(event)
 
     def finish(self) -> None:
-        """Flush the service's ORM writes, then append the history rows and queue the
-        messages of the recorded events (called by the unit of work)."""
-        self._history.finish(self)
-        if self._events and outbox.wanted(self):
-            outbox.queue(self, self._events)
+        """Flush the service's ORM writes, then write the history rows and the messages of the
+        recorded events (called by the unit of work)."""
+        events.finish(self, self._history, self._events)
 
 
 class Database:

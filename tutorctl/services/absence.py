@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 
 from tutorctl.core.errors import RuleError
+from tutorctl.core.events import CancelledForTeacher, TeacherOff
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus, Role, SessionStatus
 from tutorctl.core.views import OffLessonView, TeacherOffView
 from tutorctl.db.errors import Conflict
@@ -98,13 +99,16 @@ def teacher_off(
         report.extend(_cancel_with_refund(tx, student_id, cancelled, reason, names))
 
     closed = _close(tx, teacher, week, weekday, first, last)
-    tx.audit(
-        f"teacher off {teacher.handle} {day.isoformat()}",
-        users=[teacher_id, *students],
-        date=day.isoformat(),
-        hours=grid.format_range(first, last),
-        reason=reason,
-        lessons={str(line.lesson_id): line.action for line in report},
+    tx.record(
+        TeacherOff(
+            teacher_id,
+            teacher.handle,
+            day.isoformat(),
+            grid.format_range(first, last),
+            reason,
+            (teacher_id, *students),
+            tuple((line.lesson_id, line.action) for line in report),
+        )
     )
     return TeacherOffView(
         teacher=teacher.handle,
@@ -150,14 +154,16 @@ def _cancel_with_refund(
     plan = compute_plan(tx, booking, ops)
     student = tx.orm.get(User, student_id)
     assert student is not None
-    apply_plan(tx, booking, student, plan, ops, reason=f"the teacher cannot come: {reason}")
-    tx.audit(
-        f"teacher off: cancel {len(lessons)} lesson(s) of {student.handle}",
-        users=[student_id, *{r.teacher_id for r in lessons}],
-        session_id=booking.id,
-        reservations=[r.id for r in lessons],
-        reason=reason,
-        waive_notice=True,
+    cause = CancelledForTeacher(student.handle, tuple(must_id(r) for r in lessons), reason)
+    people = [student_id, *{r.teacher_id for r in lessons}]
+    apply_plan(
+        tx,
+        booking,
+        student,
+        plan,
+        ops,
+        (cause, people),
+        reason=f"the teacher cannot come: {reason}",
     )
     refunds = {refund.lesson.id: refund for refund in plan.refunds}
     lines = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlmodel import col, func, select
 
 from tutorctl.core.errors import NotFoundError, RuleError
+from tutorctl.core.events import BalanceChanged
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import LedgerKind, Role, SessionStatus
 from tutorctl.core.views import AccountView, LedgerLineView, LedgerView
@@ -54,11 +55,8 @@ def credit(tx: Tx, student_ref: str, amount_cents: int, reason: str | None = Non
     tx.lock(accounts=[must_id(student)])
     account = account_of(tx, student)
     post(tx, account, amount_cents, LedgerKind.CREDIT, reason or "credit")
-    tx.audit(
-        f"credit {student.handle}",
-        users=[must_id(student)],
-        amount_cents=amount_cents,
-        reason=reason or "credit",
+    tx.record(
+        BalanceChanged("credit", must_id(student), student.handle, amount_cents, reason or "credit")
     )
     return show_account(tx, student_ref)
 
@@ -79,12 +77,7 @@ def debit(tx: Tx, student_ref: str, amount_cents: int, reason: str) -> AccountVi
             f"available{held if reserved else ''}, not {format_amount(amount_cents, currency)}"
         )
     post(tx, account, -amount_cents, LedgerKind.DEBIT, reason)
-    tx.audit(
-        f"debit {student.handle}",
-        users=[must_id(student)],
-        amount_cents=amount_cents,
-        reason=reason,
-    )
+    tx.record(BalanceChanged("debit", must_id(student), student.handle, amount_cents, reason))
     return show_account(tx, student_ref)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from types import SimpleNamespace
-from typing import Any
 
 from sqlmodel import select
 
 from tutorctl.core.calendar import DAY_NAMES, format_week
 from tutorctl.core.errors import InputError, RuleError
+from tutorctl.core.events import ChangePlanned, LessonsHeld
 from tutorctl.core.money import prorate
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.core.views import BookingResultView, LessonView
@@ -131,16 +131,20 @@ def reserve(
             lesson_view(tx, SimpleNamespace(id=i, pending=None, **names, **row))
             for i, row in zip(lesson_ids, rows, strict=True)
         ]
-        tx.audit(
-            f"reserve {teacher.handle}/{student.handle}",
-            users=[teacher.id, student.id],
-            session_id=cart,
-            reservations=lesson_ids,
-            operations=operation_ids,
-            weeks=[format_week(w) for w in weeks],
-            day=DAY_NAMES[day],
-            hours=grid.format_range(start, end),
-            category=category.name,
+        tx.record(
+            LessonsHeld(
+                cart,
+                must_id(teacher),
+                teacher.handle,
+                must_id(student),
+                student.handle,
+                tuple(lesson_ids),
+                tuple(operation_ids),
+                tuple(format_week(w) for w in weeks),
+                DAY_NAMES[day],
+                grid.format_range(start, end),
+                category.name,
+            )
         )
         return BookingResultView(
             session_id=cart,
@@ -203,19 +207,21 @@ def _plan(
     kind: OperationKind,
     new_id: int | None,
     waive_notice: bool,
-    **details: Any,
+    to: str | None = None,
 ) -> Operation:
-    """A cancel or move of ``lesson`` added to the session, with its history entry."""
+    """A cancel or move (to ``to``) of ``lesson`` added to the session, and its event."""
     operation = add_operation(tx, booking, kind, must_id(lesson), new_id, waive_notice)
-    extra = {"new_reservation": new_id, **details} if new_id is not None else details
-    tx.audit(
-        f"{kind} lesson {lesson.id}",
-        users=[lesson.teacher_id, lesson.student_id],
-        session_id=booking.id,
-        reservation=lesson.id,
-        operation=operation.id,
-        **extra,
-        **({"waive_notice": True} if waive_notice else {}),
+    tx.record(
+        ChangePlanned(
+            kind,
+            session_id=must_id(booking),
+            lesson_id=must_id(lesson),
+            people=(lesson.teacher_id, lesson.student_id),
+            operation_id=must_id(operation),
+            waive_notice=waive_notice,
+            new_lesson_id=new_id,
+            to=to,
+        )
     )
     return operation
 

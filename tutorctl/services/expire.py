@@ -19,9 +19,9 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, select, update
+from sqlalchemy import and_, select, update
 
-from tutorctl.core.events import PaymentsFailed
+from tutorctl.core.events import LessonsDone, SessionsSettled
 from tutorctl.core.status import LessonStatus, OperationKind, PaymentStatus, SessionStatus
 from tutorctl.core.views import ExpireView
 from tutorctl.db.tables import booking_sessions as S
@@ -47,20 +47,6 @@ class BatchResult:
     def add(self, other: BatchResult) -> None:
         for name in (f.name for f in fields(self) if f.name != "candidates"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-def _audit_sessions(
-    tx: Tx, session_ids: list[int], status: SessionStatus, was: SessionStatus
-) -> None:
-    """One history row per settled session, with its session and student (set-based)."""
-    tx.audit_from(
-        select(
-            (literal(f"{status} session ") + cast(S.c.id, String)).label("subject"),
-            (literal(",") + cast(S.c.student_id, String) + literal(",")).label("user_ids"),
-            S.c.id.label("session_id"),
-            literal(f'{{"status": "{status}", "was": "{was}"}}').label("details"),
-        ).where(tx.one_of(S.c.id, session_ids))
-    )
 
 
 @dataclass(frozen=True)
@@ -110,13 +96,14 @@ def _settle_overdue(tx: Tx, batch: int, overdue: _Overdue) -> _Settled:
             .where(tx.one_of(PAY.c.session_id, changed), PAY.c.status == PaymentStatus.PENDING)
             .values(status=PaymentStatus.FAILED, settled_at=tx.now)
         )
-        tx.record(PaymentsFailed(tuple(changed), overdue.why))
     released = abandoned = 0
     if overdue.abandon:  # a paid session has nothing pending: it only changes status
         released, abandoned = release_and_abandon(
             tx, sessions=changed, abandon=overdue.abandon, note=overdue.why
         )
-    _audit_sessions(tx, changed, overdue.status, overdue.was)
+    # one event for the whole batch: a history row per session (set-based) and, for failed
+    # payments, a message to each student
+    tx.record(SessionsSettled(tuple(changed), overdue.status, overdue.was, overdue.why))
     return _Settled(changed, len(ids), released, abandoned)
 
 
@@ -221,22 +208,7 @@ def mark_done(tx: Tx, batch: int) -> BatchResult:
     if not done:
         tx.unchanged()
         return BatchResult(candidates=len(rows))
-    # one history row per lesson, with both people and the session that booked it
-    lesson_id = cast(R.c.id, String)
-    tx.audit_from(
-        select(
-            (literal("lesson ") + lesson_id + literal(" done")).label("subject"),
-            (
-                literal(",")
-                + cast(R.c.teacher_id, String)
-                + literal(",")
-                + cast(R.c.student_id, String)
-                + literal(",")
-            ).label("user_ids"),
-            R.c.session_id.label("session_id"),
-            (literal('{"reservation": ') + lesson_id + literal("}")).label("details"),
-        ).where(tx.one_of(R.c.id, done))
-    )
+    tx.record(LessonsDone(tuple(done)))  # a history row per lesson, set-based
     return BatchResult(done=len(done), candidates=len(rows))
 
 

@@ -3,9 +3,12 @@ payment; lessons and operations move on. Exactly the plan computed under the ses
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel import select
 
 from tutorctl.core import resume as rs
+from tutorctl.core.events import Cause
 from tutorctl.core.status import (
     FundingSource,
     LedgerKind,
@@ -70,11 +73,13 @@ def apply_plan(
     student: User,
     plan: rs.Plan,
     operations: list[Operation],
+    applied: tuple[Cause, Iterable[int]],
     payment_id: int | None = None,
     reason: str | None = None,
 ) -> None:
     """Apply exactly ``plan``: refunds, carried funding, charges; lessons and operations move on.
-    What it did is recorded as one ``SessionApplied`` event (its messages, SPEC §11)."""
+    What it did is recorded as one ``SessionApplied`` event: ``applied`` is what applied it and
+    the people its history row is about; its messages (SPEC §11) come from the same event."""
     account = account_of(tx, student)
     sid = must_id(booking)
     for refund in plan.refunds:
@@ -140,4 +145,4 @@ def apply_plan(
         operation.status = OperationStatus.APPLIED
         operation.applied_at = tx.now
         tx.orm.add(operation)
-    tx.record(applied_event(tx, sid, must_id(student), plan, reason))
+    tx.record(applied_event(tx, sid, must_id(student), plan, applied, reason))

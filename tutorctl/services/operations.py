@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlmodel import col, select
 
+from tutorctl.core.events import OperationsAbandoned
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.db.prepared import Prepared
 from tutorctl.db.schema import BookingSession, Category, Operation, Reservation, User
@@ -126,10 +127,6 @@ def abandon_stale(tx: Tx, booking: BookingSession, operations: list[Operation]) 
         tx.orm.add(operation)
     if stale:
         release_holds(tx, operations=[must_id(op) for op, _ in stale])
-        tx.audit(
-            f"abandon {len(stale)} operation(s) of session {booking.id}: time passed",
-            users=[booking.student_id],
-            session_id=booking.id,
-            operations={str(op.id): why for op, why in stale},
-        )
+        reasons = tuple((must_id(op), reason) for op, reason in stale)
+        tx.record(OperationsAbandoned(must_id(booking), booking.student_id, reasons))
     return viable

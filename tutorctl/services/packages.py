@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, func
 
 from tutorctl.core.errors import InputError, RuleError
+from tutorctl.core.events import PackageBought, PackageSettled
 from tutorctl.core.money import paid_price
 from tutorctl.core.status import PaymentMethod, Role, SessionStatus
 from tutorctl.core.views import PurchaseLine, PurchaseListView
@@ -71,16 +72,19 @@ def add_purchase(
     tx.orm.add(purchase)
     tx.orm.flush()
     amount = _pay_package(tx, purchase, 0, paid, paid_by, reference)
-    tx.audit(
-        f"purchase {student.handle}",
-        users=[must_id(student), must_id(teacher)],
-        purchase=purchase.id,
-        bought_minutes=bought_minutes,
-        paid_minutes=paid,
-        price_cents=price_cents,
-        paid_cents=amount,
-        method=paid_by,
-        category=category.name,
+    tx.record(
+        PackageBought(
+            must_id(purchase),
+            must_id(student),
+            student.handle,
+            must_id(teacher),
+            category.name,
+            bought_minutes,
+            paid,
+            price_cents,
+            amount,
+            paid_by,
+        )
     )
     return purchase_lines(tx, student.id, [must_id(purchase)])[0]
 
@@ -141,13 +145,8 @@ def settle_purchase(
     )
     found.paid_minutes += settling
     tx.orm.add(found)
-    tx.audit(
-        f"settle package {purchase_id}",
-        users=[found.student_id, found.teacher_id],
-        purchase=purchase_id,
-        minutes=settling,
-        amount_cents=amount,
-        method=paid_by,
+    tx.record(
+        PackageSettled(purchase_id, found.student_id, found.teacher_id, settling, amount, paid_by)
     )
     tx.flush()
     return purchase_lines(tx, found.student_id, [purchase_id])[0]

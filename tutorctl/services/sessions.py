@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import col, select
 
 from tutorctl.core.errors import InputError, NotFoundError, RuleError
+from tutorctl.core.events import OperationDropped, SessionAbandoned
 from tutorctl.core.status import OperationStatus, Role, SessionStatus
 from tutorctl.core.views import OperationView, SessionListView, SessionSummaryView, SessionView
 from tutorctl.db.prepared import Prepared
@@ -110,13 +111,7 @@ def drop(tx: Tx, session_id: int, operation_id: int) -> SessionView:
     release_holds(tx, operations=[operation_id], note="dropped from the session (session drop)")
     booking.touched_at = tx.now
     tx.orm.add(booking)
-    tx.audit(
-        f"drop operation {operation_id}",
-        users=touch.people,
-        session_id=session_id,
-        operation=operation_id,
-        kind=operation.kind,
-    )
+    tx.record(OperationDropped(session_id, operation_id, operation.kind, tuple(touch.people)))
     return show_session(tx, session_id)
 
 
@@ -130,12 +125,8 @@ def abandon(tx: Tx, session_id: int) -> SessionView:
     booking.status = SessionStatus.ABANDONED
     booking.closed_at = booking.touched_at = tx.now
     tx.orm.add(booking)
-    tx.audit(
-        f"abandon session {session_id}",
-        users=[*touch.people, booking.student_id],
-        session_id=session_id,
-        operations=operations,
-    )
+    people = (*touch.people, booking.student_id)
+    tx.record(SessionAbandoned(session_id, people, tuple(operations)))
     return show_session(tx, session_id)
 
 

@@ -14,7 +14,13 @@ from sqlmodel import select
 
 from tutorctl.core import resume as rs
 from tutorctl.core.errors import NotFoundError, RuleError
-from tutorctl.core.events import PaymentsFailed
+from tutorctl.core.events import (
+    Confirmed,
+    PaidFor,
+    PaymentFailed,
+    PaymentStarted,
+    SessionClosed,
+)
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import (
     FundingSource,
@@ -150,13 +156,10 @@ def start_payment(
     booking.payment_started_at = booking.touched_at = tx.now
     tx.orm.add(booking)
     tx.orm.flush()
-    tx.audit(
-        f"payment start session {session_id}",
-        users=[booking.student_id],
-        session_id=session_id,
-        payment=payment.id,
-        amount_cents=payment.amount_cents,
-        method=paid_by,
+    tx.record(
+        PaymentStarted(
+            session_id, booking.student_id, must_id(payment), payment.amount_cents, paid_by
+        )
     )
     return _pay_view(tx, booking, payment, "payment started")
 
@@ -197,13 +200,7 @@ def _failed(
     booking.status = SessionStatus.PAYMENT_FAILED
     tx.orm.add_all([payment, booking])
     release_holds(tx, sessions=[must_id(booking)], abandon=(OperationKind.RESERVE,), note=why)
-    tx.record(PaymentsFailed((must_id(booking),), why))
-    tx.audit(
-        f"payment {what} session {booking.id}",
-        users=[booking.student_id],
-        session_id=booking.id,
-        payment=payment.id,
-    )
+    tx.record(PaymentFailed(must_id(booking), booking.student_id, must_id(payment), what, why))
     return _pay_view(tx, booking, payment, message)
 
 
@@ -254,7 +251,9 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
             "the resume changed while paying: the payment went to the balance; "
             "the new lessons were released",
         )
-    apply_plan(tx, booking, student, plan, operations, payment_id)
+    paid = PaidFor(payment_id, payment.amount_cents)
+    people = _users(touch, operations, student)
+    apply_plan(tx, booking, student, plan, operations, (paid, people), payment_id)
     surplus = payment.amount_cents - plan.to_pay_cents
     if surplus:
         post(
@@ -268,13 +267,6 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
         )
     booking.status = SessionStatus.PAID
     tx.orm.add(booking)
-    tx.audit(
-        f"payment succeeded session {session_id}",
-        users=_users(touch, operations, student),
-        session_id=session_id,
-        payment=payment_id,
-        amount_cents=payment.amount_cents,
-    )
     if not operations:  # time overtook every operation: nothing was bought
         message = "payment accepted, but nothing was left to apply: it went to the balance"
     else:
@@ -296,7 +288,7 @@ def confirm(
         booking.status = SessionStatus.APPLIED
         booking.closed_at = booking.touched_at = tx.now
         tx.orm.add(booking)
-        tx.audit(f"confirm session {session_id}", users=[must_id(student)], session_id=session_id)
+        tx.record(SessionClosed(session_id, must_id(student)))
         succeeded = _payment(tx, session_id, PaymentStatus.SUCCEEDED)
         return _pay_view(tx, booking, succeeded, "confirmed")
     if booking.status == SessionStatus.OPEN:
@@ -308,7 +300,8 @@ def confirm(
                 f"{format_amount(plan.to_pay_cents, tx.settings.currency)} to pay: "
                 f"run `tutorctl session pay {session_id} --method …` first"
             )
-        apply_plan(tx, booking, student, plan, operations)
+        applied = _confirmed(touch, operations, student, cancels, moves)
+        apply_plan(tx, booking, student, plan, operations, applied)
         message = "applied (nothing to pay)"
     elif booking.status == SessionStatus.PAYMENT_FAILED:
         wanted = {OperationKind.CANCEL: cancels, OperationKind.MOVE: moves}
@@ -326,7 +319,9 @@ def confirm(
                 f"{format_amount(plan.to_pay_cents, tx.settings.currency)} more: "
                 "confirm with --no-moves"
             )
-        apply_plan(tx, booking, student, plan, chosen)
+        # its history names every waiting operation, the chosen and the abandoned
+        applied = _confirmed(touch, operations, student, cancels, moves)
+        apply_plan(tx, booking, student, plan, chosen, applied)
         for op in operations:
             if op not in chosen and op.status == OperationStatus.PENDING:
                 op.status = OperationStatus.ABANDONED
@@ -344,15 +339,15 @@ def confirm(
     booking.status = SessionStatus.APPLIED
     booking.closed_at = booking.touched_at = tx.now
     tx.orm.add(booking)
-    tx.audit(
-        f"confirm session {session_id}",
-        users=_users(touch, operations, student),
-        session_id=session_id,
-        operations=[op.id for op in operations],
-        cancels=cancels,
-        moves=moves,
-    )
     return _pay_view(tx, booking, None, message)
+
+
+def _confirmed(
+    touch: Touch, operations: list[Operation], student: User, cancels: bool, moves: bool
+) -> tuple[Confirmed, list[int]]:
+    """What applies a confirmed session, and the people its history row is about."""
+    ids = tuple(must_id(op) for op in operations)
+    return Confirmed(ids, cancels, moves), _users(touch, operations, student)
 
 
 def _rehold(tx: Tx, operation: Operation) -> None:

@@ -3,10 +3,12 @@ money — built from the plan just applied, so the receipt says exactly what was
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from tutorctl.core import resume as rs
 from tutorctl.core.events import (
+    Cause,
     LessonBooked,
     LessonCancelled,
     LessonChange,
@@ -45,8 +47,14 @@ def _fact(tx: Tx, lesson: rs.Lesson) -> LessonFact:
 
 
 def applied_event(
-    tx: Tx, session_id: int, student_id: int, plan: rs.Plan, reason: str | None
+    tx: Tx,
+    session_id: int,
+    student_id: int,
+    plan: rs.Plan,
+    applied: tuple[Cause, Iterable[int]],
+    reason: str | None,
 ) -> SessionApplied:
+    """What ``plan`` did, with what applied it and the people of its history row."""
     refunds = {r.lesson.id: r for r in plan.refunds}
     extra = {c.lesson.id: c.price_cents for c in plan.charges if c.kind != "reserve"}
     changes: list[LessonChange] = []
@@ -80,4 +88,7 @@ def applied_event(
         refund_minutes=sum(p.minutes for r in plan.refunds for p in r.to_purchases),
         balance_after_cents=plan.balance_after_cents,
     )
-    return SessionApplied(session_id, student_id, tuple(changes), money, reason)
+    cause, people = applied
+    return SessionApplied(
+        session_id, student_id, tuple(changes), money, cause, tuple(people), reason
+    )
