@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
-from tests.db.test_migrations import drop_version_5
+from tests.db.test_migrations import drop_version_5, drop_version_8
 from tests.helpers import move_args, reserve_args
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import SCHEMA_VERSION
@@ -109,6 +109,7 @@ def _as_version_1(cli: Cli) -> None:
             conn.execute(text(f"DROP TRIGGER reservations_occupancy_{event} ON reservations"))
             conn.execute(text(f"DROP FUNCTION tutorctl_occupancy_{event}()"))
         conn.execute(text("DROP TABLE lesson_occupancy"))
+        drop_version_8(conn)
         drop_version_5(conn)
         conn.execute(text("UPDATE tutorctl_schema SET version = 1"))
 

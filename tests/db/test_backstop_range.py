@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Cli, booked, school
+from tests.db.test_migrations import drop_version_8
 from tests.helpers import move_args, schedule_set_args
 from tutorctl.db import backstop
 from tutorctl.db.engine import get_engine
@@ -163,7 +164,9 @@ def test_a_raw_overlapping_insert_far_from_1970_still_fails_at_commit(
 
 
 def _as_version_6(conn: Any) -> None:
-    """Put back the packed int8range backstop of versions 2–6 (its own statements)."""
+    """Put back the packed int8range backstop of versions 2–6 (its own statements), without
+    what version 8 added."""
+    drop_version_8(conn)
     for event in ("inserted", "updated"):
         conn.execute(text(f"DROP TRIGGER reservations_occupancy_{event} ON reservations"))
         conn.execute(text(f"DROP FUNCTION tutorctl_occupancy_{event}()"))
