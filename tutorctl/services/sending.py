@@ -16,6 +16,7 @@ from tutorctl.db.uow import Database, Tx
 from tutorctl.services import outbox
 from tutorctl.services.mailer import Mailer, Outcome, SmtpConfig, Unreachable
 from tutorctl.services.messages import Row, Templates, compose
+from tutorctl.services.prepared import Composer
 
 BATCH = 20  # messages claimed at a time: overlapping runs share the queue
 
@@ -42,6 +43,7 @@ def send(
     outcomes: list[SendOutcomeView] = []
     counts = {"sent": 0, "queued": 0, "failed": 0, "obsolete": 0}
     stopped: str | None = None
+    composer: Composer | None = None  # made again only if the school's settings change
     left = limit if limit is not None else -1
     try:
         while left != 0 and stopped is None:
@@ -54,9 +56,10 @@ def send(
                 break
             for index, row in enumerate(claimed.rows):
                 assert claimed.settings is not None and claimed.now is not None
-                settings, now = claimed.settings, claimed.now
+                if composer is None or composer.settings != claimed.settings:
+                    composer = Composer(claimed.settings, templates)
                 try:  # a school template, a refused login: untried, they wait
-                    outcome = mailer.send(compose(row, settings, templates, now))
+                    outcome = mailer.send(composer.prepare(row, claimed.now))
                 except Unreachable as exc:
                     stopped = str(exc)
                     outcome = Outcome("temporary", stopped)
