@@ -38,15 +38,15 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import parse, peak_rss_mb, report  # noqa: E402
+from common import parse, peak_rss_mb, report
 
-from tutorctl.cli.app import main as cli  # noqa: E402
-from tutorctl.core.clock import Clock, parse_now  # noqa: E402
-from tutorctl.db.engine import get_engine  # noqa: E402
-from tutorctl.db.uow import Database  # noqa: E402
-from tutorctl.services import sending  # noqa: E402
-from tutorctl.services.mailer import smtp_config  # noqa: E402
-from tutorctl.services.messages import Templates, compose, row_of  # noqa: E402
+from tutorctl.cli.app import main as cli
+from tutorctl.core.clock import Clock, parse_now
+from tutorctl.db.engine import get_engine
+from tutorctl.db.uow import Database
+from tutorctl.services import sending
+from tutorctl.services.mailer import smtp_config
+from tutorctl.services.messages import Templates, compose, row_of
 
 NOW = "2026-11-24T09:00:00+01:00"
 MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>]+>)", re.MULTILINE)
@@ -122,7 +122,10 @@ def throughput(messages: int, rounds: int) -> None:
     start = time.perf_counter()
     prebuilt = [compose(row_of(r), settings, Templates(None), db.clock.now()) for r in raws]
     compose_ms = 1000 * (time.perf_counter() - start) / len(raws)
-    flat = [(settings.mail_from, [r.to_address], m.as_bytes(policy=SMTP)) for m, r in zip(prebuilt, raws, strict=True)]
+    flat = [
+        (settings.mail_from, [r.to_address], m.as_bytes(policy=SMTP))
+        for m, r in zip(prebuilt, raws, strict=True)
+    ]
     config = smtp_config({"TUTORCTL_SMTP_URL": f"smtp://127.0.0.1:{port}"})
     rows: list[tuple[str, str]] = []
     ratios, strict = [], []

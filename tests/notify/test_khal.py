@@ -90,7 +90,9 @@ def test_khal_keeps_one_event_at_the_new_time_then_none(
     assert len(bobs) == 2  # the booking's receipt, the move's
     for n, message in enumerate(bobs):
         khal.take(message, f"m{n}")
-    assert khal.events() == ["2026-12-03 14:00 2026-12-03 15:00 maths: Alice Martin / Bob Li CONFIRMED"]
+    assert khal.events() == [
+        "2026-12-03 14:00 2026-12-03 15:00 maths: Alice Martin / Bob Li CONFIRMED"
+    ]
     assert len(list(khal.vdir.glob("*.ics"))) == 1
     cancelled = cli.json("cancel", str(moved["reservation_id"]))
     cli.ok("session", "confirm", str(cancelled["session_id"]))
@@ -101,6 +103,8 @@ def test_khal_keeps_one_event_at_the_new_time_then_none(
     # khal's import is not an iTIP agent: METHOD:CANCEL does not delete; the cancel replaces
     # the event in place (same UID, higher SEQUENCE) as STATUS:CANCELLED, so no live event
     # is left, and khal shows the one it has as cancelled
-    assert khal.events() == ["2026-12-03 14:00 2026-12-03 15:00 maths: Alice Martin / Bob Li CANCELLED"]
+    assert khal.events() == [
+        "2026-12-03 14:00 2026-12-03 15:00 maths: Alice Martin / Bob Li CANCELLED"
+    ]
     assert [e for e in khal.events() if not e.endswith(" CANCELLED")] == []
     assert len(list(khal.vdir.glob("*.ics"))) == 1

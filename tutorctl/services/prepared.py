@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.contentmanager import _encode_text  # type: ignore[attr-defined]
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -40,7 +40,7 @@ ICS_MAX = 73  # icalendar folds a line from 75 octets: stay under
 MAX_ITEMS = 28  # sentinel times are told apart by their seconds
 _ID = 999_999_999
 _WHO = ("QXNAMEQX", "qxlocalqx@qxdomain.qx")
-_SENTINEL_NOW = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+_SENTINEL_NOW = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -207,12 +207,15 @@ class Composer:
             action = "cancelled" if method == "CANCEL" else "booked"
             items = [
                 {
-                    "action": action, "uid": f"QXUID{n}QX", "sequence": 900_000 + n,
-                    "category": f"QXCAT{n}QX", "teacher": f"QXTEA{n}QX",
+                    "action": action,
+                    "uid": f"QXUID{n}QX",
+                    "sequence": 900_000 + n,
+                    "category": f"QXCAT{n}QX",
+                    "teacher": f"QXTEA{n}QX",
                     "student": f"QXSTU{n}QX",
                     "starts_at": self._sentinel(year, 2 * n + 1).isoformat(),
                     "ends_at": self._sentinel(year, 2 * n + 2).isoformat(),
-                }  # fmt: skip
+                }
                 for n, year in enumerate(years)
             ]
             row = Row(_ID, "receipt", _WHO[1], _WHO[0], None, {"lessons": items})
