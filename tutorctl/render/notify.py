@@ -51,6 +51,8 @@ def _(view: NotifySendView) -> RenderableType:
     for m in view.messages:
         parts.append(Text(f"  {m.id} {m.kind} {m.to_address}: {m.status}"
                           + (f" ({m.answer})" if m.answer else "")))  # fmt: skip
+    if view.unlisted:
+        parts.append(Text(f"  … and {view.unlisted} more (see `tutorctl notify list`)"))
     if view.stopped:
         parts.append(Text(f"stopped: {view.stopped}"))
     return Group(*parts)

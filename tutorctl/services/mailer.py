@@ -15,10 +15,14 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tutorctl.services.prepared import Prepared
 
 ENV_URL = "TUTORCTL_SMTP_URL"
 ENV_PASSWORD = "TUTORCTL_SMTP_PASSWORD"
@@ -122,13 +126,19 @@ class Mailer:
             raise Unreachable(f"cannot reach the SMTP server {c.masked}: {exc}") from None
         return smtp
 
-    def send(self, message: EmailMessage) -> Outcome:
+    def send(self, message: EmailMessage | Prepared) -> Outcome:
         """Send one message; what the server said. Raises Unreachable when the connection
         is lost (the message may not have gone: it is retried)."""
         if self._smtp is None:
             self._smtp = self._open()
         try:
-            refused = self._smtp.send_message(message)
+            if isinstance(message, EmailMessage):
+                refused = self._smtp.send_message(message)
+            elif message.data is not None:  # the bytes send_message would have made
+                refused = self._smtp.sendmail(message.sender, message.recipients, message.data)
+            else:
+                assert message.message is not None
+                refused = self._smtp.send_message(message.message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             return Outcome("permanent" if code >= 500 else "temporary", _answer(code, text))

@@ -205,14 +205,32 @@ class Templates:
             raise InputError(f"template {template.filename} line {line}: {exc}") from None
 
 
+def texts(row: Row, settings: SchoolSettings, templates: Templates) -> tuple[str, str]:
+    """(subject, body) of a message: the school's templates, else the default texts."""
+    ctx = context(row, settings)
+    subject = templates.render(f"{row.kind}.subject.txt", ctx) or _default_subject(ctx)
+    body = templates.render(f"{row.kind}.txt", ctx) or _default_text(ctx)
+    return subject, body
+
+
 def compose(
     row: Row, settings: SchoolSettings, templates: Templates, now: datetime
 ) -> EmailMessage:
     """The whole message: headers, text, and its calendar parts."""
+    subject, body = texts(row, settings, templates)
+    return assemble(row, settings, now, subject, body, calendars(row, settings, now))
+
+
+def assemble(
+    row: Row,
+    settings: SchoolSettings,
+    now: datetime,
+    subject: str,
+    body: str,
+    parts: list[tuple[str, str]],
+) -> EmailMessage:
+    """The message of these texts and calendar parts (``prepared`` builds its skeletons so)."""
     assert settings.mail_from is not None
-    ctx = context(row, settings)
-    subject = templates.render(f"{row.kind}.subject.txt", ctx) or _default_subject(ctx)
-    body = templates.render(f"{row.kind}.txt", ctx) or _default_text(ctx)
     domain = settings.mail_from.rpartition("@")[2]
     message = EmailMessage()
     message["From"] = Address(addr_spec=settings.mail_from)
@@ -222,7 +240,7 @@ def compose(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<tutorctl-outbox-{row.id}@{domain}>"
     message.set_content(body)
-    for method, calendar in calendars(row, settings, now):
+    for method, calendar in parts:
         message.add_attachment(
             calendar,
             subtype="calendar",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, literal, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from tutorctl.core.settings import SchoolSettings
@@ -194,9 +194,23 @@ def _set(tx: Tx, message_id: int, **values: Any) -> None:
     tx.run(update(_O).where(_O.c.id == message_id).values(**values))
 
 
-def mark_sent(tx: Tx, message_id: int) -> None:
-    tx.unchanged()
-    _set(tx, message_id, status="sent", sent_at=tx.now, claimed_by=None, last_error=None)
+# built once: recording an acceptance is most of a run's statements
+_MARK_SENT = (
+    update(_O)
+    .where(_O.c.id == bindparam("message_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at", type_=_O.c.sent_at.type),
+        claimed_by=None,
+        last_error=None,
+    )
+)
+
+
+def mark_sent(conn: Connection, message_id: int, now: datetime) -> None:
+    """The server accepted the message: one statement in its own short transaction on a plain
+    connection (the run's claim already checked the schema and read the settings)."""
+    conn.execute(_MARK_SENT, {"message_id": message_id, "sent_at": now})
 
 
 def mark_unsent(tx: Tx, message_id: int, answer: str, permanent: bool) -> str:

@@ -16,8 +16,22 @@ from tutorctl.db.uow import Database, Tx
 from tutorctl.services import outbox
 from tutorctl.services.mailer import Mailer, Outcome, SmtpConfig, Unreachable
 from tutorctl.services.messages import Row, Templates, compose
+from tutorctl.services.prepared import Composer
 
 BATCH = 20  # messages claimed at a time: overlapping runs share the queue
+LISTED = 1000  # outcomes listed; the rest only counted, so a run's memory stays flat
+
+
+class _Outcomes(list[SendOutcomeView]):
+    """The first LISTED outcomes of a run, and how many more there were."""
+
+    unlisted = 0
+
+    def append(self, outcome: SendOutcomeView) -> None:
+        if len(self) < LISTED:
+            super().append(outcome)
+        else:
+            self.unlisted += 1
 
 
 def send(
@@ -39,9 +53,10 @@ def send(
     token = uuid.uuid4().hex
     assert config is not None
     mailer = Mailer(config)
-    outcomes: list[SendOutcomeView] = []
+    outcomes = _Outcomes()
     counts = {"sent": 0, "queued": 0, "failed": 0, "obsolete": 0}
     stopped: str | None = None
+    composer: Composer | None = None  # made again only if the school's settings change
     left = limit if limit is not None else -1
     try:
         while left != 0 and stopped is None:
@@ -54,9 +69,10 @@ def send(
                 break
             for index, row in enumerate(claimed.rows):
                 assert claimed.settings is not None and claimed.now is not None
-                settings, now = claimed.settings, claimed.now
+                if composer is None or composer.settings != claimed.settings:
+                    composer = Composer(claimed.settings, templates)
                 try:  # a school template, a refused login: untried, they wait
-                    outcome = mailer.send(compose(row, settings, templates, now))
+                    outcome = mailer.send(composer.prepare(row, claimed.now))
                 except Unreachable as exc:
                     stopped = str(exc)
                     outcome = Outcome("temporary", stopped)
@@ -82,8 +98,9 @@ def send(
         retried=counts["queued"],
         failed=counts["failed"],
         obsolete=counts["obsolete"],
-        messages=outcomes,
+        messages=list(outcomes),
         stopped=stopped,
+        unlisted=outcomes.unlisted,
     )
 
 
@@ -94,7 +111,8 @@ def _release(db: Database, token: str, rows: list[Row]) -> None:
 def _record(db: Database, message_id: int, outcome: Outcome) -> str:
     """The server's answer, in its own transaction once it is known; the new status."""
     if outcome.kind == "sent":
-        db.write("notify send", partial(outbox.mark_sent, message_id=message_id))
+        now = db.clock.now()
+        db.maintain(lambda conn: outbox.mark_sent(conn, message_id, now))
         return "sent"
     unsent = partial(
         outbox.mark_unsent,

@@ -60,6 +60,7 @@ class NotifySendView:
     obsolete: int
     messages: list[SendOutcomeView] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early (the server went away)
+    unlisted: int = 0  # messages past the first LISTED, counted but not listed
 
 
 @dataclass(frozen=True)
