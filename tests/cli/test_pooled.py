@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,10 @@ def test_the_shell_runs_hundreds_of_lines(cli: Cli) -> None:
 # -- the desk role (`db grant`): daily work yes, schema changes no --------------------------
 
 
-@pytest.fixture
-def desk(cli: Cli) -> Iterator[str]:
-    """A fresh login role given exactly `db grant`'s rights: its URL."""
+@contextmanager
+def desk_role(cli: Cli) -> Iterator[str]:
+    """A fresh login role given exactly `db grant`'s rights (granted by the owner, ``cli``,
+    on the database as it is now): its URL, through the pooler where ``cli``'s goes."""
     from tests.pgbouncer import bouncer_of
 
     _pg_only(cli.url)
@@ -172,6 +174,12 @@ def desk(cli: Cli) -> Iterator[str]:
             admin.autocommit = True
             admin.execute(f'DROP OWNED BY "{role}"')
             admin.execute(f'DROP ROLE "{role}"')
+
+
+@pytest.fixture
+def desk(cli: Cli) -> Iterator[str]:
+    with desk_role(cli) as url:
+        yield url
 
 
 def test_the_desk_role_runs_the_daily_work_and_cannot_change_the_schema(

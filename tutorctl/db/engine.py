@@ -14,7 +14,8 @@ PostgreSQL behind a transaction-pooling pooler (PgBouncer, SPEC §2): consecutiv
 may run on different server connections, and its stock settings refuse the ``options``
 start-up parameter. So nothing is set per connection: ``lock_timeout`` (and ``jit``) are set
 per transaction by ``SET LOCAL`` sent in the same round trip as the transaction's first
-statement (``pg_session_settings``, used by the unit of work), and psycopg never prepares a
+statement (``pg_session_settings``, used by the unit of work), as is its ``BEGIN``
+(``pgbegin``: the driver runs in autocommit, tutorctl begins), and psycopg never prepares a
 statement on the server (``prepare_threshold=None``): a prepared statement is a session object
 that the next transaction, on another server connection, would not find (or would find twice).
 
@@ -67,11 +68,8 @@ def engine_for(url: str, lock_timeout: float, writable: bool) -> Engine:
     engine = _kinds.get(key)
     if engine is None:
         base = get_engine(url, lock_timeout)
-        options: dict[str, Any] = {WRITE_OPTION: writable}
-        if base.dialect.name == "postgresql" and not writable:
-            options["isolation_level"] = "REPEATABLE READ"
-            options["postgresql_readonly"] = True
-        engine = _kinds[key] = base.execution_options(**options)
+        # PostgreSQL's BEGIN for each kind: tutorctl.db.pgbegin, from this option
+        engine = _kinds[key] = base.execution_options(**{WRITE_OPTION: writable})
     return engine
 
 
@@ -119,13 +117,17 @@ def _create(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Engine:
         # the URL's own query parameters still reach the driver
         threshold = _prepare_threshold(parsed.query.get("prepare_threshold"), url)
         parsed = parsed.difference_update_query(["prepare_threshold"])
-        return create_engine(
+        from tutorctl.db import pgbegin
+
+        engine = create_engine(
             parsed,
-            isolation_level="READ COMMITTED",
+            isolation_level="AUTOCOMMIT",  # at the driver: pgbegin begins each transaction
             pool_size=2,
             max_overflow=8,
             connect_args={"prepare_threshold": threshold},
         )
+        pgbegin.install(engine, WRITE_OPTION)
+        return engine
     raise ConfigError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…")
 
 

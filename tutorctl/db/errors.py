@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, RuleError
-from tutorctl.db import migrations, tables
+from tutorctl.db import migrations, pgbegin, tables
 from tutorctl.db.engine import pg_session_settings
 from tutorctl.db.settings import not_initialised, settings_of, version_apart
 
@@ -150,8 +150,8 @@ def begin(conn: Connection, lock_timeout: float) -> None:
         return
     from tutorctl.db.prepared import wrapped
 
-    sql = pg_session_settings(lock_timeout)
     driver: Any = conn.connection.driver_connection
+    sql = pgbegin.take(driver) + pg_session_settings(lock_timeout)
     try:
         driver.execute(sql)
     except conn.dialect.loaded_dbapi.Error as exc:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
 from tutorctl.core.settings import DEFAULT_SETTINGS, SETTING_NAMES, SchoolSettings
-from tutorctl.db import migrations, tables
+from tutorctl.db import migrations, pgbegin, tables
 from tutorctl.db.engine import pg_session_settings
 from tutorctl.db.prepared import Prepared, run, wrapped
 
@@ -37,8 +37,8 @@ def load(conn: Connection, lock_timeout: float) -> Any:
         (row,) = run(conn, SETTINGS_QUERY)
         return row
     compiled = SETTINGS_QUERY.compiled(conn.dialect)
-    sql = pg_session_settings(lock_timeout) + compiled.sql
     driver: Any = conn.connection.driver_connection
+    sql = pgbegin.take(driver) + pg_session_settings(lock_timeout) + compiled.sql
     try:
         cursor = driver.execute(sql)  # no parameters: psycopg sends it as one simple query
         while cursor.description is None and cursor.nextset():
