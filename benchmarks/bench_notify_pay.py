@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this tree's tutorctl
+from common import parse
 
 from tutorctl.cli.app import main as cli
 from tutorctl.core.clock import Clock, parse_now
@@ -56,7 +61,7 @@ def school(url: str, notifications: bool, sessions: int) -> list[tuple[int, int]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=200)
-    args = parser.parse_args()
+    args = parse(parser, sessions=5)
     folder = Path(tempfile.mkdtemp())
     urls = {on: f"sqlite:///{folder}/{'on' if on else 'off'}.db" for on in (False, True)}
     for url in urls.values():
