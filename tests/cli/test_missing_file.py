@@ -4,6 +4,7 @@ a first command before `db init`, is exit 4 saying how to create the database; o
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -46,5 +47,31 @@ def test_without_a_url_only_db_init_creates_the_default_file(
     default = tmp_path / "xdg" / "tutorctl" / "tutorctl.db"
     assert default.is_file() and oct(default.stat().st_mode & 0o777) == "0o600"
     code, out, _ = _run(capsys, "user", "list", "--json")
+    assert code == 0 and '"users": []' in out
+    dispose_engines()
+
+
+def test_a_command_refused_on_an_empty_file_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An existing empty file (``touch``) is not initialised: a read refused as such leaves it
+    0 bytes (switching it to WAL would write SQLite's header), and so does a refused write;
+    ``db init`` then makes it WAL."""
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    url = f"sqlite:///{empty}"
+    for command in (["user", "list"], ["check"], ["notify", "list"]):
+        code, out, err = _run(capsys, "--db", url, *command)
+        assert (code, out) == (4, ""), err
+        assert "not initialised" in err and "db init" in err, err
+        assert empty.stat().st_size == 0, command
+    code, _, err = _run(capsys, "--db", url, "user", "add", "x", "--name", "X", "--role", "student")
+    assert code == 4 and "not initialised" in err and empty.stat().st_size == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]  # no -wal, no -shm
+    assert _run(capsys, "--db", url, "db", "init")[0] == 0
+    dispose_engines()
+    with sqlite3.connect(empty) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    code, out, _ = _run(capsys, "--db", url, "user", "list", "--json")
     assert code == 0 and '"users": []' in out
     dispose_engines()

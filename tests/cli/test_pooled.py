@@ -162,7 +162,9 @@ def desk_role(cli: Cli) -> Iterator[str]:
     if bouncer:
         bouncer.add_user(role)
     printed = cli.ok("db", "grant", role, "--print").out
-    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE" in printed and "CREATE" not in printed
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE" in printed
+    assert "REVOKE CREATE ON SCHEMA" in printed
+    assert not [line for line in printed.splitlines() if "GRANT" in line and "CREATE" in line]
     cli.ok("db", "grant", role)
     try:
         yield cli.url.replace("://postgres@", f"://{role}@")
@@ -223,7 +225,10 @@ def test_the_desk_role_runs_the_daily_work_and_cannot_change_the_schema(
     assert "alice" in (tmp_path / "out.csv").read_text()
     result = as_desk.fails(4, "db", "init")
     assert "needs the owner" in result.err
-    as_desk.fails(4, "db", "grant", "postgres")
+    # a desk cannot grant (not even itself); `db grant postgres` is refused first (exit 2)
+    assert (
+        "needs the owner" in as_desk.fails(4, "db", "grant", desk.split("://")[1].split("@")[0]).err
+    )
     from tutorctl.db.engine import dispose_engines
 
     dispose_engines()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -86,7 +87,9 @@ def grant(
     from tutorctl.db.admin import grant as grant_role
 
     db = state().database()
-    statements = db.maintain(lambda conn: grant_role(conn, role, apply=not print_only))
+    statements, warning = db.maintain(lambda conn: grant_role(conn, role, apply=not print_only))
+    if warning:
+        print(warning, file=sys.stderr)
     for statement in statements:
         print(f"{statement};")
     if not print_only:

@@ -44,9 +44,10 @@ def grant_statements(conn: Connection, role: str) -> list[str]:
         raise ConfigError("`db grant` is for PostgreSQL: a SQLite file's rights are its mode")
     if not ROLE.match(role):
         raise InputError(f"bad role name {role!r}: letters, digits, _ and $ (a PostgreSQL name)")
-    exists, database, schema = conn.execute(
+    exists, superuser, database, schema = conn.execute(
         text(
             "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role), "
+            "COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = :role), false), "
             "current_database(), current_schema()"
         ),
         {"role": role},
@@ -68,6 +69,15 @@ def grant_statements(conn: Connection, role: str) -> list[str]:
     )
     if tables.schema_versions.name not in present:
         raise ConfigError("the database is not initialised: run `tutorctl db init` as the owner")
+    owner = conn.execute(
+        text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(:t)"),
+        {"t": tables.schema_versions.name},
+    ).scalar_one()
+    if superuser or role == owner:
+        # the REVOKE ALL below would take the owner's own rights away (db init then fails)
+        raise InputError(
+            f"{role} owns tutorctl's tables: it needs no grant; `db grant` is for a desk role"
+        )
     writes = [t for t in present if t not in READ_ONLY]
     sequences = conn.execute(SEQUENCES, {"tables": writes}).scalars().all()
     who = quote(role)
@@ -77,6 +87,8 @@ def grant_statements(conn: Connection, role: str) -> list[str]:
     statements = [
         f"GRANT CONNECT, TEMPORARY ON DATABASE {quote(database)} TO {who}",
         f"GRANT USAGE ON SCHEMA {quote(schema)} TO {who}",
+        # a CREATE given before would let the desk create tables: daily work creates none
+        f"REVOKE CREATE ON SCHEMA {quote(schema)} FROM {who}",
         f"REVOKE ALL ON TABLE {every} FROM {who}",
         f"GRANT SELECT ON TABLE {read_only} TO {who}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {writable} TO {who}",
@@ -88,9 +100,30 @@ def grant_statements(conn: Connection, role: str) -> list[str]:
     return statements
 
 
-def grant(conn: Connection, role: str, apply: bool) -> list[str]:
-    """``grant_statements``, run when ``apply`` (in the caller's transaction)."""
+def public_create_warning(conn: Connection) -> str | None:
+    """A warning when PUBLIC (every role, a desk too) may create in the schema: the default
+    on ``public`` before PostgreSQL 15, which no grant to one role can take back."""
+    schema, public_creates = conn.execute(
+        text(
+            "SELECT current_schema(), EXISTS (SELECT 1 FROM pg_namespace AS n, "
+            "aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) AS a "
+            "WHERE n.nspname = current_schema() AND a.grantee = 0 "
+            "AND a.privilege_type = 'CREATE')"
+        )
+    ).one()
+    if not public_creates:
+        return None
+    return (
+        f"warning: PUBLIC may create in schema {schema}, so the desk role can too: run "
+        f"`REVOKE CREATE ON SCHEMA {quote(schema)} FROM PUBLIC` as the owner"
+    )
+
+
+def grant(conn: Connection, role: str, apply: bool) -> tuple[list[str], str | None]:
+    """``grant_statements`` (run when ``apply``, in the caller's transaction) and
+    ``public_create_warning``."""
     statements = grant_statements(conn, role)
+    warning = public_create_warning(conn)
     if apply:
         # a GRANT by a role without the grant option is only a warning: refuse it before
         from tutorctl.db.errors import require_owner
@@ -98,7 +131,7 @@ def grant(conn: Connection, role: str, apply: bool) -> list[str]:
         require_owner(conn, "db grant")
         for statement in statements:
             conn.exec_driver_sql(statement)
-    return statements
+    return statements, warning
 
 
 def backup_sqlite(source: Path, target: Path, busy_seconds: float) -> int:

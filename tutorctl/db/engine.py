@@ -26,6 +26,7 @@ wait held Ctrl-C back for the whole timeout; between slices a pending Ctrl-C is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -41,6 +42,7 @@ from tutorctl.core.config import mask_url, psycopg_url
 from tutorctl.core.errors import ConfigError
 
 WRITE_OPTION = "tutorctl_write"
+WAL_PENDING = "tutorctl_wal_pending"  # a connection to an empty file: WAL at its first write
 BUSY_SLICE_MS = 100  # the longest SQLite lock wait in C: how late Ctrl-C may act
 
 # psycopg's automatic server-side prepares are off by default (see the module's note): a URL
@@ -187,10 +189,15 @@ def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
             )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if _size(path) == 0:
+            # switching an empty file to WAL writes its header: a command refused as "not
+            # initialised" must write nothing, so switch once something wrote it (db init)
+            record.info[WAL_PENDING] = True
+        else:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
@@ -202,6 +209,7 @@ def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
         driver = connection.connection.driver_connection
         try:  # straight to the driver: this runs before every transaction
+            _wal_once_written(driver, connection.connection.info)
             if write and busy_ms > BUSY_SLICE_MS:
                 _begin_in_slices(driver, busy_ms)
             else:
@@ -213,7 +221,29 @@ def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
                 begin, (), exc, sqlite3.Error, dialect=connection.dialect
             ) from exc
 
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # db init's transaction ran in the rollback journal: leave its file in WAL, or the next
+        # command's connection will switch it
+        with contextlib.suppress(sqlite3.Error):
+            _wal_once_written(dbapi_connection, record.info)
+
+    def _wal_once_written(driver: sqlite3.Connection, info: dict[str, Any]) -> None:
+        """WAL for a connection opened on an empty file, once the file holds a database
+        (outside a transaction, as the journal mode must be changed)."""
+        if info.get(WAL_PENDING) and _size(path) > 0:
+            driver.execute("PRAGMA journal_mode=WAL")
+            del info[WAL_PENDING]
+
     return engine
+
+
+def _size(path: Path | None) -> int:
+    """The file's size (-1: in memory, or gone)."""
+    try:
+        return path.stat().st_size if path is not None else -1
+    except OSError:
+        return -1
 
 
 def _begin_in_slices(driver: sqlite3.Connection, busy_ms: int) -> None:
