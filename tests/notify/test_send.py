@@ -197,11 +197,14 @@ def test_a_message_about_a_lesson_changed_since_is_obsolete(cli: Cli, inbox: Inb
     moved = cli.json("move", str(lesson), "--week", "next", "--day", "thu", "--time", "14:00-15:00")
     cli.ok("session", "confirm", str(moved["session_id"]))
     result = cli.json("notify", "send")
-    assert (result["sent"], result["obsolete"]) == (2, 2)  # the booking's two messages
+    assert (result["sent"], result["obsolete"]) == (3, 1)  # the booking's teacher message
     statuses = [(r["kind"], r["status"]) for r in outbox(cli)]
-    assert statuses == [("receipt", "obsolete"), ("teacher", "obsolete"),
+    assert statuses == [("receipt", "sent"), ("teacher", "obsolete"),
                         ("receipt", "sent"), ("teacher", "sent")]  # fmt: skip
-    texts = [m.get_body(("plain",)).get_content() for m in inbox.received]  # type: ignore[union-attr]
+    paid, *rest = inbox.received  # the receipt's money is always told, its moved lesson not
+    paid_text = paid.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "40.00 EUR" in paid_text and "Wednesday" not in paid_text and calendars(paid) == []
+    texts = [m.get_body(("plain",)).get_content() for m in rest]  # type: ignore[union-attr]
     assert all("Thursday 3 December 2026, 14:00" in t for t in texts)
 
 
@@ -269,3 +272,37 @@ def test_a_template_failing_at_render_time_stops_before_anything_is_sent(
     (tmp_path / "teacher.txt").write_text("{{ ''.__class__.__mro__ }}\n")  # the sandbox says no
     assert "teacher.txt line 1" in cli.fails(2, "notify", "send").err
     assert inbox.received == []
+
+
+def test_a_paid_receipt_is_told_with_the_lessons_that_still_stand(cli: Cli, inbox: Inbox) -> None:
+    """Two lessons booked and paid in one session, then one cancelled before the run: the
+    receipt goes with the lesson that stands and the money, the cancelled one left out."""
+    mail_school(cli)
+    first = cli.json("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+                     "--week", "next", "--day", "wed", "--time", "10:00-11:00")  # fmt: skip
+    session = first["session_id"]
+    second = cli.json("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+                      "--week", "next", "--day", "thu", "--time", "10:00-11:00",
+                      "--session", str(session))  # fmt: skip
+    assert second["session_id"] == session
+    cli.ok("session", "pay", str(session), "--method", "card")
+    gone, kept = first["reservation_id"], second["reservation_id"]
+    cancelled = cli.json("cancel", str(gone))
+    cli.ok("session", "confirm", str(cancelled["session_id"]))
+    result = cli.json("notify", "send")
+    assert (result["sent"], result["obsolete"]) == (4, 0)
+    to_bob = [m for m in inbox.received if m["To"].addresses[0].username == "bob"]
+    assert [m["Subject"].startswith("Your lessons") for m in to_bob] == [True, True]
+    receipt, cancel = to_bob  # the receipt first, the cancel after
+    text = receipt.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Thursday 3 December 2026, 10:00-11:00" in text and "80.00 EUR" in text
+    assert "Wednesday 2 December" not in text
+    (calendar,) = calendars(receipt)
+    uids = [str(e["UID"]) for e in calendar.walk("VEVENT")]
+    assert uids == [f"lesson-{kept}@school.example"]  # no REQUEST for the cancelled lesson
+    (cal,) = calendars(cancel)
+    assert cal["METHOD"] == "CANCEL"
+    assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [f"lesson-{gone}@school.example"]
+    teacher = next(m for m in inbox.received[:2] if m["To"].addresses[0].username == "alice")
+    assert "Thursday 3 December" in teacher.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    cli.ok("check")
