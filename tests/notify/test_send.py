@@ -306,3 +306,40 @@ def test_a_paid_receipt_is_told_with_the_lessons_that_still_stand(cli: Cli, inbo
     teacher = next(m for m in inbox.received[:2] if m["To"].addresses[0].username == "alice")
     assert "Thursday 3 December" in teacher.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     cli.ok("check")
+
+
+def test_a_queued_message_goes_to_the_address_the_person_has_now(cli: Cli, inbox: Inbox) -> None:
+    mail_school(cli)
+    book(cli)
+    cli.ok("user", "set", "bob", "--email", "bob-new@example.org", "--name", "Bob Li-Wu")
+    result = cli.json("notify", "send")
+    assert (result["sent"], result["obsolete"]) == (2, 0)
+    assert sorted(to for _frm, (to,) in inbox.envelopes) == [
+        "alice@school.example", "bob-new@example.org",
+    ]  # fmt: skip
+    receipt = next(m for m in inbox.received if m["To"].addresses[0].username == "bob-new")
+    assert receipt["To"].addresses[0].addr_spec == "bob-new@example.org"
+    assert receipt["To"].addresses[0].display_name == "Bob Li-Wu"
+    rows = [(r["kind"], r["to_address"]) for r in outbox(cli)]
+    assert ("receipt", "bob-new@example.org") in rows  # the outbox shows where it went
+    cli.ok("check")
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (("--no-notify",), "the recipient opted out"),
+    (("--email", ""), "the recipient has no email"),
+])  # fmt: skip
+def test_a_person_who_no_longer_hears_gets_no_queued_message(
+    cli: Cli, inbox: Inbox, change: tuple[str, ...], why: str
+) -> None:
+    mail_school(cli)
+    book(cli)
+    cli.ok("user", "set", "bob", *change)
+    result = cli.json("notify", "send")
+    assert (result["sent"], result["obsolete"]) == (1, 1)
+    assert [to for _frm, (to,) in inbox.envelopes] == ["alice@school.example"]
+    (gone,) = [m for m in result["messages"] if m["status"] == "obsolete"]
+    assert (gone["kind"], gone["answer"]) == ("receipt", why)
+    statuses = {(r["kind"], r["status"]) for r in outbox(cli)}
+    assert statuses == {("receipt", "obsolete"), ("teacher", "sent")}
+    cli.ok("check")

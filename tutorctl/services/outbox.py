@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from tutorctl.core.settings import SchoolSettings
@@ -180,11 +191,19 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
         tx.run(
             update(_O)
             .where(tx.one_of(_O.c.id, ids), claimable)  # checked again: the lock holds it
-            .values(status="sending", claimed_by=token, claimed_at=tx.now)
+            .values(
+                status="sending",
+                claimed_by=token,
+                claimed_at=tx.now,
+                # the recipient as they are now (SPEC §11): a changed address is where it goes
+                to_address=func.coalesce(_person(_U.c.email), _O.c.to_address),
+                to_name=func.coalesce(_person(_U.c.name), _O.c.to_name),
+            )
             .returning(*_O.c)
         ).all(),
         key=lambda r: r.id,
     )
+    deaf = _unreachable(tx, {r.user_id for r in taken})
     wanted = {r.lesson_id for r in taken if r.lesson_id is not None}
     rows = [row_of(r) for r in taken]
     for row in rows:
@@ -193,6 +212,9 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     good: list[Row] = []
     gone: list[tuple[Row, str]] = []
     for row, raw in zip(rows, taken, strict=True):
+        if raw.user_id in deaf:
+            gone.append((row, deaf[raw.user_id]))
+            continue
         if row.kind == "reminder":
             why = _stale(tx, row, lessons, raw.lesson_id)
             told: Row | None = None
@@ -210,6 +232,22 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     for row, why in gone:
         _set(tx, row.id, status="obsolete", last_error=why)
     return Claimed(good, gone, tx.settings, tx.now)
+
+
+def _person(column: Any) -> Any:
+    """One value of the message's recipient as they are now (a correlated subquery)."""
+    return select(column).where(_U.c.id == _O.c.user_id).scalar_subquery()
+
+
+def _unreachable(tx: Tx, ids: set[int]) -> dict[int, str]:
+    """The recipients among ``ids`` who may no longer be told (one statement): why not."""
+    why: dict[int, str] = {}
+    for person in tx.run(select(_U.c.id, _U.c.email, _U.c.notify).where(tx.one_of(_U.c.id, ids))):
+        if not person.notify:
+            why[person.id] = "the recipient opted out"
+        elif not person.email:
+            why[person.id] = "the recipient has no email"
+    return why
 
 
 def _set(tx: Tx, message_id: int, **values: Any) -> None:
