@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -15,7 +16,9 @@ from sqlalchemy import text
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school, outbox
 from tests.notify.smtp import Inbox, smtp_server
+from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import get_engine
+from tutorctl.services import outbox as outbox_service
 
 
 @pytest.fixture
@@ -343,3 +346,60 @@ def test_a_person_who_no_longer_hears_gets_no_queued_message(
     statuses = {(r["kind"], r["status"]) for r in outbox(cli)}
     assert statuses == {("receipt", "obsolete"), ("teacher", "sent")}
     cli.ok("check")
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (LockError("database is busy"), 5),
+    (ConfigError("lost the connection to the database"), 4),
+])  # fmt: skip
+def test_a_run_ended_by_an_error_releases_what_it_did_not_hand_over(
+    cli: Cli, inbox: Inbox, monkeypatch: pytest.MonkeyPatch, error: Exception, code: int
+) -> None:
+    """The second acceptance cannot be recorded: the run ends (exit 5 or 4) with that one
+    message claimed (accepted, unrecorded: the one that may go twice after STALE_CLAIM) and
+    every other message it had claimed queued again at once, for the next run."""
+    mail_school(cli)
+    book(cli)
+    book(cli, day="thu")
+    book(cli, day="fri")  # six messages: more than one claimed but untried
+    recorded = outbox_service.mark_sent
+    calls: list[int] = []
+
+    def fails_second(conn: Any, message_id: int, now: Any) -> None:
+        calls.append(message_id)
+        if len(calls) == 2:
+            raise error
+        recorded(conn, message_id, now)
+
+    monkeypatch.setattr(outbox_service, "mark_sent", fails_second)
+    cli.fails(code, "notify", "send")
+    assert len(inbox.received) == 2
+    rows = outbox(cli)
+    statuses = [r["status"] for r in rows]
+    assert statuses == ["sent", "sending", "queued", "queued", "queued", "queued"]
+    monkeypatch.setattr(outbox_service, "mark_sent", recorded)
+    again = cli.json("notify", "send")  # at once: no waiting for the claims to go stale
+    assert again["sent"] == 4 and len(inbox.received) == 6
+    assert [r["status"] for r in outbox(cli)] == ["sent", "sending", *["sent"] * 4]
+
+
+def test_a_run_holds_few_claims_at_a_time(
+    cli: Cli, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims are taken a few at a time, so none is held much longer than a few messages'
+    SMTP time (past STALE_CLAIM another run could send it again)."""
+    mail_school(cli)
+    for day in ("mon", "tue", "wed", "thu", "fri"):
+        book(cli, day=day)
+    book(cli, day="mon", week="+2")  # twelve messages
+    recorded = outbox_service.mark_sent
+    held: list[int] = []
+
+    def counting(conn: Any, message_id: int, now: Any) -> None:
+        claimed = text("SELECT count(*) FROM outbox WHERE status = 'sending'")
+        held.append(conn.execute(claimed).scalar())
+        recorded(conn, message_id, now)
+
+    monkeypatch.setattr(outbox_service, "mark_sent", counting)
+    assert cli.json("notify", "send")["sent"] == 12
+    assert len(held) == 12 and max(held) <= 5
