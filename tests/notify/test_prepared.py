@@ -49,3 +49,17 @@ def test_one_composer_serves_many_rows_and_times_exactly() -> None:
                 full = compose(other, settings, Templates(None), now).as_bytes(policy=SMTP)
                 got = prepared.data or prepared.message.as_bytes(policy=SMTP)  # type: ignore[union-attr]
                 assert got == full
+
+
+def test_a_receipt_told_without_its_changed_lessons_is_composed_alike() -> None:
+    """What a claim leaves of a receipt whose lessons changed (some lessons, or only the
+    money): the fast path writes what ``compose`` writes."""
+    _name, row, settings = next(s for s in samples() if s[0] == "receipt-mixed")
+    composer = Composer(settings, Templates(None))
+    items = row.payload["lessons"]
+    empty: list[dict[str, object]] = []
+    for kept in (items[1:], items[:1], empty):
+        told = replace(row, payload={**row.payload, "lessons": kept})
+        prepared = composer.prepare(told, NOW)
+        full = compose(told, settings, Templates(None), NOW).as_bytes(policy=SMTP)
+        assert (prepared.data or prepared.message.as_bytes(policy=SMTP)) == full  # type: ignore[union-attr]

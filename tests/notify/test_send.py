@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -15,7 +16,9 @@ from sqlalchemy import text
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school, outbox
 from tests.notify.smtp import Inbox, smtp_server
+from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import get_engine
+from tutorctl.services import outbox as outbox_service
 
 
 @pytest.fixture
@@ -197,11 +200,14 @@ def test_a_message_about_a_lesson_changed_since_is_obsolete(cli: Cli, inbox: Inb
     moved = cli.json("move", str(lesson), "--week", "next", "--day", "thu", "--time", "14:00-15:00")
     cli.ok("session", "confirm", str(moved["session_id"]))
     result = cli.json("notify", "send")
-    assert (result["sent"], result["obsolete"]) == (2, 2)  # the booking's two messages
+    assert (result["sent"], result["obsolete"]) == (3, 1)  # the booking's teacher message
     statuses = [(r["kind"], r["status"]) for r in outbox(cli)]
-    assert statuses == [("receipt", "obsolete"), ("teacher", "obsolete"),
+    assert statuses == [("receipt", "sent"), ("teacher", "obsolete"),
                         ("receipt", "sent"), ("teacher", "sent")]  # fmt: skip
-    texts = [m.get_body(("plain",)).get_content() for m in inbox.received]  # type: ignore[union-attr]
+    paid, *rest = inbox.received  # the receipt's money is always told, its moved lesson not
+    paid_text = paid.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "40.00 EUR" in paid_text and "Wednesday" not in paid_text and calendars(paid) == []
+    texts = [m.get_body(("plain",)).get_content() for m in rest]  # type: ignore[union-attr]
     assert all("Thursday 3 December 2026, 14:00" in t for t in texts)
 
 
@@ -269,3 +275,131 @@ def test_a_template_failing_at_render_time_stops_before_anything_is_sent(
     (tmp_path / "teacher.txt").write_text("{{ ''.__class__.__mro__ }}\n")  # the sandbox says no
     assert "teacher.txt line 1" in cli.fails(2, "notify", "send").err
     assert inbox.received == []
+
+
+def test_a_paid_receipt_is_told_with_the_lessons_that_still_stand(cli: Cli, inbox: Inbox) -> None:
+    """Two lessons booked and paid in one session, then one cancelled before the run: the
+    receipt goes with the lesson that stands and the money, the cancelled one left out."""
+    mail_school(cli)
+    first = cli.json("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+                     "--week", "next", "--day", "wed", "--time", "10:00-11:00")  # fmt: skip
+    session = first["session_id"]
+    second = cli.json("reserve", "--teacher", "alice", "--student", "bob", "--category", "maths",
+                      "--week", "next", "--day", "thu", "--time", "10:00-11:00",
+                      "--session", str(session))  # fmt: skip
+    assert second["session_id"] == session
+    cli.ok("session", "pay", str(session), "--method", "card")
+    gone, kept = first["reservation_id"], second["reservation_id"]
+    cancelled = cli.json("cancel", str(gone))
+    cli.ok("session", "confirm", str(cancelled["session_id"]))
+    result = cli.json("notify", "send")
+    assert (result["sent"], result["obsolete"]) == (4, 0)
+    to_bob = [m for m in inbox.received if m["To"].addresses[0].username == "bob"]
+    assert [m["Subject"].startswith("Your lessons") for m in to_bob] == [True, True]
+    receipt, cancel = to_bob  # the receipt first, the cancel after
+    text = receipt.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Thursday 3 December 2026, 10:00-11:00" in text and "80.00 EUR" in text
+    assert "Wednesday 2 December" not in text
+    (calendar,) = calendars(receipt)
+    uids = [str(e["UID"]) for e in calendar.walk("VEVENT")]
+    assert uids == [f"lesson-{kept}@school.example"]  # no REQUEST for the cancelled lesson
+    (cal,) = calendars(cancel)
+    assert cal["METHOD"] == "CANCEL"
+    assert [str(e["UID"]) for e in cal.walk("VEVENT")] == [f"lesson-{gone}@school.example"]
+    teacher = next(m for m in inbox.received[:2] if m["To"].addresses[0].username == "alice")
+    assert "Thursday 3 December" in teacher.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    cli.ok("check")
+
+
+def test_a_queued_message_goes_to_the_address_the_person_has_now(cli: Cli, inbox: Inbox) -> None:
+    mail_school(cli)
+    book(cli)
+    cli.ok("user", "set", "bob", "--email", "bob-new@example.org", "--name", "Bob Li-Wu")
+    result = cli.json("notify", "send")
+    assert (result["sent"], result["obsolete"]) == (2, 0)
+    assert sorted(to for _frm, (to,) in inbox.envelopes) == [
+        "alice@school.example", "bob-new@example.org",
+    ]  # fmt: skip
+    receipt = next(m for m in inbox.received if m["To"].addresses[0].username == "bob-new")
+    assert receipt["To"].addresses[0].addr_spec == "bob-new@example.org"
+    assert receipt["To"].addresses[0].display_name == "Bob Li-Wu"
+    rows = [(r["kind"], r["to_address"]) for r in outbox(cli)]
+    assert ("receipt", "bob-new@example.org") in rows  # the outbox shows where it went
+    cli.ok("check")
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (("--no-notify",), "the recipient opted out"),
+    (("--email", ""), "the recipient has no email"),
+])  # fmt: skip
+def test_a_person_who_no_longer_hears_gets_no_queued_message(
+    cli: Cli, inbox: Inbox, change: tuple[str, ...], why: str
+) -> None:
+    mail_school(cli)
+    book(cli)
+    cli.ok("user", "set", "bob", *change)
+    result = cli.json("notify", "send")
+    assert (result["sent"], result["obsolete"]) == (1, 1)
+    assert [to for _frm, (to,) in inbox.envelopes] == ["alice@school.example"]
+    (gone,) = [m for m in result["messages"] if m["status"] == "obsolete"]
+    assert (gone["kind"], gone["answer"]) == ("receipt", why)
+    statuses = {(r["kind"], r["status"]) for r in outbox(cli)}
+    assert statuses == {("receipt", "obsolete"), ("teacher", "sent")}
+    cli.ok("check")
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (LockError("database is busy"), 5),
+    (ConfigError("lost the connection to the database"), 4),
+])  # fmt: skip
+def test_a_run_ended_by_an_error_releases_what_it_did_not_hand_over(
+    cli: Cli, inbox: Inbox, monkeypatch: pytest.MonkeyPatch, error: Exception, code: int
+) -> None:
+    """The second acceptance cannot be recorded: the run ends (exit 5 or 4) with that one
+    message claimed (accepted, unrecorded: the one that may go twice after STALE_CLAIM) and
+    every other message it had claimed queued again at once, for the next run."""
+    mail_school(cli)
+    book(cli)
+    book(cli, day="thu")
+    book(cli, day="fri")  # six messages: more than one claimed but untried
+    recorded = outbox_service.mark_sent
+    calls: list[int] = []
+
+    def fails_second(conn: Any, message_id: int, now: Any) -> None:
+        calls.append(message_id)
+        if len(calls) == 2:
+            raise error
+        recorded(conn, message_id, now)
+
+    monkeypatch.setattr(outbox_service, "mark_sent", fails_second)
+    cli.fails(code, "notify", "send")
+    assert len(inbox.received) == 2
+    rows = outbox(cli)
+    statuses = [r["status"] for r in rows]
+    assert statuses == ["sent", "sending", "queued", "queued", "queued", "queued"]
+    monkeypatch.setattr(outbox_service, "mark_sent", recorded)
+    again = cli.json("notify", "send")  # at once: no waiting for the claims to go stale
+    assert again["sent"] == 4 and len(inbox.received) == 6
+    assert [r["status"] for r in outbox(cli)] == ["sent", "sending", *["sent"] * 4]
+
+
+def test_a_run_holds_few_claims_at_a_time(
+    cli: Cli, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims are taken a few at a time, so none is held much longer than a few messages'
+    SMTP time (past STALE_CLAIM another run could send it again)."""
+    mail_school(cli)
+    for day in ("mon", "tue", "wed", "thu", "fri"):
+        book(cli, day=day)
+    book(cli, day="mon", week="+2")  # twelve messages
+    recorded = outbox_service.mark_sent
+    held: list[int] = []
+
+    def counting(conn: Any, message_id: int, now: Any) -> None:
+        claimed = text("SELECT count(*) FROM outbox WHERE status = 'sending'")
+        held.append(conn.execute(claimed).scalar())
+        recorded(conn, message_id, now)
+
+    monkeypatch.setattr(outbox_service, "mark_sent", counting)
+    assert cli.json("notify", "send")["sent"] == 12
+    assert len(held) == 12 and max(held) <= 5

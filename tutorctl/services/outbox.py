@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from tutorctl.core.settings import SchoolSettings
@@ -122,28 +133,45 @@ def reminder_payload(lesson: Any) -> dict[str, Any]:
 
 
 def _stale(tx: Tx, row: Row, lessons: dict[int, Any], lesson_id: int | None) -> str | None:
-    """Why a message no longer matches its lessons (None: it does)."""
-    if row.kind == "reminder":
-        lesson = lessons.get(lesson_id or 0)
-        if lesson is None or lesson.status != LessonStatus.BOOKED:
-            return f"lesson {lesson_id} is no longer booked"
-        if lesson.starts_at <= tx.now:
-            return f"lesson {lesson_id} has started"
-        return None
-    for item in row.payload.get("lessons", []):
-        if item["action"] == "cancelled":
-            continue
-        lesson = lessons.get(item["id"])
-        if lesson is None or lesson.status not in LIVE:
-            return f"lesson {item['id']} is no longer booked"
-        if lesson.starts_at.isoformat() != item["starts_at"]:
-            return f"lesson {item['id']} has moved"
+    """Why a reminder no longer matches its lesson (None: it does)."""
+    lesson = lessons.get(lesson_id or 0)
+    if lesson is None or lesson.status != LessonStatus.BOOKED:
+        return f"lesson {lesson_id} is no longer booked"
+    if lesson.starts_at <= tx.now:
+        return f"lesson {lesson_id} has started"
     return None
 
 
+def _changed(item: dict[str, Any], lessons: dict[int, Any]) -> str | None:
+    """Why one lesson of a message no longer stands as the message describes it."""
+    if item["action"] == "cancelled":
+        return None
+    lesson = lessons.get(item["id"])
+    if lesson is None or lesson.status not in LIVE:
+        return f"lesson {item['id']} is no longer booked"
+    if lesson.starts_at.isoformat() != item["starts_at"]:
+        return f"lesson {item['id']} has moved"
+    return None
+
+
+def _standing(row: Row, lessons: dict[int, Any]) -> tuple[Row | None, str | None]:
+    """A message as it can still be told: without the lessons changed since (their later
+    change has its own message). None and the reason when nothing of it stands: no lesson
+    and no money (the money of a receipt is always told)."""
+    items = row.payload.get("lessons", [])
+    whys = [_changed(item, lessons) for item in items]
+    if not any(whys):
+        return row, None
+    kept = [item for item, why in zip(items, whys, strict=True) if why is None]
+    if not kept and not any(row.payload.get("money", {}).values()):
+        return None, next(w for w in whys if w)
+    payload = {**row.payload, "lessons": kept}
+    return Row(row.id, row.kind, row.to_address, row.to_name, row.session_id, payload), None
+
+
 def claim(tx: Tx, token: str, limit: int) -> Claimed:
-    """Up to ``limit`` messages due, claimed for this run; those whose lessons changed since
-    become ``obsolete`` instead (and are not sent)."""
+    """Up to ``limit`` messages due, claimed for this run. A message whose lessons changed
+    since is told without them; one of which nothing stands becomes ``obsolete`` (not sent)."""
     tx.unchanged()
     claimable = or_(
         and_(_O.c.status == "queued", _O.c.next_attempt_at <= tx.now),
@@ -163,11 +191,19 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
         tx.run(
             update(_O)
             .where(tx.one_of(_O.c.id, ids), claimable)  # checked again: the lock holds it
-            .values(status="sending", claimed_by=token, claimed_at=tx.now)
+            .values(
+                status="sending",
+                claimed_by=token,
+                claimed_at=tx.now,
+                # the recipient as they are now (SPEC §11): a changed address is where it goes
+                to_address=func.coalesce(_person(_U.c.email), _O.c.to_address),
+                to_name=func.coalesce(_person(_U.c.name), _O.c.to_name),
+            )
             .returning(*_O.c)
         ).all(),
         key=lambda r: r.id,
     )
+    deaf = _unreachable(tx, {r.user_id for r in taken})
     wanted = {r.lesson_id for r in taken if r.lesson_id is not None}
     rows = [row_of(r) for r in taken]
     for row in rows:
@@ -176,18 +212,42 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     good: list[Row] = []
     gone: list[tuple[Row, str]] = []
     for row, raw in zip(rows, taken, strict=True):
-        why = _stale(tx, row, lessons, raw.lesson_id)
-        if why is not None:
-            gone.append((row, why))
+        if raw.user_id in deaf:
+            gone.append((row, deaf[raw.user_id]))
             continue
-        if row.kind == "reminder":  # its text is the lesson as it stands now
-            payload = reminder_payload(lessons[raw.lesson_id])
-            row = Row(row.id, row.kind, row.to_address, row.to_name, row.session_id, payload)
-            tx.run(update(_O).where(_O.c.id == row.id).values(payload=json.dumps(payload)))
-        good.append(row)
+        if row.kind == "reminder":
+            why = _stale(tx, row, lessons, raw.lesson_id)
+            told: Row | None = None
+            if why is None:  # its text is the lesson as it stands now
+                payload = reminder_payload(lessons[raw.lesson_id])
+                told = Row(row.id, row.kind, row.to_address, row.to_name, row.session_id, payload)
+        else:
+            told, why = _standing(row, lessons)
+        if told is None:
+            gone.append((row, why or "obsolete"))
+            continue
+        if told.payload is not row.payload:  # stored as sent: a later look shows what went
+            tx.run(update(_O).where(_O.c.id == row.id).values(payload=json.dumps(told.payload)))
+        good.append(told)
     for row, why in gone:
         _set(tx, row.id, status="obsolete", last_error=why)
     return Claimed(good, gone, tx.settings, tx.now)
+
+
+def _person(column: Any) -> Any:
+    """One value of the message's recipient as they are now (a correlated subquery)."""
+    return select(column).where(_U.c.id == _O.c.user_id).scalar_subquery()
+
+
+def _unreachable(tx: Tx, ids: set[int]) -> dict[int, str]:
+    """The recipients among ``ids`` who may no longer be told (one statement): why not."""
+    why: dict[int, str] = {}
+    for person in tx.run(select(_U.c.id, _U.c.email, _U.c.notify).where(tx.one_of(_U.c.id, ids))):
+        if not person.notify:
+            why[person.id] = "the recipient opted out"
+        elif not person.email:
+            why[person.id] = "the recipient has no email"
+    return why
 
 
 def _set(tx: Tx, message_id: int, **values: Any) -> None:

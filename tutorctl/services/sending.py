@@ -18,7 +18,9 @@ from tutorctl.services.mailer import Mailer, Outcome, SmtpConfig, Unreachable
 from tutorctl.services.messages import Row, Templates, compose
 from tutorctl.services.prepared import Composer
 
-BATCH = 20  # messages claimed at a time: overlapping runs share the queue
+# messages claimed at a time: overlapping runs share the queue, and a claim lives a few
+# messages' SMTP time, far under outbox.STALE_CLAIM (past it another run may send it again)
+BATCH = 5
 LISTED = 1000  # outcomes listed; the rest only counted, so a run's memory stays flat
 
 
@@ -58,16 +60,18 @@ def send(
     stopped: str | None = None
     composer: Composer | None = None  # made again only if the school's settings change
     left = limit if limit is not None else -1
+    unsent: list[Row] = []  # claimed by this run, not yet handed to the server
     try:
         while left != 0 and stopped is None:
             size = BATCH if left < 0 else min(BATCH, left)
             claimed = db.write("notify send", partial(outbox.claim, token=token, limit=size))
+            unsent = list(claimed.rows)
             for row, why in claimed.obsolete:
                 counts["obsolete"] += 1
                 outcomes.append(SendOutcomeView(row.id, row.kind, row.to_address, "obsolete", why))
             if not claimed.rows and not claimed.obsolete:
                 break
-            for index, row in enumerate(claimed.rows):
+            for row in claimed.rows:
                 assert claimed.settings is not None and claimed.now is not None
                 if composer is None or composer.settings != claimed.settings:
                     composer = Composer(claimed.settings, templates)
@@ -76,10 +80,7 @@ def send(
                 except Unreachable as exc:
                     stopped = str(exc)
                     outcome = Outcome("temporary", stopped)
-                    _release(db, token, claimed.rows[index + 1 :])
-                except BaseException:
-                    _release(db, token, claimed.rows[index:])
-                    raise
+                unsent.pop(0)  # handed over (or failed): its answer is recorded next
                 status = _record(db, row.id, outcome)
                 counts[status] += 1
                 answer = None if status == "sent" else outcome.answer
@@ -88,6 +89,16 @@ def send(
                     break
             if left > 0:
                 left = max(0, left - len(claimed.rows) - len(claimed.obsolete))
+        _release(db, token, unsent)  # the server went away: the rest wait, as they were
+    except BaseException:
+        # whatever ends the run (busy, the database gone, a template): what was not handed to
+        # the server is queued again now, not left claimed for STALE_CLAIM, and best effort
+        # only: if that fails too, the claim's expiry is the fallback
+        try:
+            _release(db, token, unsent)
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
+        raise
     finally:
         mailer.close()
     return NotifySendView(
@@ -105,6 +116,8 @@ def send(
 
 
 def _release(db: Database, token: str, rows: list[Row]) -> None:
+    if not rows:
+        return
     db.write("notify send", partial(outbox.release, token=token, ids=[r.id for r in rows]))
 
 
