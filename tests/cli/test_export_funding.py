@@ -226,3 +226,33 @@ def test_the_sample_files_fund_a_lesson_from_two_sources(cli: Cli, fmt: str) -> 
         (f"lesson {lesson['id']}: paid before the import", 4000, lesson["id"]),
         (f"lesson {lesson['id']}", -4000, lesson["id"]),
     ]
+
+
+def test_a_money_part_of_no_whole_minute_reads_back(cli: Cli, tmp_path: Path) -> None:
+    """A move's rounding can leave a few cents of payment on a lesson with no minute of its
+    own: the export writes `payment: 0 min = 0.05`, and the import reads it back (a purchase
+    part still needs a minute, and an empty money part is still refused)."""
+    school(cli)
+    good = tmp_path / "good.csv"
+    good.write_text(
+        f"{HEAD},funding\n"
+        "alice,bob,maths,2026-11-16,10:00,11:00,done,balance: 60 min = 40.00; payment: 0 min = 0.05\n"
+    )
+    cli.ok("import", "reservations", str(good))
+    (lesson,) = cli.json("schedule", "show", "alice", "--week", "2026-W47")["lessons"]
+    parts = cli.json("lesson", "show", str(lesson["id"]))["funding"]
+    assert [(p["source"], p["minutes"], p["amount_cents"]) for p in parts] == [
+        ("balance", 60, 4000), ("payment", 0, 5),
+    ]  # fmt: skip
+    assert cli.json("check")["ok"] is True
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        f"{HEAD},funding\n"
+        "alice,bob,maths,2026-11-17,10:00,11:00,done,balance: 60 min = 40.00; payment: 0 min = 0.00\n"
+        "alice,bob,maths,2026-11-18,10:00,11:00,done,purchase 1: 0 min; balance: 60 min = 40.00\n"
+    )
+    result = cli("import", "reservations", str(bad))
+    assert result.code == 2, result.err
+    err = result.err
+    assert "line 2, column funding: bad funding part 'payment: 0 min = 0.00'" in err, err
+    assert "line 3, column funding: bad funding part 'purchase 1: 0 min'" in err, err

@@ -100,7 +100,8 @@ def _from_text(text: str, column: str) -> tuple[Part, ...]:
                 cents = parse_amount(match.group(3), allow_zero=True)
             except InputError as exc:
                 raise RowError(column, f"bad funding part {piece!r}: {exc.message}") from None
-            parts.append(Part(match.group(1), _minutes(match.group(2), piece, column), cents))
+            minutes = _minutes(match.group(2), piece, column, money=cents)
+            parts.append(Part(match.group(1), minutes, cents))
         else:
             raise RowError(column, f"bad funding part {piece!r}: {_FORMS}")
     return tuple(parts)
@@ -126,13 +127,15 @@ def _json_part(item: dict[str, Any], column: str) -> Part:
     source, minutes = item.get("source"), item.get("minutes")
     if source not in SOURCES:
         raise bad("source is purchase, balance or payment")
-    if not _whole(minutes) or not 0 < minutes <= 24 * 60:
-        raise bad("minutes is a whole number of minutes, more than 0")
     amount = item.get("amount_cents", 0)
     if isinstance(amount, float):
         raise bad("amount_cents is a JSON float: money is a whole number of cents")
     if not _whole(amount) or not 0 <= amount <= MAX_CENTS:
         raise bad(f"amount_cents is a whole number of cents, 0 to {MAX_CENTS}")
+    # a money part may pay no whole minute: the cents a move's rounding left on the lesson
+    least = 0 if amount and source != FundingSource.PURCHASE else 1
+    if not _whole(minutes) or not least <= minutes <= 24 * 60:
+        raise bad(f"minutes is a whole number of minutes, at least {least}")
     pid = item.get("purchase_id")
     if source == FundingSource.PURCHASE:
         if not _whole(pid) or not 0 < pid <= MAX_ID or amount:
@@ -147,10 +150,13 @@ def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _minutes(text: str, piece: str, column: str) -> int:
-    value = int(text) if len(text) <= 5 else 0
-    if not 0 < value <= 24 * 60:
-        raise RowError(column, f"bad funding part {piece!r}: minutes between 1 and 1440")
+def _minutes(text: str, piece: str, column: str, money: int = 0) -> int:
+    """A part's minutes: 1 to 1440, or 0 for a money part that carries money (the cents a
+    move's rounding left on a lesson are exported as ``payment: 0 min = 0.05``)."""
+    value = int(text) if len(text) <= 5 else -1
+    least = 0 if money else 1
+    if not least <= value <= 24 * 60:
+        raise RowError(column, f"bad funding part {piece!r}: minutes between {least} and 1440")
     return value
 
 
