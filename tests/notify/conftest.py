@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli
+from tests.notify.smtp import Inbox, smtp_server
 from tutorctl.db.engine import get_engine
 
 MAIL_FROM = "desk@school.example"
+
+
+@pytest.fixture
+def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, named by TUTORCTL_SMTP_URL;
+    what it received, as parsed messages."""
+    box = Inbox()
+    with smtp_server(box) as where:
+        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
+        yield box
 
 
 def mail_school(cli: Cli, *, notifications: bool = True) -> None:

@@ -4,23 +4,12 @@ sent for a lesson that was not booked at that time (both backends)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import text
 
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school
-from tests.notify.smtp import Inbox, smtp_server
+from tests.notify.smtp import Inbox
 from tutorctl.db.engine import get_engine
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    box = Inbox()
-    with smtp_server(box) as where:
-        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
-        yield box
 
 
 def violations(cli: Cli) -> list[str]:

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -18,20 +17,12 @@ import pytest
 
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school
-from tests.notify.smtp import Inbox, smtp_server
+from tests.notify.smtp import Inbox
 
 KHAL = shutil.which("khal", path=str(Path(sys.executable).parent)) or shutil.which("khal")
 pytestmark = pytest.mark.skipif(
     KHAL is None, reason="khal (a calendar client, in the `test` extra) is not installed"
 )
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    box = Inbox()
-    with smtp_server(box) as where:
-        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
-        yield box
 
 
 class Khal:

@@ -3,22 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school, outbox
-from tests.notify.smtp import Inbox, smtp_server
+from tests.notify.smtp import Inbox
 from tutorctl.services import sending
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    box = Inbox()
-    with smtp_server(box) as where:
-        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
-        yield box
 
 
 def test_outcomes_past_the_listed_ones_are_counted(

@@ -5,21 +5,12 @@ window; a moved lesson gets one for its new time; a cancelled one never (both ba
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school, outbox
-from tests.notify.smtp import Inbox, free_port, smtp_server
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    box = Inbox()
-    with smtp_server(box) as where:
-        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
-        yield box
+from tests.notify.smtp import Inbox, free_port
 
 
 def send_at(cli: Cli, now: str) -> dict[str, object]:

@@ -3,7 +3,6 @@ with `email` and `icalendar` (both backends)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,6 @@ from tests.notify.smtp import Inbox, smtp_server
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import get_engine
 from tutorctl.services import outbox as outbox_service
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    box = Inbox()
-    with smtp_server(box) as where:
-        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
-        yield box
 
 
 def calendars(message: EmailMessage) -> list[Calendar]:
