@@ -24,7 +24,6 @@ from tutorctl.db.schema import (
 SCHEMA_VERSION = 8
 
 
-
 ONE_OPEN_SESSION = (
     "CREATE UNIQUE INDEX IF NOT EXISTS uq_booking_sessions_one_open"
     " ON booking_sessions (student_id) WHERE status = 'open'"
@@ -134,8 +133,6 @@ V5_BACKFILL_HISTORY_USERS = {
 # (``lesson show`` and ``schedule off`` ask "new_id = L or target_id = L"; without it SQLite
 # scanned every operation). PostgreSQL has had it since version 3 (its backstop's lineage).
 OPERATIONS_NEW = "CREATE INDEX IF NOT EXISTS ix_operations_new ON operations (new_id)"
-
-
 
 
 def _backstop_exact(conn: Connection) -> None:

@@ -376,4 +376,3 @@ class HistoryUser(Table, table=True):
 
     user_id: int = Field(primary_key=True)
     history_id: int = Field(primary_key=True, foreign_key="history.id")
-

@@ -39,7 +39,7 @@ from tutorctl.core.config import mask_url, scrub
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.core.events import Event
 from tutorctl.core.settings import SchoolSettings
-from tutorctl.db import audit, errors, events, ids, locks, migrations
+from tutorctl.db import audit, errors, events, identity, ids, locks, migrations
 from tutorctl.db.engine import DEFAULT_LOCK_TIMEOUT, create_sqlite_file, engine_for, get_engine
 from tutorctl.db.locks import LockedWeeks, WeekKey
 from tutorctl.db.prepared import Prepared, one_of, run, run_many, stream
@@ -74,11 +74,10 @@ class Tx:
       messages; ``tx.audit(...)``: a history row of a kind with no event yet; ``tx.one_of``: a
       long IN list; ``tx.allocate_ids``: ids for a bulk insert.
 
-    Core statements name their tables through ``db/tables.py`` (``tables.reservations.c.id``),
-    the ORM through the models of ``db/schema.py``. Each Core statement first flushes pending
-    ORM writes, so it sees them.
-    ``tx.conn`` is for db/ itself.
-    """
+    Core statements name their tables through ``db/tables.py``, the ORM through the models of
+    ``db/schema.py``. A Core statement first flushes pending ORM writes, so it sees them; the
+    cached ORM rows it writes, or that new locks guard, are read again (``identity.py``).
+    ``tx.conn`` is for db/ itself."""
 
     conn: Connection
     settings: SchoolSettings
@@ -117,8 +116,6 @@ class Tx:
         """Roll everything back at the end instead of committing (a dry run)."""
         self._discard = True
 
-    # -- running statements --------------------------------------------------------------
-
     @overload
     def run(self, statement: Prepared, params: dict[str, Any] | None = None) -> list[Any]: ...
 
@@ -129,9 +126,14 @@ class Tx:
         """Run a Core statement in this transaction, after any pending ORM writes: a
         ``Prepared`` one's rows as named tuples, any other's ``Result``."""
         self.flush()
+        rows: Any
         if isinstance(statement, Prepared):
-            return run(self.conn, statement, params, self._driver)
-        return self.conn.execute(statement, params)
+            rows = run(self.conn, statement, params, self._driver)
+        else:
+            rows = self.conn.execute(statement, params)
+        if "orm" in self.__dict__:
+            identity.after_write(self.orm, getattr(statement, "statement", statement))
+        return rows
 
     def run_many(self, prepared: Prepared, rows: Iterable[dict[str, Any]]) -> None:
         """Run a prepared statement once per row of parameters (one ``executemany``), after
@@ -170,12 +172,11 @@ class Tx:
         """Lock student accounts (by student id), then calendar weeks, each sorted in one statement.
 
         ``weeks`` are touched (their stamps go up); ``read_weeks`` are locked in the same
-        statement so what is read from them stays true, but their stamps do not move.
-        The order is global — accounts before weeks — so locks never form a cycle. Accounts may
-        be locked first on their own (a student's account also serialises their sessions), then
-        the weeks found under that lock; each kind is locked once. A later call may name only
-        keys already locked (composed services re-asserting their locks).
-        """
+        statement so what is read from them stays true, but their stamps do not move. The order
+        is global — accounts before weeks — so locks never form a cycle. Accounts may be locked
+        first on their own (a student's account also serialises their sessions), then the weeks
+        found under that lock; each kind is locked once. A later call may name only keys already
+        locked (composed services re-asserting their locks)."""
         if not self.writable:
             raise RuntimeError("lock() in a read-only transaction")
         touched = set(weeks)
@@ -191,13 +192,12 @@ class Tx:
             self.flush()  # Core statements below must see the ORM writes made so far
         if new_students:
             self._accounts_locked = True
-            self._lock_accounts(new_students)
+            self.locked_account_ids = locks.lock_accounts(self, new_students)
         if new_weeks:
             self._weeks_locked = True
             self._lock_weeks(new_weeks, touched)
-
-    def _lock_accounts(self, students: list[int]) -> None:
-        self.locked_account_ids = locks.lock_accounts(self, students)
+        if (new_students or new_weeks) and "orm" in self.__dict__:
+            identity.after_lock(self.orm)  # rows read before the lock are read again
 
     def _lock_weeks(self, keys: list[WeekKey], touched: set[WeekKey]) -> None:
         locks.lock_weeks(self, keys, touched)

@@ -173,7 +173,6 @@ def _booked_target(
         else [place, Place(place.teacher_id, place.student_id, moved_to)]
     )
     tx.lock(accounts=[lesson.student_id], weeks=Touch.of(places).weeks)
-    tx.orm.refresh(lesson)  # re-read under the lock
     if lesson.status != LessonStatus.BOOKED:
         raise RuleError(
             f"lesson {reservation_id} is {lesson.status}: only a booked lesson can be cancelled or moved"

@@ -25,6 +25,7 @@ from tutorctl.core.status import (
     SessionStatus,
 )
 from tutorctl.core.views import CheckView
+from tutorctl.db.dialects import seconds_between
 from tutorctl.db.money import paid_price, pro_rata
 from tutorctl.db.tables import accounts as A
 from tutorctl.db.tables import booking_sessions as S
@@ -263,10 +264,7 @@ def statuses(tx: Tx) -> list[str]:
 
 def real_time(tx: Tx) -> list[str]:
     """1b. a lesson is billed for the time it really lasts (no lesson across a change of clocks)"""
-    if tx.dialect == "postgresql":
-        seconds: Any = func.extract("epoch", R.c.ends_at - R.c.starts_at)
-    else:
-        seconds = func.round((func.julianday(R.c.ends_at) - func.julianday(R.c.starts_at)) * 86400)
+    seconds = seconds_between(tx.dialect, R.c.starts_at, R.c.ends_at)
     length = _length(tx)
     wrong = select(R.c.id, seconds / 60, length).where(
         R.c.status.in_((*LIVE, LessonStatus.DONE)), seconds != length * 60

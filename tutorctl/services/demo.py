@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
@@ -34,8 +33,8 @@ from tutorctl.core.config import default_db_path, mask_url
 from tutorctl.core.errors import RuleError
 from tutorctl.core.status import PaymentMethod, Role
 from tutorctl.core.views import ScheduleView
+from tutorctl.db.catalog import foreign_tables
 from tutorctl.db.engine import create_sqlite_file, dispose_engines
-from tutorctl.db.migrations import OUR_TABLES
 from tutorctl.db.schema import (
     Category,
     History,
@@ -56,42 +55,12 @@ CATEGORIES = [("maths", 4000), ("piano", 4550), ("english", 3500)]
 
 MARKER = "demo school"  # the subject of the history entry the demo writes when it first builds
 DEMO_COMMANDS = ("demo", "demo reserve", "demo confirm", "demo pay", "demo payment")
-SYSTEM_SCHEMAS = ("information_schema",)  # and every pg_* schema
-
-
-def _foreign_tables(conn: Connection) -> tuple[list[str], bool]:
-    """(every table or view that is not tutorctl's, in any schema; whether a tutorctl schema
-    is there). Without tutorctl's ``tutorctl_schema`` table, every table is another's (an
-    application's ``users`` is not tutorctl's)."""
-    inspector = sa_inspect(conn)
-    home: str | None = None  # SQLite: the one main schema
-    schemas: list[str | None] = [None]
-    if conn.dialect.name == "postgresql":
-        home = inspector.default_schema_name
-        schemas = [
-            name
-            for name in inspector.get_schema_names()
-            if name not in SYSTEM_SCHEMAS and not name.startswith("pg_")
-        ]
-    found = {
-        schema: inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
-        for schema in schemas
-    }
-    ours = "tutorctl_schema" in found.get(home, [])
-    known = OUR_TABLES if ours else frozenset()
-    foreign = [
-        name if schema == home else f"{schema}.{name}"
-        for schema, names in found.items()
-        for name in sorted(names)
-        if schema != home or name not in known
-    ]
-    return foreign, ours
 
 
 def what_it_holds(conn: Connection) -> str | None:
     """None when the demo may build here (empty, or nothing but the demo's own work); else
     what is there."""
-    foreign, ours = _foreign_tables(conn)
+    foreign, ours = foreign_tables(conn)
     if foreign:
         shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
         return f"{len(foreign)} table(s) that are not a tutorctl school's ({shown})"

@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, update
 
 from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
 from tutorctl.db.locks import WeekKey
-from tutorctl.db.schema import BookingSession, Operation, Reservation
+from tutorctl.db.schema import BookingSession
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import operations as O
 from tutorctl.db.tables import reservations as R
@@ -116,16 +116,15 @@ def lock_sessions(
 def lock_session(
     tx: Tx, booking: BookingSession, *, operations: Iterable[int] = (), pending_only: bool = True
 ) -> Touch:
-    """``lock_sessions`` for one session (an ORM row, read again under the lock)."""
-    touch = lock_sessions(
+    """``lock_sessions`` for one session (an ORM row: the unit of work reads it again under
+    the lock)."""
+    return lock_sessions(
         tx,
         [must_id(booking)],
         students=[booking.student_id],
         operations=operations,
         pending_only=pending_only,
     )
-    tx.orm.refresh(booking)
-    return touch
 
 
 def release_holds(
@@ -184,14 +183,4 @@ def release_and_abandon(
             update(O).where(pending, O.c.kind.in_(kinds)).values(**values).returning(O.c.id)
         )
     ]
-    _forget(tx, Reservation, released)
-    _forget(tx, Operation, abandoned)
     return len(released), len(abandoned)
-
-
-def _forget(tx: Tx, model: type[Any], ids: list[int]) -> None:
-    """ORM rows changed by a Core statement are read again when next used."""
-    wanted = set(ids)
-    for row in list(tx.orm.identity_map.values()) if wanted else []:
-        if isinstance(row, model) and row.id in wanted:
-            tx.orm.expire(row)

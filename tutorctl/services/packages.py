@@ -129,7 +129,6 @@ def settle_purchase(
     missing = f"no package {purchase_id}: see `tutorctl purchase list`"
     found = must_get(tx, Purchase, purchase_id, missing)
     tx.lock(accounts=[found.student_id])
-    tx.orm.refresh(found)  # read under the lock
     owed = found.bought_minutes - found.paid_minutes
     if owed == 0:
         raise RuleError(f"package {purchase_id} owes nothing: all its hours are paid")

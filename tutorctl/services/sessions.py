@@ -104,7 +104,6 @@ def drop(tx: Tx, session_id: int, operation_id: int) -> SessionView:
     if operation is None or operation.session_id != session_id:
         raise NotFoundError(f"session {session_id} has no operation {operation_id}")
     touch = lock_session(tx, booking, operations=[operation_id], pending_only=False)
-    tx.orm.refresh(operation)
     require_status(booking, SessionStatus.OPEN)
     if operation.status != OperationStatus.PENDING:
         raise RuleError(f"operation {operation_id} is {operation.status}, not pending")

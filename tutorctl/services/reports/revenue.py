@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, literal, null, select, true, union_all
+from sqlalchemy import Integer, and_, case, cast, literal, null, select, union_all
 
 from tutorctl.core.errors import InputError
 from tutorctl.core.status import FundingSource, LedgerKind, PaymentStatus
 from tutorctl.core.views import RevenueReport, RevenueRow
+from tutorctl.db.dialects import join_each
 from tutorctl.db.tables import categories as C
 from tutorctl.db.tables import fundings as F
 from tutorctl.db.tables import ledger as L
@@ -51,17 +52,11 @@ def _money_select(key: Any, at: Any, **amounts: Any) -> Any:
 
 
 def _funded_parts(dialect: str) -> tuple[Any, Any]:
-    """The payments of a period joined to the lesson parts each funded: (from clause, parts).
-
-    The period's payments come first and each one's fundings are found through the index on
-    ``payment_id``: the fundings table grows with the whole history, the period's payments do
-    not. SQLite plans it so from the join; PostgreSQL, which would hash the whole fundings table
-    instead, gets a LATERAL subquery that OFFSET 0 keeps it from flattening."""
+    """The period's payments joined to the lesson parts each funded: (from clause, parts).
+    The period's payments come first, each one's fundings read through the index on
+    ``payment_id`` (``dialects.join_each``)."""
     own = and_(F.c.payment_id == PAY.c.id, F.c.source == FundingSource.PAYMENT)
-    if dialect != "postgresql":
-        return PAY.join(F, own), F
-    parts = select(F.c.reservation_id, F.c.amount_cents).where(own).offset(0).lateral("part")
-    return PAY.join(parts, true()), parts
+    return join_each(dialect, PAY, F, own)
 
 
 def _branches(span: Period, by: str | None, dialect: str) -> list[Any]:

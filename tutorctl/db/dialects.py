@@ -1,0 +1,32 @@
+"""SQL whose spelling differs between SQLite and PostgreSQL, as expression builders.
+
+Services and reports build their queries from these and never branch on the dialect
+themselves: ``db/`` is the only layer that knows there are two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, true
+
+
+def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    """The real seconds from ``start`` to ``end`` (two stored instants), as a number."""
+    if dialect == "postgresql":
+        seconds: ColumnElement[Any] = func.extract("epoch", end - start)
+        return seconds
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400)
+
+
+def join_each(dialect: str, driving: Any, parts: Any, on: Any) -> tuple[Any, Any]:
+    """``driving`` joined to its rows of ``parts`` that match ``on``, each driving row's parts
+    read through an index on ``parts`` (a small period's payments and the fundings of each
+    one, out of a fundings table that grows with the whole history): (from clause, the parts
+    as a selectable with ``parts``' columns). SQLite plans it so from the plain join;
+    PostgreSQL, which would hash the whole of ``parts`` instead, gets a LATERAL subquery that
+    OFFSET 0 keeps it from flattening."""
+    if dialect != "postgresql":
+        return driving.join(parts, on), parts
+    lateral = parts.select().where(on).offset(0).lateral(f"{parts.name}_each")
+    return driving.join(lateral, true()), lateral
