@@ -15,9 +15,7 @@ def _listed(cli: Cli) -> dict[int, dict[str, Any]]:
     return {m["id"]: m for m in cli.json("notify", "list")["messages"]}
 
 
-def test_a_message_sent_at_once_counts_one_attempt_and_has_no_next(
-    cli: Cli, inbox: Inbox
-) -> None:
+def test_a_message_sent_at_once_counts_one_attempt_and_has_no_next(cli: Cli, inbox: Inbox) -> None:
     mail_school(cli)
     book(cli)
     assert cli.json("notify", "send")["sent"] == 2
