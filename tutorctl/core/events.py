@@ -32,8 +32,19 @@ class LessonFact:
 
 
 @dataclass(frozen=True)
+class PackageUse:
+    """The hours of one package a lesson was paid with; of them, those on credit (owed hours
+    of a package sold on credit, not paid yet: the receipt says they are still owed)."""
+
+    purchase_id: int
+    minutes: int
+    on_credit_minutes: int = 0
+
+
+@dataclass(frozen=True)
 class LessonBooked:
     lesson: LessonFact
+    packages: tuple[PackageUse, ...] = ()  # the package hours that paid it
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class LessonMoved:
     new: LessonFact
     refund_cents: int = 0  # a shortened move gives money back
     extra_cents: int = 0  # a lengthened one costs more
+    packages: tuple[PackageUse, ...] = ()  # the package hours that paid its extra part
 
 
 @dataclass(frozen=True)

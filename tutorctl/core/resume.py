@@ -285,6 +285,25 @@ def plan(
     )
 
 
+def on_credit(plan: Plan) -> dict[tuple[int, int], int]:
+    """Of each charge's package minutes (by ``id`` of the charge and purchase id), those of
+    owed hours: a package's minutes beyond its paid ones fund lessons on credit."""
+    consumed = {p.id: p.consumed_minutes for p in plan.purchases_between}
+    paid = {p.id: p.paid_minutes for p in plan.purchases_between}
+    credit: dict[tuple[int, int], int] = {}
+    for charge in plan.charges:  # in the order the plan took the package hours
+        for part in charge.parts:
+            if part.source != FundingSource.PURCHASE or part.purchase_id not in consumed:
+                continue
+            used = consumed[part.purchase_id]
+            after = used + part.minutes
+            owed = after - max(used, paid[part.purchase_id])
+            key = (id(charge), part.purchase_id)
+            credit[key] = credit.get(key, 0) + max(0, owed)
+            consumed[part.purchase_id] = after
+    return credit
+
+
 def _fix_minutes(parts: list[Part], money_minutes: int) -> list[Part]:
     """Make the money parts' minutes add up exactly to the minutes paid with money."""
     money = [i for i, p in enumerate(parts) if p.source != FundingSource.PURCHASE]

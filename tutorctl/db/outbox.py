@@ -25,6 +25,7 @@ from tutorctl.core.events import (
     LessonChange,
     LessonFact,
     LessonMoved,
+    PackageUse,
     PaymentFailed,
     SessionApplied,
     SessionsSettled,
@@ -59,10 +60,17 @@ def _item(action: str, lesson: LessonFact, names: dict[int, str], **extra: Any) 
     }
 
 
+def _packages(uses: tuple[PackageUse, ...]) -> dict[str, Any]:
+    """The package hours that paid a lesson (none: no key, the line is as it always was)."""
+    return {"packages": [vars(u) for u in uses]} if uses else {}
+
+
 def _items(change: LessonChange, names: dict[int, str]) -> tuple[int, dict[str, Any]]:
     """(teacher id, the message line) of one change."""
     if isinstance(change, LessonBooked):
-        return change.lesson.teacher_id, _item("booked", change.lesson, names)
+        return change.lesson.teacher_id, _item(
+            "booked", change.lesson, names, **_packages(change.packages)
+        )
     if isinstance(change, LessonMoved):
         return change.new.teacher_id, _item(
             "moved",
@@ -73,6 +81,7 @@ def _items(change: LessonChange, names: dict[int, str]) -> tuple[int, dict[str, 
             old_ends_at=change.old.ends_at.isoformat(),
             refund_cents=change.refund_cents,
             extra_cents=change.extra_cents,
+            **_packages(change.packages),
         )
     return change.lesson.teacher_id, _item(
         "cancelled",

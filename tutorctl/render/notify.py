@@ -9,11 +9,12 @@ from rich.text import Text
 from tutorctl.core.views import (
     MessageListView,
     MessageShowView,
+    MessageView,
     NotifySendView,
     ReceiptView,
     RetryView,
 )
-from tutorctl.render.base import render
+from tutorctl.render.base import minute, render
 
 
 @render.register
@@ -22,11 +23,19 @@ def _(view: MessageListView) -> RenderableType:
     for name in ("id", "kind", "status", "to", "session", "subject", "note"):
         table.add_column(name, justify="right" if name in ("id", "session") else "left")
     for m in view.messages:
-        note = m.last_error or (f"next {m.next_attempt_at}" if m.attempts else "")
-        table.add_row(str(m.id), m.kind, m.status, m.user, str(m.session_id or ""), m.subject, note)
+        table.add_row(
+            str(m.id), m.kind, m.status, m.user, str(m.session_id or ""), m.subject, _note(m)
+        )
     if not view.messages:
         return Group(table, Text("no messages"))
     return table
+
+
+def _note(m: MessageView) -> str:
+    """When a message waiting after a failed attempt is tried next (in the school's zone),
+    then the server's last answer or why it was not sent; nothing for a sent one."""
+    parts = [f"next {minute(m.next_attempt_at)}"] if m.next_attempt_at and m.attempts else []
+    return "; ".join(parts + ([m.last_error] if m.last_error else []))
 
 
 @render.register

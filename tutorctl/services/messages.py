@@ -51,6 +51,15 @@ def when(text: str, settings: SchoolSettings) -> str:
     return f"{at:%A} {at.day} {at:%B %Y}, {at:%H:%M}"
 
 
+def _package(use: dict[str, Any]) -> str:
+    """``2 h from package 3``, and the hours of it on credit: still owed, not paid."""
+    text = f"{use['minutes'] / 60:g} h from package {use['purchase_id']}"
+    owed = use.get("on_credit_minutes", 0)
+    if owed and owed >= use["minutes"]:
+        return f"{text} (on credit: still owed)"
+    return f"{text} ({owed / 60:g} h on credit: still owed)" if owed else text
+
+
 def _line(item: dict[str, Any], settings: SchoolSettings, for_teacher: bool) -> dict[str, Any]:
     c = settings.currency
     end = datetime.fromisoformat(item["ends_at"]).astimezone(settings.zone)
@@ -66,6 +75,7 @@ def _line(item: dict[str, Any], settings: SchoolSettings, for_teacher: bool) -> 
         text += f", refunded {' and '.join(back)}" if back else ", no refund (late)"
     elif not for_teacher:
         text += f", {format_amount(item['price_cents'], c)}"
+        text += "".join(f", {_package(use)}" for use in item.get("packages", []))
     return {**item, "text": f"{action}: {text}", "when": when(item["starts_at"], settings)}
 
 

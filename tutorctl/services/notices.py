@@ -27,8 +27,9 @@ STATUSES = ("queued", "sending", "sent", "failed", "obsolete")
 LIST_LIMIT = 1000
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
+def _iso(tx: Tx, at: datetime | None) -> str | None:
+    """An instant in the school's zone, as every view gives them (None stays None)."""
+    return at.astimezone(tx.settings.zone).isoformat() if at else None
 
 
 def _view(tx: Tx, raw: Any, templates: Templates | None = None) -> MessageView:
@@ -45,10 +46,11 @@ def _view(tx: Tx, raw: Any, templates: Templates | None = None) -> MessageView:
         session_id=raw.session_id,
         lesson_id=raw.lesson_id,
         subject=subject,
-        created_at=raw.created_at.isoformat(),
+        created_at=_iso(tx, raw.created_at) or "",
         attempts=raw.attempts,
-        next_attempt_at=_iso(raw.next_attempt_at) if raw.status == "queued" else None,
-        sent_at=_iso(raw.sent_at),
+        # only a message waiting has a next attempt (sent, failed, obsolete: None)
+        next_attempt_at=_iso(tx, raw.next_attempt_at) if raw.status == "queued" else None,
+        sent_at=_iso(tx, raw.sent_at),
         last_error=raw.last_error,
     )
 

@@ -260,6 +260,7 @@ _MARK_SENT = (
     .where(_O.c.id == bindparam("message_id"))
     .values(
         status="sent",
+        attempts=_O.c.attempts + 1,  # the attempt that sent it counts (SPEC §11)
         sent_at=bindparam("sent_at", type_=_O.c.sent_at.type),
         claimed_by=None,
         last_error=None,

@@ -151,25 +151,6 @@ def _line(p: rs.PurchaseState, student: str) -> PurchaseLine:
     )
 
 
-def _on_credit(plan: rs.Plan) -> dict[tuple[int, int], int]:
-    """Of each charge's package minutes (by ``id`` of the charge and purchase id), those of
-    owed hours: a package's minutes beyond its paid ones fund lessons on credit."""
-    consumed = {p.id: p.consumed_minutes for p in plan.purchases_between}
-    paid = {p.id: p.paid_minutes for p in plan.purchases_between}
-    credit: dict[tuple[int, int], int] = {}
-    for charge in plan.charges:  # in the order the plan took the package hours
-        for part in charge.parts:
-            if part.source != FundingSource.PURCHASE or part.purchase_id not in consumed:
-                continue
-            used = consumed[part.purchase_id]
-            after = used + part.minutes
-            owed = after - max(used, paid[part.purchase_id])
-            key = (id(charge), part.purchase_id)
-            credit[key] = credit.get(key, 0) + max(0, owed)
-            consumed[part.purchase_id] = after
-    return credit
-
-
 def _package_hours(
     parts: list[tuple[rs.Part, int]],
 ) -> list[PackageHoursView]:
@@ -268,7 +249,7 @@ def resume_view(tx: Tx, booking: BookingSession, plan: rs.Plan) -> ResumeView:
     cancel_groups: dict[tuple[str, str], list[rs.Refund]] = defaultdict(list)
     for refund in plan.refunds:
         cancel_groups[(refund.lesson.teacher, refund.lesson.category)].append(refund)
-    on_credit = _on_credit(plan)
+    on_credit = rs.on_credit(plan)
     new_groups: dict[tuple[str, str], list[rs.Charge]] = defaultdict(list)
     for charge in plan.charges:
         new_groups[(charge.lesson.teacher, charge.lesson.category)].append(charge)

@@ -14,6 +14,7 @@ from tutorctl.core.events import (
     LessonChange,
     LessonFact,
     LessonMoved,
+    PackageUse,
     SessionApplied,
     SessionMoney,
 )
@@ -46,6 +47,17 @@ def _fact(tx: Tx, lesson: rs.Lesson) -> LessonFact:
     )
 
 
+def _packages(charge: rs.Charge, credit: dict[tuple[int, int], int]) -> tuple[PackageUse, ...]:
+    """The package hours of one charge, per package in id order, with those on credit."""
+    minutes: dict[int, int] = {}
+    for part in charge.parts:
+        if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
+            minutes[part.purchase_id] = minutes.get(part.purchase_id, 0) + part.minutes
+    return tuple(
+        PackageUse(pid, minutes[pid], credit.get((id(charge), pid), 0)) for pid in sorted(minutes)
+    )
+
+
 def applied_event(
     tx: Tx,
     session_id: int,
@@ -56,7 +68,8 @@ def applied_event(
 ) -> SessionApplied:
     """What ``plan`` did, with what applied it and the people of its history row."""
     refunds = {r.lesson.id: r for r in plan.refunds}
-    extra = {c.lesson.id: c.price_cents for c in plan.charges if c.kind != "reserve"}
+    credit = rs.on_credit(plan)
+    extra = {c.lesson.id: c for c in plan.charges if c.kind != "reserve"}
     changes: list[LessonChange] = []
     for refund in plan.refunds:
         if refund.kind == "cancel":
@@ -68,17 +81,19 @@ def applied_event(
             )
     for carry in plan.carries:
         shortened = refunds.get(carry.old.id)
+        longer = extra.get(carry.new.id)
         changes.append(
             LessonMoved(
                 _fact(tx, carry.old),
                 _fact(tx, carry.new),
                 refund_cents=shortened.to_balance_cents if shortened else 0,
-                extra_cents=extra.get(carry.new.id, 0),
+                extra_cents=longer.price_cents if longer else 0,
+                packages=_packages(longer, credit) if longer else (),
             )
         )
     for charge in plan.charges:
         if charge.kind == "reserve":
-            changes.append(LessonBooked(_fact(tx, charge.lesson)))
+            changes.append(LessonBooked(_fact(tx, charge.lesson), _packages(charge, credit)))
     parts = [part for charge in plan.charges for part in charge.parts]
     money = SessionMoney(
         package_minutes=sum(p.minutes for p in parts if p.source == FundingSource.PURCHASE),
