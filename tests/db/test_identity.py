@@ -3,7 +3,7 @@ refresh or forget a row by hand."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, insert, update
+from sqlalchemy import insert, inspect, update
 from sqlmodel import select
 
 from tests.conftest import Cli
