@@ -94,7 +94,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--backend sqlite`` deselects every test parametrised on PostgreSQL (and vice versa);
-    the PgBouncer variant of a database fixture runs only for tests marked ``pooled``."""
+    the PgBouncer variant of a database fixture runs only for tests marked ``pooled``; the
+    slow tests run first."""
     chosen = config.getoption("--backend")
     other = None if chosen == "both" else next(b for b in BACKENDS if b != chosen)
     keep, drop = [], []
@@ -107,7 +108,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (drop if unwanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    # the slow tests (real processes racing, crashes, the state machine) first: the workers
+    # start on them while the many short tests fill in around them, and none is left alone
+    # at the end
+    keep.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    items[:] = keep
 
 
 @pytest.fixture(scope="session")
