@@ -39,18 +39,21 @@ def show_lesson(tx: Tx, lesson_id: int) -> LessonDetailView:
         raise NotFoundError(f"no lesson {lesson_id}")
     view = lesson_view(tx, row)
     zone, currency = tx.settings.zone, tx.settings.currency
-    funding = [
-        FundingPartView(
+    # one part per source: a lengthening move funds its extra time from the same package again
+    parts: dict[tuple[str, int | None, int | None], FundingPartView] = {}
+    for f in tx.orm.exec(
+        select(Funding).where(Funding.reservation_id == lesson_id).order_by(col(Funding.id))
+    ):
+        key = (f.source, f.purchase_id, f.payment_id)
+        before = parts.get(key)
+        parts[key] = FundingPartView(
             source=f.source,
-            minutes=f.minutes,
-            amount_cents=f.amount_cents,
+            minutes=f.minutes + (before.minutes if before else 0),
+            amount_cents=f.amount_cents + (before.amount_cents if before else 0),
             purchase_id=f.purchase_id,
             payment_id=f.payment_id,
         )
-        for f in tx.orm.exec(
-            select(Funding).where(Funding.reservation_id == lesson_id).order_by(col(Funding.id))
-        )
-    ]
+    funding = list(parts.values())
     events: list[tuple[datetime, int, int, LessonEventView]] = []
 
     def event(
