@@ -36,8 +36,17 @@ V8_COLUMNS = (
 )  # fmt: skip
 
 
+def drop_version_9(conn: Connection) -> None:
+    """Take away what version 9 changed: a lesson's reminder time (none: the caller sets the
+    rows that had one) instead of when it was booked, and its index."""
+    conn.execute(text("ALTER TABLE reservations RENAME COLUMN booked_at TO remind_from"))
+    conn.execute(text("UPDATE reservations SET remind_from = NULL"))
+    conn.execute(text("CREATE INDEX ix_reservations_remind ON reservations (remind_from)"))
+
+
 def drop_version_8(conn: Connection) -> None:
-    """Take away what version 8 added."""
+    """Take away what versions 9 and 8 added."""
+    drop_version_9(conn)
     conn.execute(text("DROP TABLE outbox"))
     conn.execute(text("DROP INDEX ix_reservations_remind"))
     for table, column in V8_COLUMNS:
