@@ -7,6 +7,7 @@ from sqlalchemy import Connection, inspect, text
 
 from tests.conftest import Cli, reserve, school
 from tests.helpers import purchase_args
+from tests.notify.conftest import book, mail_school
 from tutorctl.db.engine import get_engine
 from tutorctl.db.migrations import PG_MONEY_COLUMNS, SCHEMA_VERSION
 
@@ -36,8 +37,17 @@ V8_COLUMNS = (
 )  # fmt: skip
 
 
+def drop_version_9(conn: Connection) -> None:
+    """Take away what version 9 changed: a lesson's reminder time (none: the caller sets the
+    rows that had one) instead of when it was booked, and its index."""
+    conn.execute(text("ALTER TABLE reservations RENAME COLUMN booked_at TO remind_from"))
+    conn.execute(text("UPDATE reservations SET remind_from = NULL"))
+    conn.execute(text("CREATE INDEX ix_reservations_remind ON reservations (remind_from)"))
+
+
 def drop_version_8(conn: Connection) -> None:
-    """Take away what version 8 added."""
+    """Take away what versions 9 and 8 added."""
+    drop_version_9(conn)
     conn.execute(text("DROP TABLE outbox"))
     conn.execute(text("DROP INDEX ix_reservations_remind"))
     for table, column in V8_COLUMNS:
@@ -141,3 +151,33 @@ def test_upgrade_from_version_7_adds_emails_settings_and_the_outbox(cli: Cli) ->
     cli.ok("db", "init", "--notifications", "on", "--mail-from", "desk@school.example")
     cli.ok("session", "pay", str(held["session_id"]), "--method", "card")
     cli.ok("session", "confirm", str(held["session_id"]))
+
+
+def test_upgrade_from_version_8_keeps_when_lessons_were_booked_instead_of_their_reminder(
+    cli: Cli,
+) -> None:
+    mail_school(cli)
+    _s, ahead = book(cli, week="next", day="wed")  # Wed 2 Dec 10:00: version 8 set its reminder
+    _s, today = book(cli, week="this", day="tue", time="15:00-16:00")  # inside the window: none
+    with get_engine(cli.url).begin() as conn:  # make it look like a version 8 database
+        drop_version_9(conn)
+        conn.execute(
+            text("UPDATE reservations SET remind_from = starts_at WHERE id = :id"), {"id": ahead}
+        )
+        conn.execute(text("UPDATE tutorctl_schema SET version = 8"))
+    assert "older" in cli.fails(4, "lesson", "show", str(ahead)).err
+    upgraded = cli.json("db", "init")
+    assert (upgraded["schema_version_before"], upgraded["schema_version"]) == (8, SCHEMA_VERSION)
+    with get_engine(cli.url).begin() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("reservations")}
+        rows = conn.execute(
+            text(
+                "SELECT id, booked_at = created_at, booked_at = starts_at FROM reservations"
+                " ORDER BY id"
+            )
+        ).all()
+    assert "ix_reservations_remind" not in indexes and "ix_reservations_starts" in indexes
+    assert [tuple(r) for r in rows] == [(ahead, True, False), (today, False, True)]
+    due = ("notify", "send", "--dry-run")
+    assert cli.json("--now", "2026-11-24T14:30:00+01:00", *due)["reminders_queued"] == 0
+    assert cli.json("--now", "2026-12-01T10:30:00+01:00", *due)["reminders_queued"] == 1

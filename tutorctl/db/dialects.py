@@ -6,9 +6,10 @@ themselves: ``db/`` is the only layer that knows there are two.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, true
+from sqlalchemy import ColumnElement, Interval, func, literal, true
 
 
 def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
@@ -17,6 +18,19 @@ def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
         seconds: ColumnElement[Any] = func.extract("epoch", end - start)
         return seconds
     return func.round((func.julianday(end) - func.julianday(start)) * 86400)
+
+
+def hours_before(dialect: str, instant: Any, hours: int) -> ColumnElement[Any]:
+    """The stored instant ``hours`` before ``instant`` (a column), comparable with another
+    stored instant. PostgreSQL subtracts an interval; SQLite, whose instants are text
+    (``YYYY-MM-DD HH:MM:SS.ffffff``), shifts the seconds part with ``strftime`` and keeps the
+    fraction as it was, so the comparison stays exact to the microsecond."""
+    if dialect == "postgresql":
+        shifted: ColumnElement[Any] = instant - literal(timedelta(hours=hours), Interval())
+        return shifted
+    return func.strftime("%Y-%m-%d %H:%M:%S", instant, f"-{int(hours)} hours").op("||")(
+        func.substr(instant, 20)
+    )
 
 
 def join_each(dialect: str, driving: Any, parts: Any, on: Any) -> tuple[Any, Any]:

@@ -21,7 +21,7 @@ from tutorctl.db.schema import (
     SchemaVersion,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 ONE_OPEN_SESSION = (
@@ -177,6 +177,8 @@ V8_COLUMNS = (
     "ALTER TABLE reservations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE reservations ADD COLUMN remind_from {timestamp}",
 )
+# (when its reminder was due: version 9 replaced it by when it was booked, and the index with it)
+V8_REMIND_INDEX = "CREATE INDEX ix_reservations_remind ON reservations (remind_from)"
 ONE_REMINDER = (
     "CREATE UNIQUE INDEX IF NOT EXISTS uq_outbox_reminder ON outbox (lesson_id)"
     " WHERE kind = 'reminder'"
@@ -191,10 +193,28 @@ def _telling_people(conn: Connection) -> None:
     timestamp = "TIMESTAMP WITHOUT TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
     for statement in V8_COLUMNS:
         conn.exec_driver_sql(statement.format(timestamp=timestamp))
-    (index,) = (i for i in tables.reservations.indexes if i.name == "ix_reservations_remind")
-    index.create(conn)
+    conn.exec_driver_sql(V8_REMIND_INDEX)
     tables.outbox.create(conn)
     _outbox_index(conn)
+
+
+# Version 9 (SPEC §11): a lesson keeps when it became booked, not when its reminder is due, so
+# that `notify send` applies the school's current --reminder-hours to every booked lesson
+# (imported ones too). A row that was due a reminder was booked before its window: it becomes
+# booked when it was created (its reminder stays due); one that was due none (booked inside its
+# window, reminders off, or never booked) becomes booked when it starts (it gets none, as
+# before). The due window is a range on starts_at (ix_reservations_starts): no index of its own.
+V9_BOOKED_AT = (
+    "DROP INDEX ix_reservations_remind",
+    "ALTER TABLE reservations RENAME COLUMN remind_from TO booked_at",
+    "UPDATE reservations SET booked_at = CASE WHEN booked_at IS NULL THEN starts_at"
+    " ELSE created_at END",
+)
+
+
+def _booked_at(conn: Connection) -> None:
+    for statement in V9_BOOKED_AT:
+        conn.exec_driver_sql(statement)
 
 
 # version → function upgrading a database at version-1 to version (run in the init transaction)
@@ -206,6 +226,7 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     6: _lesson_lookups,
     7: _backstop_exact,
     8: _telling_people,
+    9: _booked_at,
 }
 # what a fresh database needs beyond the tables of the models, in version order
 FRESH: tuple[Callable[[Connection], None], ...] = (

@@ -159,8 +159,8 @@ class Reservation(Table, table=True):
         Index("ix_reservations_student_week", "student_id", "week", "day"),
         Index("ix_reservations_status_ends", "status", "ends_at"),
         Index("ix_reservations_session", "session_id"),
-        Index("ix_reservations_starts", "starts_at"),  # reports: the lessons of a period
-        Index("ix_reservations_remind", "remind_from"),  # notify send: the reminders due
+        # reports: the lessons of a period; notify send: the lessons in the reminder window
+        Index("ix_reservations_starts", "starts_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -182,10 +182,12 @@ class Reservation(Table, table=True):
     late_cancel: bool = False
     created_at: datetime = _instant()
     # SPEC §11: one calendar event across moves (UID: the lineage's first row; SEQUENCE: the
-    # revision); when its reminder is due (None: booked inside the window, or reminders off)
+    # revision); when this row became booked (its session applied, or its import): a reminder
+    # is due for it if that was before its window opened, by the school's setting at the time
+    # `notify send` queues reminders (None: never booked)
     lineage_id: int | None = None
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    remind_from: datetime | None = _instant(nullable=True)
+    booked_at: datetime | None = _instant(nullable=True)
 
 
 class Operation(Table, table=True):

@@ -28,7 +28,7 @@ from tutorctl.db.schema import (
 from tutorctl.db.uow import Tx
 from tutorctl.services.accounts import account_of, post
 from tutorctl.services.ids import must_id
-from tutorctl.services.telling import applied_event, remind_from
+from tutorctl.services.telling import applied_event
 
 
 def _fund(
@@ -104,7 +104,7 @@ def apply_plan(
         new.unfunded = old.unfunded  # an unfunded imported lesson stays unfunded (SPEC §4)
         # the same calendar event, one revision on (SPEC §11)
         new.lineage_id, new.revision = old.lineage_id or old.id, old.revision + 1
-        new.remind_from = remind_from(tx, new.starts_at)
+        new.booked_at = tx.now  # its reminder: decided when `notify send` runs (SPEC §11)
         tx.orm.add_all([old, new])
         tx.orm.flush()
         for part in carry.parts:
@@ -138,7 +138,7 @@ def apply_plan(
         assert lesson is not None
         lesson.status = LessonStatus.BOOKED
         if charge.kind == "reserve":
-            lesson.remind_from = remind_from(tx, lesson.starts_at)
+            lesson.booked_at = tx.now
         tx.orm.add(lesson)
         _fund(tx, must_id(lesson), charge.parts, account, sid, payment_id)
     for operation in operations:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from tutorctl.core.settings import SchoolSettings
 from tutorctl.core.status import LessonStatus
 from tutorctl.db import tables
+from tutorctl.db.dialects import hours_before
 from tutorctl.db.uow import Tx
 from tutorctl.services.messages import Row, row_of
 
@@ -44,11 +45,14 @@ LIVE = (LessonStatus.BOOKED, LessonStatus.DONE)
 
 
 def queue_reminders(tx: Tx) -> int:
-    """One INSERT … SELECT: a reminder for every booked lesson whose reminder is due
-    (``remind_from``, set when it was booked, none when booked inside the window), not yet
-    started, whose student has an email and wants messages, and that has none yet (a moved
-    lesson is a new row: it gets one for its new time; the unique index backs this up)."""
-    if not tx.settings.notifications or not tx.settings.reminder_hours:
+    """One INSERT … SELECT: a reminder for every booked lesson that starts within the school's
+    ``reminder_hours`` as they are now (the range on ``starts_at`` reads its index), that was
+    booked before that window opened for it (``booked_at``: none when booked inside it, its
+    confirmation said so), whose student has an email and wants messages, and that has none
+    yet (a moved lesson is a new row, booked when the move was applied: it gets one for its new
+    time if the move came before the window; the unique index backs this up)."""
+    hours = tx.settings.reminder_hours
+    if not tx.settings.notifications or not hours:
         return 0
     due = (
         select(
@@ -66,9 +70,10 @@ def queue_reminders(tx: Tx) -> int:
         )
         .select_from(_R.join(_U, _U.c.id == _R.c.student_id))
         .where(
-            _R.c.status == LessonStatus.BOOKED,
-            _R.c.remind_from <= tx.now,
             _R.c.starts_at > tx.now,
+            _R.c.starts_at <= tx.now + timedelta(hours=hours),
+            _R.c.status == LessonStatus.BOOKED,
+            _R.c.booked_at < hours_before(tx.dialect, _R.c.starts_at, hours),
             _U.c.email.is_not(None),
             _U.c.notify.is_(True),
             ~exists().where(_O.c.kind == "reminder", _O.c.lesson_id == _R.c.id),

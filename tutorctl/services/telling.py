@@ -4,7 +4,6 @@ money — built from the plan just applied, so the receipt says exactly what was
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
 
 from tutorctl.core import resume as rs
 from tutorctl.core.events import (
@@ -21,14 +20,6 @@ from tutorctl.core.events import (
 from tutorctl.core.status import FundingSource
 from tutorctl.db.schema import Reservation
 from tutorctl.db.uow import Tx
-
-
-def remind_from(tx: Tx, starts_at: datetime) -> datetime | None:
-    """When a lesson booked now is due its reminder: ``reminder_hours`` before it starts —
-    none if that is already past (its confirmation says it) or reminders are off."""
-    hours = tx.settings.reminder_hours
-    due = starts_at - timedelta(hours=hours)
-    return due if hours and due > tx.now else None
 
 
 def _fact(tx: Tx, lesson: rs.Lesson) -> LessonFact:

@@ -47,8 +47,9 @@ from tutorctl.services.imports.weeks import availability
 from tutorctl.services.lessons import NEW_LESSON_COLUMNS, new_lesson_row
 from tutorctl.services.packages import package_stock
 
-# the bulk insert of lessons: one executemany on the driver (ids allocated up front)
-NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS))
+# the bulk insert of lessons: one executemany on the driver (ids allocated up front); an
+# imported lesson is booked when it is imported (its reminder: SPEC §11, `notify send`)
+NEW_RESERVATION = Prepared(insert(R).inline(), keys=("id", *NEW_LESSON_COLUMNS, "booked_at"))
 IMPORTED = (LessonStatus.BOOKED, LessonStatus.DONE)
 
 
@@ -170,7 +171,7 @@ class Reservations:
             )
         ids = tx.allocate_ids(Reservation, len(rows))
         for row, lesson_id in zip(rows, ids, strict=True):
-            row["id"] = lesson_id
+            row["id"], row["booked_at"] = lesson_id, tx.now
         tx.run_many(NEW_RESERVATION, rows)
         line_of = dict(zip(ids, (p.line for p in good), strict=True))
         _overlaps(tx, ids, line_of, job.problems)
