@@ -34,6 +34,7 @@ from tutorctl.core.status import LessonStatus
 from tutorctl.db import tables
 from tutorctl.db.dialects import hours_before
 from tutorctl.db.uow import Tx
+from tutorctl.services import told as told_of
 from tutorctl.services.messages import Row, row_of
 
 _O, _R, _U, _C = tables.outbox, tables.reservations, tables.users, tables.categories
@@ -176,7 +177,8 @@ def _standing(row: Row, lessons: dict[int, Any]) -> tuple[Row | None, str | None
 
 def claim(tx: Tx, token: str, limit: int) -> Claimed:
     """Up to ``limit`` messages due, claimed for this run. A message whose lessons changed
-    since is told without them; one of which nothing stands becomes ``obsolete`` (not sent)."""
+    since is told without them, and without the cancellations of lessons its person was never
+    told of (``told``); one of which nothing stands becomes ``obsolete`` (not sent)."""
     tx.unchanged()
     claimable = or_(
         and_(_O.c.status == "queued", _O.c.next_attempt_at <= tx.now),
@@ -214,9 +216,11 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
     for row in rows:
         wanted |= {i["id"] for i in row.payload.get("lessons", []) if i["action"] != "cancelled"}
     lessons = _lessons(tx, wanted)
+    pairs = set().union(*(told_of.asked(r, t.user_id) for r, t in zip(rows, taken, strict=True)))
+    heard = told_of.told(tx, pairs, [r.id for r in rows])
     good: list[Row] = []
     gone: list[tuple[Row, str]] = []
-    for row, raw in zip(rows, taken, strict=True):
+    for row, raw in zip(rows, taken, strict=True):  # in id order: an earlier one tells first
         if raw.user_id in deaf:
             gone.append((row, deaf[raw.user_id]))
             continue
@@ -228,9 +232,12 @@ def claim(tx: Tx, token: str, limit: int) -> Claimed:
                 told = Row(row.id, row.kind, row.to_address, row.to_name, row.session_id, payload)
         else:
             told, why = _standing(row, lessons)
+            if told is not None:  # nobody hears of a change to a lesson never told them
+                told, why = told_of.as_heard(told, raw.user_id, heard)
         if told is None:
             gone.append((row, why or "obsolete"))
             continue
+        heard.add(raw.user_id, row.id, told_of.uids(told.payload))
         if told.payload is not row.payload:  # stored as sent: a later look shows what went
             tx.run(update(_O).where(_O.c.id == row.id).values(payload=json.dumps(told.payload)))
         good.append(told)
