@@ -29,6 +29,7 @@ from tutorctl.core.events import (
     PackageUse,
     PaymentFailed,
     SessionApplied,
+    SessionMoney,
     SessionsSettled,
 )
 from tutorctl.db import tables
@@ -101,6 +102,11 @@ def _not_applied(dropped: tuple[NotApplied, ...], names: dict[int, str]) -> dict
     return {"not_applied": [{**_item(d.kind, d.lesson, names), "why": d.why} for d in dropped]}
 
 
+def _money(money: SessionMoney) -> dict[str, int]:
+    """A receipt's money; no surplus key when none went back (the payload is as it was)."""
+    return {k: v for k, v in vars(money).items() if v or k != "surplus_cents"}
+
+
 def _people(tx: Tx, ids: set[int]) -> dict[int, Any]:
     """id → (id, name, email, notify) of these people, in one statement."""
     rows = tx.run(
@@ -167,7 +173,7 @@ def _queue_applied(tx: Tx, applied: list[SessionApplied]) -> int:
         if student is not None and student.email and student.notify:
             payload = {
                 "lessons": lines,
-                "money": vars(event.money),
+                "money": _money(event.money),
                 "currency": currency,
                 "reason": event.reason,
                 **_not_applied(event.not_applied, names),
