@@ -606,3 +606,51 @@ def test_a_payment_settled_after_its_only_lesson_started_says_nothing_was_applie
                        "--method", "card")  # fmt: skip
     assert "nothing was left to apply" in settled["message"], settled
     assert cli.json("account", "show", "bob")["balance_cents"] == pending["amount_cents"]
+
+
+def test_a_payment_that_booked_nothing_ends_payment_failed_its_money_on_the_balance(
+    cli: Cli,
+) -> None:
+    """README: a payment that succeeds but has nothing left to apply releases the lessons, the
+    session ends payment_failed with its payment succeeded, and the money goes to the balance
+    (it said ``paid``: a session that had applied nothing)."""
+    school(cli)
+    held = reserve(cli, "--json", day="tue", time="10:00-11:00").json()
+    session = str(held["session_id"])
+    pay = ("session", "pay", session, "--method", "card", "--simulate")
+    cli.ok("--now", "2026-11-24T09:45:00+01:00", *pay, "pending")
+    settled = cli.json("--now", "2026-11-24T10:01:00+01:00", *pay, "success")
+    assert (settled["status"], settled["payment_status"]) == ("payment_failed", "succeeded")
+    shown = cli.json("session", "show", session)
+    assert shown["status"] == "payment_failed"
+    assert [op["status"] for op in shown["operations"]] == ["abandoned"]
+    (entry,) = cli.json("account", "history", "bob")["entries"]
+    assert (entry["amount_cents"], entry["session_id"]) == (4000, int(session))
+    assert _balance(cli) == 4000
+    assert _lesson(cli, held["reservation_id"]).status == "released"
+    again = cli.json("--now", "2026-11-24T10:02:00+01:00", *pay, "success")
+    assert "nothing was taken again" in again["message"]
+    assert _balance(cli) == 4000  # nothing taken twice
+    cli.ok("--now", "2026-11-24T10:30:00+01:00", "expire")  # nobody confirmed it
+    assert cli.json("session", "show", session)["status"] == "expired"
+
+
+def test_a_payment_settled_after_one_lesson_started_pays_the_rest_and_credits_the_surplus(
+    cli: Cli,
+) -> None:
+    school(cli)
+    cli.ok("account", "credit", "bob", "30.00")
+    first = reserve(cli, "--json", day="tue", time="10:00-12:00").json()
+    reserve(cli, day="wed", time="10:00-11:00")
+    session = str(first["session_id"])
+    pay = ("session", "pay", session, "--method", "card", "--simulate")
+    cli.ok("--now", "2026-11-24T09:50:00+01:00", *pay, "pending", "--expect-total", "90.00")
+    paid = cli.json("--now", "2026-11-24T10:05:00+01:00", *pay, "success")
+    assert paid["status"] == "paid" and paid["amount_cents"] == 9000
+    assert "1 operation(s) left out" in paid["message"]
+    assert "80.00 EUR of it went to the balance" in paid["message"]
+    ledger = [
+        (e["amount_cents"], e["reason"]) for e in cli.json("account", "history", "bob")["entries"]
+    ]
+    assert ledger[-2:] == [(-3000, ledger[-2][1]), (8000, "payment 1 surplus")]
+    assert _balance(cli) == 8000

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.conftest import Cli
+from tests.conftest import Cli, reserve
 from tests.notify.conftest import book, mail_school
 from tests.notify.smtp import Inbox
 from tutorctl.db.engine import get_engine
@@ -27,6 +27,22 @@ def test_a_missing_message_is_a_violation(cli: Cli) -> None:
         f"messages: session {session} has no receipt for bob",
         f"messages: session {session} has no message for alice",
     ]
+    with get_engine(cli.url).begin() as conn:  # put back as it was: the fixture checks again
+        conn.execute(text("DELETE FROM history_users"))
+        conn.execute(text("UPDATE users SET email = NULL"))
+
+
+def test_a_payment_taken_that_booked_nothing_and_told_nobody_is_a_violation(cli: Cli) -> None:
+    mail_school(cli)
+    held = reserve(cli, "--json", day="tue", time="10:00-11:00").json()  # NOW is Tue 09:00
+    session = str(held["session_id"])
+    pay = ("session", "pay", session, "--method", "card", "--simulate")
+    cli.ok("--now", "2026-11-24T09:50:00+01:00", *pay, "pending")
+    cli.ok("--now", "2026-11-24T10:05:00+01:00", *pay, "success")  # the lesson has started
+    assert violations(cli) == []
+    with get_engine(cli.url).begin() as conn:  # as the payment left it before it told anyone
+        conn.execute(text("DELETE FROM outbox"))
+    assert violations(cli) == [f"messages: session {session} took payment 1 and told bob nothing"]
     with get_engine(cli.url).begin() as conn:  # put back as it was: the fixture checks again
         conn.execute(text("DELETE FROM history_users"))
         conn.execute(text("UPDATE users SET email = NULL"))

@@ -68,15 +68,29 @@ LessonChange = LessonBooked | LessonMoved | LessonCancelled
 
 
 @dataclass(frozen=True)
+class NotApplied:
+    """An operation of a session that was not applied when it was paid for (time overtook
+    it, or the payment no longer covered it): what it would have done, and why not. The
+    student is told (the receipt, or the message of a payment that booked nothing)."""
+
+    kind: str  # "reserve", "cancel" or "move"
+    lesson: LessonFact  # a reserve's new lesson; the lesson a cancel or a move targeted
+    why: str
+
+
+@dataclass(frozen=True)
 class SessionMoney:
     """The money of an applied session, as its receipt tells it."""
 
     package_minutes: int  # package hours used
     balance_cents: int  # balance money used
-    payment_cents: int  # external payment taken
+    payment_cents: int  # external payment taken (all the provider took)
     refund_cents: int  # money back to the balance
     refund_minutes: int  # package minutes given back
-    balance_after_cents: int
+    balance_after_cents: int  # the ledger balance once the session's money moved
+    # of the payment, what nothing applied needed: credited to the balance (a pending payment
+    # settled after some of its lessons started, or after all of them)
+    surplus_cents: int = 0
 
 
 # -- why a session was applied (its history row says which) -------------------------------
@@ -122,6 +136,7 @@ class SessionApplied:
     cause: Cause
     people: tuple[int, ...]  # everyone its history row is about (the lessons' people)
     reason: str | None = None  # why, when it was not the student's doing (teacher off)
+    not_applied: tuple[NotApplied, ...] = ()  # what time overtook as it was paid for
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -140,14 +155,17 @@ class PaymentStarted:
 
 @dataclass(frozen=True)
 class PaymentFailed:
-    """One session's payment did not pay for it (refused, or short of a changed resume):
+    """One session's payment did not pay for it (refused; or taken but short of a changed
+    resume, or with nothing left to apply: then ``money`` says it went to the balance):
     nothing was booked."""
 
     session_id: int
     student_id: int
     payment_id: int
-    what: str  # "failed" or "short": the history subject says which
+    what: str  # "failed", "short" or "unused": the history subject says which
     why: str
+    money: SessionMoney | None = None  # a payment taken: the money, all to the balance
+    not_applied: tuple[NotApplied, ...] = ()  # the lessons it did not book, and why
 
 
 @dataclass(frozen=True)

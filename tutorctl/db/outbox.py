@@ -25,9 +25,11 @@ from tutorctl.core.events import (
     LessonChange,
     LessonFact,
     LessonMoved,
+    NotApplied,
     PackageUse,
     PaymentFailed,
     SessionApplied,
+    SessionMoney,
     SessionsSettled,
 )
 from tutorctl.db import tables
@@ -93,6 +95,18 @@ def _items(change: LessonChange, names: dict[int, str]) -> tuple[int, dict[str, 
     )
 
 
+def _not_applied(dropped: tuple[NotApplied, ...], names: dict[int, str]) -> dict[str, Any]:
+    """What a paid session left out, and why (none: no key, the payload is as it was)."""
+    if not dropped:
+        return {}
+    return {"not_applied": [{**_item(d.kind, d.lesson, names), "why": d.why} for d in dropped]}
+
+
+def _money(money: SessionMoney) -> dict[str, int]:
+    """A receipt's money; no surplus key when none went back (the payload is as it was)."""
+    return {k: v for k, v in vars(money).items() if v or k != "surplus_cents"}
+
+
 def _people(tx: Tx, ids: set[int]) -> dict[int, Any]:
     """id → (id, name, email, notify) of these people, in one statement."""
     rows = tx.run(
@@ -127,7 +141,7 @@ def queue(tx: Tx, events: Sequence[Event]) -> int:
         count += _queue_applied(tx, applied)
     for event in events:
         if isinstance(event, PaymentFailed):
-            count += _queue_failed(tx, (event.session_id,), event.why)
+            count += _queue_failed(tx, (event.session_id,), event.why, _taken(tx, event))
         elif isinstance(event, SessionsSettled) and event.payments_failed and event.session_ids:
             count += _queue_failed(tx, event.session_ids, event.why)
     return count
@@ -140,6 +154,7 @@ def _queue_applied(tx: Tx, applied: list[SessionApplied]) -> int:
         for change in event.changes:
             fact = change.new if isinstance(change, LessonMoved) else change.lesson
             ids.add(fact.teacher_id)
+        ids.update(d.lesson.teacher_id for d in event.not_applied)
     people = _people(tx, ids)
     names = {i: p.name for i, p in people.items()}
     currency = tx.settings.currency
@@ -158,9 +173,10 @@ def _queue_applied(tx: Tx, applied: list[SessionApplied]) -> int:
         if student is not None and student.email and student.notify:
             payload = {
                 "lessons": lines,
-                "money": vars(event.money),
+                "money": _money(event.money),
                 "currency": currency,
                 "reason": event.reason,
+                **_not_applied(event.not_applied, names),
             }
             rows.append(_row(tx, "receipt", student, event.session_id, payload))
     for teacher_id, lines in by_teacher.items():
@@ -174,9 +190,22 @@ def _queue_applied(tx: Tx, applied: list[SessionApplied]) -> int:
     return len(rows)
 
 
-def _queue_failed(tx: Tx, session_ids: Sequence[int], why: str) -> int:
+def _taken(tx: Tx, event: PaymentFailed) -> dict[str, Any]:
+    """A payment taken that booked nothing: its money (all to the balance), and the lessons
+    it did not book with why (none for a refused payment: the payload is as it was)."""
+    if event.money is None:
+        return {}
+    teachers = {d.lesson.teacher_id for d in event.not_applied}
+    names = {i: p.name for i, p in _people(tx, teachers | {event.student_id}).items()}
+    return {"money": vars(event.money), **_not_applied(event.not_applied, names)}
+
+
+def _queue_failed(
+    tx: Tx, session_ids: Sequence[int], why: str, extra: dict[str, Any] | None = None
+) -> int:
     """The students of these sessions, set-based (``expire`` fails a batch at once)."""
-    payload = json.dumps({"why": why, "currency": tx.settings.currency}, sort_keys=True)
+    facts = {"why": why, "currency": tx.settings.currency, **(extra or {})}
+    payload = json.dumps(facts, sort_keys=True)
     chosen = (
         select(
             literal("payment_failed").label("kind"),

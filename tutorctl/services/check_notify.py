@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus
+from tutorctl.core.status import LessonStatus, OperationKind, OperationStatus, PaymentStatus
 from tutorctl.db.tables import booking_sessions as S
 from tutorctl.db.tables import history as H
 from tutorctl.db.tables import history_users as HU
 from tutorctl.db.tables import operations as O
 from tutorctl.db.tables import outbox as OB
+from tutorctl.db.tables import payments as PAY
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.tables import users as U
 from tutorctl.db.uow import Tx
@@ -49,14 +50,15 @@ def _on_stretches(tx: Tx) -> list[tuple[datetime, datetime | None]]:
     return stretches
 
 
-def _wants(person: Any) -> Any:
+def _wants(person: Any, of: Any = O, at: Any = O.c.applied_at) -> Any:
     """Has an email, did not opt out, and neither changed after the session's operations were
-    applied (history in commit order: after the session's first history row from then on)."""
+    applied (history in commit order: after the session's first history row from then on);
+    ``of`` and ``at``: the row (an operation, a payment) and the instant it was told of."""
     later = aliased(H)
     applied_row = (
         select(func.min(later.c.id))
-        .where(later.c.session_id == O.c.session_id, later.c.at >= O.c.applied_at)
-        .correlate(O)  # the operation of the query this condition is in, two levels up
+        .where(later.c.session_id == of.c.session_id, later.c.at >= at)
+        .correlate(of)  # the row of the query this condition is in, two levels up
         .scalar_subquery()
     )
     changed = (
@@ -108,13 +110,46 @@ def _missing(tx: Tx, start: datetime, end: datetime | None) -> list[str]:
         .limit(LIMIT)
     )
     found += [f"messages: session {s} has no message for {who}" for s, who in tx.run(no_message)]
-    return found
+    return found + _untold_payments(tx, start, end)
+
+
+def _untold_payments(tx: Tx, start: datetime, end: datetime | None) -> list[str]:
+    """A payment taken (succeeded) that applied nothing (time overtook every lesson of it, or
+    it no longer covered the resume): its money went to the balance, and the student must
+    have been told, by a receipt or the message of the failed payment (README)."""
+    settled = [PAY.c.status == PaymentStatus.SUCCEEDED, PAY.c.settled_at >= start]
+    if end is not None:
+        settled.append(PAY.c.settled_at < end)
+    student = aliased(U)
+    untold = (
+        select(S.c.id, PAY.c.id, student.c.handle)
+        .distinct()
+        .join(PAY, PAY.c.session_id == S.c.id)
+        .join(student, student.c.id == S.c.student_id)
+        .where(
+            *settled,
+            ~exists().where(H.c.session_id == S.c.id, H.c.command.like("demo%")),
+            # a session that applied operations: its receipt is checked above
+            ~exists().where(O.c.session_id == S.c.id, O.c.status == OperationStatus.APPLIED),
+            _wants(student, PAY, PAY.c.settled_at),
+            ~exists().where(
+                OB.c.session_id == S.c.id,
+                OB.c.user_id == student.c.id,
+                OB.c.kind.in_(("receipt", "payment_failed")),
+            ),
+        )
+        .limit(LIMIT)
+    )
+    return [
+        f"messages: session {s} took payment {p} and told {who} nothing"
+        for s, p, who in tx.run(untold)
+    ]
 
 
 def messages(tx: Tx) -> list[str]:
     """10. every session applied while notifications were on has its messages for each
-    person concerned who has an email and did not opt out; no reminder was sent for a lesson
-    that was not booked at that time"""
+    person concerned who has an email and did not opt out, and so has every payment taken
+    that applied nothing; no reminder was sent for a lesson that was not booked at that time"""
     found = [line for start, end in _on_stretches(tx) for line in _missing(tx, start, end)]
     # a reminder sent for a lesson never booked, booked only after it was sent, or
     # cancelled or moved away before it was sent

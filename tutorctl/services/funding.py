@@ -3,12 +3,13 @@ payment; lessons and operations move on. Exactly the plan computed under the ses
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlmodel import select
 
 from tutorctl.core import resume as rs
-from tutorctl.core.events import Cause
+from tutorctl.core.events import Cause, NotApplied, PaidFor
 from tutorctl.core.status import (
     FundingSource,
     LedgerKind,
@@ -76,10 +77,13 @@ def apply_plan(
     applied: tuple[Cause, Iterable[int]],
     payment_id: int | None = None,
     reason: str | None = None,
+    dropped: tuple[NotApplied, ...] = (),
 ) -> None:
-    """Apply exactly ``plan``: refunds, carried funding, charges; lessons and operations move on.
-    What it did is recorded as one ``SessionApplied`` event: ``applied`` is what applied it and
-    the people its history row is about; its messages (SPEC §11) come from the same event."""
+    """Apply exactly ``plan``: refunds, carried funding, charges; lessons and operations move on;
+    a payment's surplus (what it took beyond what the plan asks: lessons started while it was
+    pending) goes to the balance. What it did is recorded as one ``SessionApplied`` event:
+    ``applied`` is what applied it and the people its history row is about, ``dropped`` what
+    time overtook as it was paid for; its messages (SPEC §11) come from the same event."""
     account = account_of(tx, student)
     sid = must_id(booking)
     for refund in plan.refunds:
@@ -145,4 +149,36 @@ def apply_plan(
         operation.status = OperationStatus.APPLIED
         operation.applied_at = tx.now
         tx.orm.add(operation)
-    tx.record(applied_event(tx, sid, must_id(student), plan, applied, reason))
+    cause = applied[0]
+    if isinstance(cause, PaidFor) and cause.amount_cents > plan.to_pay_cents:
+        post(
+            tx,
+            account,
+            cause.amount_cents - plan.to_pay_cents,
+            LedgerKind.PAYMENT,
+            f"payment {cause.payment_id} surplus",
+            session_id=sid,
+            payment_id=cause.payment_id,
+        )
+    event = applied_event(
+        tx, sid, must_id(student), plan, applied, reason, account.balance_cents, dropped
+    )
+    tx.record(event)
+
+
+def net_package_minutes(plan: rs.Plan) -> dict[int, int]:
+    """The package minutes a payment in progress holds, by purchase: what its charges take
+    beyond what its own cancels and shortened moves give back to that package. The refunds
+    are not applied until the payment succeeds, so the package still counts those minutes as
+    consumed: holding them again would count them twice (issue 23.3), and like the reserved
+    balance (balance before less after), a hold is what the session will take net."""
+    net: dict[int, int] = defaultdict(int)
+    for charge in plan.charges:
+        for part in charge.parts:
+            if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
+                net[part.purchase_id] += part.minutes
+    for refund in plan.refunds:
+        for back in refund.to_purchases:
+            if back.purchase_id is not None:
+                net[back.purchase_id] -= back.minutes
+    return {purchase: minutes for purchase, minutes in net.items() if minutes > 0}

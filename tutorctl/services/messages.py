@@ -79,19 +79,35 @@ def _line(item: dict[str, Any], settings: SchoolSettings, for_teacher: bool) -> 
     return {**item, "text": f"{action}: {text}", "when": when(item["starts_at"], settings)}
 
 
+NOT_DONE = {"reserve": "not booked", "cancel": "not cancelled", "move": "not moved"}
+
+
+def _left_out(item: dict[str, Any], settings: SchoolSettings) -> dict[str, Any]:
+    """A lesson a paid session left out (time overtook it), and why."""
+    end = datetime.fromisoformat(item["ends_at"]).astimezone(settings.zone)
+    text = f"{item['category']} with {item['teacher']}, {when(item['starts_at'], settings)}-"
+    action = NOT_DONE.get(item["action"], item["action"])
+    return {**item, "action": action, "text": f"{action}: {text}{end:%H:%M} ({item['why']})"}
+
+
 def context(row: Row, settings: SchoolSettings) -> dict[str, Any]:
-    """What a template may use: plain values only."""
+    """What a template may use: plain values only. ``money`` has, beside the payload's, the
+    part of a payment the lessons used (``payment_used_cents``) when some went back."""
     p, c = row.payload, settings.currency
     lines = [_line(i, settings, row.kind == "teacher") for i in p.get("lessons", [])]
+    cents = dict(p.get("money", {}))
+    if cents.get("surplus_cents"):
+        cents["payment_used_cents"] = cents["payment_cents"] - cents["surplus_cents"]
     money = {
         k: format_amount(v, c) if k.endswith("_cents") else f"{v / 60:g} h"
-        for k, v in p.get("money", {}).items()
+        for k, v in cents.items()
     }
     return {
         "kind": row.kind,
         "name": row.to_name,
         "session_id": row.session_id,
         "lessons": lines,
+        "not_applied": [_left_out(i, settings) for i in p.get("not_applied", [])],
         "money": money,
         "reason": p.get("reason") or p.get("why"),
         "timezone": settings.timezone,
@@ -102,10 +118,14 @@ def _default_subject(ctx: dict[str, Any]) -> str:
     lessons, kind = ctx["lessons"], ctx["kind"]
     if kind == "reminder" and lessons:
         return f"Reminder: {lessons[0]['category']} on {lessons[0]['when']}"
+    if kind == "payment_failed" and ctx["money"]:
+        return (
+            f"Nothing was booked: your payment went to your balance (session {ctx['session_id']})"
+        )
     if kind == "payment_failed":
         return f"Your payment failed: nothing was booked (session {ctx['session_id']})"
     counts: dict[str, int] = {}
-    for line in lessons:
+    for line in lessons + ctx["not_applied"]:
         counts[line["action"]] = counts.get(line["action"], 0) + 1
     what = ", ".join(f"{n} {a}" for a, n in counts.items())
     return f"Your lessons: {what}" if kind == "receipt" else f"Lessons changed: {what}"
@@ -114,7 +134,11 @@ def _default_subject(ctx: dict[str, Any]) -> str:
 def _default_text(ctx: dict[str, Any]) -> str:
     out = [f"Hello {ctx['name']},", ""]
     kind = ctx["kind"]
-    if kind == "payment_failed":
+    if kind == "payment_failed" and ctx["money"]:
+        out += [f"Your payment for session {ctx['session_id']} was taken, but it booked "
+                "nothing: all of it went to your balance."]  # fmt: skip
+        out += [f"({ctx['reason']})"] if ctx["reason"] else []
+    elif kind == "payment_failed":
         out += [f"The payment of session {ctx['session_id']} failed: nothing was booked."]
         out += [f"({ctx['reason']})"] if ctx["reason"] else []
     elif kind == "reminder":
@@ -124,12 +148,17 @@ def _default_text(ctx: dict[str, Any]) -> str:
     if ctx["reason"] and kind != "payment_failed":
         out += [f"Why: {ctx['reason']}"]
     out += [f"- {line['text']}" for line in ctx["lessons"]]
+    if ctx["not_applied"]:
+        out += ["", "Not done:"]
+        out += [f"- {line['text']}" for line in ctx["not_applied"]]
     money = ctx["money"]
     if money:
         out += ["", "Money:"]
         labels = (
             ("package_minutes", "package hours used"), ("balance_cents", "from your balance"),
-            ("payment_cents", "paid"), ("refund_cents", "refunded to your balance"),
+            ("payment_cents", "paid"), ("payment_used_cents", "of it, for these lessons"),
+            ("surplus_cents", "of it, back to your balance"),
+            ("refund_cents", "refunded to your balance"),
             ("refund_minutes", "package hours given back"),
             ("balance_after_cents", "your balance now"),
         )  # fmt: skip
@@ -191,10 +220,12 @@ class Templates:
         lessons = [{**lesson, "action": a} for a in ("booked", "moved", "cancelled")]
         money = dict.fromkeys(
             ("package_minutes", "balance_cents", "payment_cents", "refund_cents",
-             "refund_minutes", "balance_after_cents"), 0,
+             "refund_minutes", "balance_after_cents", "surplus_cents", "payment_used_cents"), 0,
         )  # fmt: skip
+        left = [{**lesson, "action": a, "why": "w"} for a in ("reserve", "cancel", "move")]
         for kind in KINDS:
-            payload = {"lessons": lessons, "money": money, "reason": "r", "why": "w"}
+            payload = {"lessons": lessons, "money": money, "reason": "r", "why": "w",
+                       "not_applied": left}  # fmt: skip
             ctx = context(Row(0, kind, "a@b.example", "N", 1, payload), settings)
             self.render(f"{kind}.subject.txt", ctx)
             self.render(f"{kind}.txt", ctx)

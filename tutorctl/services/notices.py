@@ -106,12 +106,18 @@ def retry(tx: Tx, message_id: int | None, failed: bool) -> RetryView:
 
 
 def receipt(tx: Tx, session_id: int) -> ReceiptView:
-    """The receipt of a session, from its queued message's facts (or why there is none)."""
+    """The receipt of a session, from its queued message's facts (or why there is none): the
+    receipt of its payment; else the message of a payment taken that booked nothing (it
+    tells the money, gone to the balance)."""
     booking = get_session(tx, session_id)
     student = find_user(tx, booking.student_id)
-    raw = tx.run(
-        _query().where(_O.c.session_id == session_id, _O.c.kind == "receipt").order_by(_O.c.id)
-    ).first()
+    told = (
+        _query()
+        .where(_O.c.session_id == session_id, _O.c.kind.in_(("receipt", "payment_failed")))
+        .order_by(_O.c.id)
+    )
+    rows = [r for r in tx.run(told) if r.kind == "receipt" or "money" in json.loads(r.payload)]
+    raw = min(rows, key=lambda r: (r.kind != "receipt", r.id), default=None)
     if raw is None:
         raise NotFoundError(
             f"session {session_id} has no receipt: it was not applied while notifications "
@@ -127,6 +133,7 @@ def receipt(tx: Tx, session_id: int) -> ReceiptView:
         status=booking.status,
         currency=tx.settings.currency,
         lessons=[{k: v for k, v in line.items()} for line in ctx["lessons"]],
+        not_applied=[{k: v for k, v in line.items()} for line in ctx["not_applied"]],
         money=payload.get("money", {}),
         text=text.get_content() if text is not None else "",
     )

@@ -7,23 +7,22 @@ plan (``funding.apply_plan``).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from tutorctl.core import resume as rs
 from tutorctl.core.errors import NotFoundError, RuleError
 from tutorctl.core.events import (
     Confirmed,
+    NotApplied,
     PaidFor,
     PaymentFailed,
     PaymentStarted,
     SessionClosed,
+    SessionMoney,
 )
 from tutorctl.core.money import format_amount
 from tutorctl.core.status import (
-    FundingSource,
     LedgerKind,
     LessonStatus,
     OperationKind,
@@ -36,7 +35,7 @@ from tutorctl.core.views import PayResultView
 from tutorctl.db.schema import BookingSession, Operation, PackageHold, Payment, Reservation, User
 from tutorctl.db.uow import Tx
 from tutorctl.services.accounts import account_of, post
-from tutorctl.services.funding import apply_plan
+from tutorctl.services.funding import apply_plan, net_package_minutes
 from tutorctl.services.holds import Touch, lock_session, release_holds
 from tutorctl.services.ids import must_id
 from tutorctl.services.operations import abandon_stale, pending_operations
@@ -44,6 +43,7 @@ from tutorctl.services.packages import payment_method
 from tutorctl.services.placement import check_place
 from tutorctl.services.resume import compute_plan
 from tutorctl.services.sessions import get_session, require_status
+from tutorctl.services.telling import not_applied
 
 if TYPE_CHECKING:
     from tutorctl.db.uow import Database
@@ -118,8 +118,9 @@ def start_payment(
     """Open → awaiting_payment with one pending payment of exactly what the resume asks."""
     paid_by = payment_method(method)
     booking, _student, _touch = _locked(tx, session_id)
-    if booking.status in (SessionStatus.PAID, SessionStatus.APPLIED):
-        done = _payment(tx, session_id, PaymentStatus.SUCCEEDED)
+    done = _payment(tx, session_id, PaymentStatus.SUCCEEDED)
+    # a payment taken that went to the balance (payment_failed) is not taken again either
+    if booking.status in (SessionStatus.PAID, SessionStatus.APPLIED) or done is not None:
         return _pay_view(
             tx,
             booking,
@@ -164,24 +165,6 @@ def start_payment(
     return _pay_view(tx, booking, payment, "payment started")
 
 
-def net_package_minutes(plan: rs.Plan) -> dict[int, int]:
-    """The package minutes a payment in progress holds, by purchase: what its charges take
-    beyond what its own cancels and shortened moves give back to that package. The refunds
-    are not applied until the payment succeeds, so the package still counts those minutes as
-    consumed: holding them again would count them twice (issue 23.3), and like the reserved
-    balance (balance before less after), a hold is what the session will take net."""
-    net: dict[int, int] = defaultdict(int)
-    for charge in plan.charges:
-        for part in charge.parts:
-            if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
-                net[part.purchase_id] += part.minutes
-    for refund in plan.refunds:
-        for back in refund.to_purchases:
-            if back.purchase_id is not None:
-                net[back.purchase_id] -= back.minutes
-    return {purchase: minutes for purchase, minutes in net.items() if minutes > 0}
-
-
 def _expect(tx: Tx, to_pay: int, expected: int | None) -> None:
     if expected is not None and expected != to_pay:
         currency = tx.settings.currency
@@ -192,20 +175,52 @@ def _expect(tx: Tx, to_pay: int, expected: int | None) -> None:
 
 
 def _failed(
-    tx: Tx, booking: BookingSession, payment: Payment, why: str, what: str, message: str
+    tx: Tx,
+    booking: BookingSession,
+    payment: Payment,
+    why: str,
+    what: str,
+    message: str,
+    dropped: list[tuple[Operation, str]] | None = None,
 ) -> PayResultView:
     """The payment did not pay for the session: it is ``payment_failed``, every new place is
     released and the reserves abandoned (``why``); cancels and moves wait for confirm (a move
-    re-checks its place then)."""
+    re-checks its place then). One taken all the same (``dropped``: what time overtook) goes
+    to the balance; the student's message says so, with the lessons not booked and why."""
     booking.status = SessionStatus.PAYMENT_FAILED
     tx.orm.add_all([payment, booking])
+    money: SessionMoney | None = None
+    told: tuple[NotApplied, ...] = ()
+    if dropped is not None:
+        student = tx.orm.get(User, booking.student_id)
+        assert student is not None
+        account = account_of(tx, student)
+        post(
+            tx,
+            account,
+            payment.amount_cents,
+            LedgerKind.PAYMENT,
+            f"payment {payment.id} ({what}: to the balance)",
+            session_id=booking.id,
+            payment_id=payment.id,
+        )
+        taken = payment.amount_cents
+        money = SessionMoney(0, 0, taken, 0, 0, account.balance_cents, surplus_cents=taken)
+        waiting = pending_operations(tx, must_id(booking))
+        told = not_applied(tx, dropped + [(op, why) for op in waiting if op.kind == "reserve"])
     release_holds(tx, sessions=[must_id(booking)], abandon=(OperationKind.RESERVE,), note=why)
-    tx.record(PaymentFailed(must_id(booking), booking.student_id, must_id(payment), what, why))
+    tx.record(
+        PaymentFailed(
+            must_id(booking), booking.student_id, must_id(payment), what, why, money, told
+        )
+    )
     return _pay_view(tx, booking, payment, message)
 
 
 def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) -> PayResultView:
-    """Record the provider's answer. Success applies the session at once (status ``paid``)."""
+    """Record the provider's answer. Success applies the session at once (status ``paid``),
+    what time overtook left out, the surplus to the balance; a payment short of what is left,
+    or with nothing left, goes to the balance whole: ``payment_failed`` (README)."""
     booking, student, touch = _locked(tx, session_id)
     payment = tx.orm.get(Payment, payment_id)
     if payment is None or payment.session_id != session_id:
@@ -214,9 +229,8 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
         return _pay_view(
             tx, booking, payment, f"payment {payment_id} was already settled ({payment.status})"
         )
-    operations = pending_operations(tx, session_id)
+    waiting = pending_operations(tx, session_id)
     payment.settled_at = booking.touched_at = tx.now
-    account = account_of(tx, student)
     if not succeeded:
         payment.status = PaymentStatus.FAILED
         return _failed(
@@ -230,18 +244,22 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
         )
     payment.status = PaymentStatus.SUCCEEDED
     tx.orm.add(payment)
-    operations = abandon_stale(tx, booking, operations)
+    operations = abandon_stale(tx, booking, waiting)
+    dropped = [(op, op.note or "") for op in waiting if op not in operations]
+    if not operations:  # time overtook every operation: nothing was bought
+        return _failed(
+            tx,
+            booking,
+            payment,
+            f"payment {payment_id} came after every lesson of it had started: "
+            "nothing was left to apply",
+            "unused",
+            "payment accepted, but nothing was left to apply: it went to the balance "
+            f"({format_amount(payment.amount_cents, tx.settings.currency)})",
+            dropped,
+        )
     plan = compute_plan(tx, booking, operations)
     if plan.to_pay_cents > payment.amount_cents:
-        post(
-            tx,
-            account,
-            payment.amount_cents,
-            LedgerKind.PAYMENT,
-            f"payment {payment_id} (the resume changed)",
-            session_id=session_id,
-            payment_id=payment_id,
-        )
         return _failed(
             tx,
             booking,
@@ -250,32 +268,27 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
             "short",
             "the resume changed while paying: the payment went to the balance; "
             "the new lessons were released",
+            dropped,
         )
     paid = PaidFor(payment_id, payment.amount_cents)
     people = _users(touch, operations, student)
-    apply_plan(tx, booking, student, plan, operations, (paid, people), payment_id)
-    surplus = payment.amount_cents - plan.to_pay_cents
-    if surplus:
-        post(
-            tx,
-            account,
-            surplus,
-            LedgerKind.PAYMENT,
-            f"payment {payment_id} surplus",
-            session_id=session_id,
-            payment_id=payment_id,
-        )
+    told = not_applied(tx, dropped)
+    apply_plan(tx, booking, student, plan, operations, (paid, people), payment_id, None, told)
     booking.status = SessionStatus.PAID
     tx.orm.add(booking)
-    if not operations:  # time overtook every operation: nothing was bought
-        message = "payment accepted, but nothing was left to apply: it went to the balance"
-    else:
-        # the session is `paid`, not `applied`, until someone (or expire) closes it
-        message = (
-            "payment accepted: the lessons are booked, the cancels and moves done; the session "
-            f"stays paid until `tutorctl session confirm {session_id}` closes it "
-            f"(or `expire`, after {tx.settings.hold_minutes} min)"
+    surplus = format_amount(payment.amount_cents - plan.to_pay_cents, tx.settings.currency)
+    # the session is `paid`, not `applied`, until someone (or expire) closes it
+    message = (
+        "payment accepted: the lessons are booked, the cancels and moves done; the session "
+        f"stays paid until `tutorctl session confirm {session_id}` closes it "
+        f"(or `expire`, after {tx.settings.hold_minutes} min)"
+        + (f"; {len(dropped)} operation(s) left out (see `session show`)" if dropped else "")
+        + (
+            f"; {surplus} of it went to the balance"
+            if payment.amount_cents > plan.to_pay_cents
+            else ""
         )
+    )
     return _pay_view(tx, booking, payment, message)
 
 

@@ -79,3 +79,5 @@ class ReceiptView:
     lessons: list[dict[str, Any]] = field(default_factory=list)
     money: dict[str, int] = field(default_factory=dict)
     text: str = ""
+    # what the payment left out (time overtook it), and why
+    not_applied: list[dict[str, Any]] = field(default_factory=list)
