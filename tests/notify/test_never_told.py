@@ -65,6 +65,10 @@ def test_a_lesson_cancelled_before_any_send_is_told_to_nobody(cli: Cli, inbox: I
         assert calendars(message) == [] and "Wednesday" not in body(message)
     assert "paid: 40.00 EUR" in body(paid)
     assert "refunded to your balance: 40.00 EUR" in body(refunded)
+    assert [str(m["Subject"]) for m in (paid, refunded)] == [
+        f"Your receipt (session {rows[0]['session_id']})",
+        f"Your receipt (session {rows[2]['session_id']})",
+    ]  # never "Your lessons: " with nothing after it
     assert rows[2]["payload"]["lessons"] == []  # stored as sent
     cli.ok("check")
 

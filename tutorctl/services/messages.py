@@ -128,6 +128,8 @@ def _default_subject(ctx: dict[str, Any]) -> str:
     for line in lessons + ctx["not_applied"]:
         counts[line["action"]] = counts.get(line["action"], 0) + 1
     what = ", ".join(f"{n} {a}" for a, n in counts.items())
+    if not what:  # a receipt left with its money only (its lessons were never told)
+        return f"Your receipt (session {ctx['session_id']})"
     return f"Your lessons: {what}" if kind == "receipt" else f"Lessons changed: {what}"
 
 
