@@ -60,6 +60,7 @@ class PgServer:
         self.error: str | None = None
         self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=self.AHEAD)
         self._maker: threading.Thread | None = None
+        self._used: queue.Queue[str] = queue.Queue()  # tests' databases to drop
         self._stop = threading.Event()
         self._admin: Any = None
         try:
@@ -92,8 +93,9 @@ class PgServer:
                     name = f"tutorctl_test_{uuid.uuid4().hex[:12]}"
                     conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
                     while not self._stop.is_set():
+                        self._drop_used(conn)
                         try:
-                            self._ready.put(name, timeout=0.2)
+                            self._ready.put(name, timeout=0.1)
                             break
                         except queue.Full:
                             continue
@@ -112,14 +114,29 @@ class PgServer:
         return self.template
 
     def drop(self, name: str) -> None:
+        """Drop a test's database once its connections are closed: in the clones' thread
+        when it runs (the next test need not wait for it), else here."""
         dispose_engines()
-        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self._maker is not None and self._maker.is_alive():
+            self._used.put(name)
+        else:
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _drop_used(self, conn: Any) -> None:
+        while True:
+            try:
+                name = self._used.get_nowait()
+            except queue.Empty:
+                return
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
         """The run is over: stop the clones, drop the ones made ahead and the template."""
         self._stop.set()
         if self._maker is not None:
             self._maker.join(timeout=60)
+        while not self._used.empty():
+            self.drop(self._used.get())
         while not self._ready.empty():
             made = self._ready.get()
             if isinstance(made, str):
