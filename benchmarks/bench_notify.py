@@ -44,9 +44,9 @@ from tutorctl.cli.app import main as cli
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.db.engine import get_engine
 from tutorctl.db.uow import Database
-from tutorctl.services import sending
-from tutorctl.services.mailer import smtp_config
-from tutorctl.services.messages import Templates, compose, row_of
+from tutorctl.services.notify import sending
+from tutorctl.services.notify.mailer import smtp_config
+from tutorctl.services.notify.messages import Templates, compose, row_of
 
 NOW = "2026-11-24T09:00:00+01:00"
 MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>]+>)", re.MULTILINE)

@@ -29,7 +29,7 @@ from common import database, parse, report, tutorctl
 
 from tutorctl.core.clock import Clock
 from tutorctl.db.uow import Database
-from tutorctl.services import outbox
+from tutorctl.services.notify import outbox
 
 NOW = datetime(2026, 11, 24, 8, 0)  # UTC
 PAIRS = 200

@@ -10,8 +10,10 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,9 +47,22 @@ def _pg_url(name: str) -> str:
 
 
 class PgServer:
+    """The PostgreSQL server of the tests: a template initialised once per run (per xdist
+    worker), and each test's own database cloned from it. Clones are made ``AHEAD`` at a time
+    by a thread of their own (``CREATE DATABASE`` mostly waits for the disk), so a test does
+    not wait for its database while the one before it runs; each is still used by one test
+    only and dropped after it."""
+
+    AHEAD = 2
+
     def __init__(self) -> None:
         self.template: str | None = None
         self.error: str | None = None
+        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=self.AHEAD)
+        self._maker: threading.Thread | None = None
+        self._used: queue.Queue[str] = queue.Queue()  # tests' databases to drop
+        self._stop = threading.Event()
+        self._admin: Any = None
         try:
             with _pg_admin_connect():
                 pass
@@ -55,28 +70,87 @@ class PgServer:
             self.error = str(exc).splitlines()[0]
 
     def create(self, from_template: bool) -> str:
+        if from_template:
+            if self._maker is None:
+                template = self.ensure_template()
+                self._maker = threading.Thread(
+                    target=self._clone, args=(template,), name="pg-clones", daemon=True
+                )
+                self._maker.start()
+            made = self._ready.get(timeout=300)
+            if isinstance(made, BaseException):
+                raise made
+            return made
         name = f"tutorctl_test_{uuid.uuid4().hex[:12]}"
-        with _pg_admin_connect() as conn:
-            if from_template:
-                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.ensure_template()}"')
-            else:
-                conn.execute(f'CREATE DATABASE "{name}"')
+        self._execute(f'CREATE DATABASE "{name}"')
         return name
+
+    def _clone(self, template: str) -> None:
+        """The thread: clone the template into the queue until the run ends."""
+        try:
+            with _pg_admin_connect() as conn:
+                while not self._stop.is_set():
+                    name = f"tutorctl_test_{uuid.uuid4().hex[:12]}"
+                    conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                    while not self._stop.is_set():
+                        self._drop_used(conn)
+                        try:
+                            self._ready.put(name, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    else:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        except BaseException as exc:  # noqa: BLE001 - handed to the test that waits
+            self._ready.put(exc)
 
     def ensure_template(self) -> str:
         if self.template is None:
             name = f"tutorctl_tmpl_{uuid.uuid4().hex[:12]}"
-            with _pg_admin_connect() as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
+            self._execute(f'CREATE DATABASE "{name}"')
             assert main(["--db", _pg_url(name), "db", "init"]) == 0
             dispose_engines()
             self.template = name
         return self.template
 
     def drop(self, name: str) -> None:
+        """Drop a test's database once its connections are closed: in the clones' thread
+        when it runs (the next test need not wait for it), else here."""
         dispose_engines()
-        with _pg_admin_connect() as conn:
+        if self._maker is not None and self._maker.is_alive():
+            self._used.put(name)
+        else:
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _drop_used(self, conn: Any) -> None:
+        while True:
+            try:
+                name = self._used.get_nowait()
+            except queue.Empty:
+                return
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        """The run is over: stop the clones, drop the ones made ahead and the template."""
+        self._stop.set()
+        if self._maker is not None:
+            self._maker.join(timeout=60)
+        while not self._used.empty():
+            self.drop(self._used.get())
+        while not self._ready.empty():
+            made = self._ready.get()
+            if isinstance(made, str):
+                self.drop(made)
+        if self.template:
+            self.drop(self.template)
+        if self._admin is not None:
+            self._admin.close()
+
+    def _execute(self, sql: str) -> None:
+        """One statement on this process's admin connection (opened once)."""
+        if self._admin is None or self._admin.closed:
+            self._admin = _pg_admin_connect()
+        self._admin.execute(sql)
 
 
 BACKENDS = ("sqlite", "postgresql")
@@ -119,8 +193,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pg_server() -> Iterator[PgServer]:
     server = PgServer()
     yield server
-    if server.template:
-        server.drop(server.template)
+    server.close()
 
 
 @pytest.fixture(scope="session")

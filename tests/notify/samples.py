@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from tutorctl.core.settings import DEFAULT_SETTINGS, SchoolSettings
-from tutorctl.services.messages import Row
+from tutorctl.services.notify.messages import Row
 
 NOW = datetime.fromisoformat("2026-11-24T09:00:00+01:00")
 SETTINGS = replace(DEFAULT_SETTINGS, notifications=True, mail_from="desk@school.example")

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import Cli
 from tests.notify.conftest import book, mail_school, outbox
 from tests.notify.smtp import Inbox
-from tutorctl.services import sending
+from tutorctl.services.notify import sending
 
 
 def test_outcomes_past_the_listed_ones_are_counted(

@@ -18,7 +18,7 @@ from tests.notify.test_send import calendars
 from tutorctl.core.clock import Clock, parse_now
 from tutorctl.db.engine import get_engine
 from tutorctl.db.uow import Database
-from tutorctl.services import outbox as outbox_service
+from tutorctl.services.notify import outbox as outbox_service
 
 
 def to(inbox: Inbox, user: str) -> list[EmailMessage]:

@@ -17,7 +17,7 @@ from tests.notify.conftest import book, mail_school, outbox
 from tests.notify.smtp import Inbox, smtp_server
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import get_engine
-from tutorctl.services import outbox as outbox_service
+from tutorctl.services.notify import outbox as outbox_service
 
 
 def calendars(message: EmailMessage) -> list[Calendar]:

@@ -68,13 +68,14 @@ from tutorctl.db.schema import (
 from tutorctl.db.uow import Database, Tx
 from tutorctl.render import console as rendering
 from tutorctl.services import accounts as account_svc
-from tutorctl.services import booking, check, expire, imports, schedule, sending, settlement, users
+from tutorctl.services import booking, check, expire, imports, schedule, settlement, users
 from tutorctl.services import history as history_svc
 from tutorctl.services import resume as resume_svc
 from tutorctl.services import sessions as session_svc
 from tutorctl.services import settings as school_settings
-from tutorctl.services.mailer import smtp_config
-from tutorctl.services.messages import Templates
+from tutorctl.services.notify import sending
+from tutorctl.services.notify.mailer import smtp_config
+from tutorctl.services.notify.messages import Templates
 
 ZONE = ZoneInfo("Europe/Paris")  # the default school zone; no DST change in the weeks we visit
 START = parse_now(NOW)

@@ -16,7 +16,7 @@ MessageArg = Annotated[int, id_argument("MESSAGE", "Message id (see `notify list
 
 
 def _templates() -> object:
-    from tutorctl.services.messages import ENV_TEMPLATES, Templates
+    from tutorctl.services.notify.messages import ENV_TEMPLATES, Templates
 
     return Templates(os.environ.get(ENV_TEMPLATES) or None)
 
@@ -30,9 +30,9 @@ def send(
     json: Json = False,
 ) -> None:
     """Queue the reminders due, then send what is due over TUTORCTL_SMTP_URL (for cron)."""
-    from tutorctl.services import sending
-    from tutorctl.services.mailer import smtp_config
-    from tutorctl.services.messages import Templates
+    from tutorctl.services.notify import sending
+    from tutorctl.services.notify.mailer import smtp_config
+    from tutorctl.services.notify.messages import Templates
 
     templates = _templates()
     assert isinstance(templates, Templates)
@@ -49,7 +49,7 @@ def list_(
     json: Json = False,
 ) -> None:
     """List messages, newest first."""
-    from tutorctl.services import notices
+    from tutorctl.services.notify import notices
 
     emit(read(lambda tx: notices.list_messages(tx, status, user)), json)
 
@@ -57,8 +57,8 @@ def list_(
 @app.command("show")
 def show(message_id: MessageArg, json: Json = False) -> None:
     """The whole message as it will be (or was) sent: headers, text, calendar parts."""
-    from tutorctl.services import notices
-    from tutorctl.services.messages import Templates
+    from tutorctl.services.notify import notices
+    from tutorctl.services.notify.messages import Templates
 
     templates = _templates()
     assert isinstance(templates, Templates)
@@ -74,6 +74,6 @@ def retry(
     json: Json = False,
 ) -> None:
     """Queue a failed (or obsolete) message again, or every failed one."""
-    from tutorctl.services import notices
+    from tutorctl.services.notify import notices
 
     emit(write("notify retry", lambda tx: notices.retry(tx, message_id, failed)), json)

@@ -165,6 +165,6 @@ def session_receipt(
     json: Json = False,
 ) -> None:
     """The receipt of an applied session: its lessons and the money, as it was sent."""
-    from tutorctl.services import notices
+    from tutorctl.services.notify import notices
 
     emit(read(lambda tx: notices.receipt(tx, session_id)), json)

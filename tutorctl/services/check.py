@@ -1,4 +1,4 @@
-"""``tutorctl check``: every invariant of SPEC §7 (and §11: ``check_notify``) over the whole
+"""``tutorctl check``: every invariant of SPEC §7 (and §11: ``notify/check.py``) over the whole
 database, set-based.
 
 Each invariant is one function returning what it found wrong, at most ``LIMIT`` rows a query:
@@ -39,7 +39,7 @@ from tutorctl.db.tables import payments as PAY
 from tutorctl.db.tables import purchases as P
 from tutorctl.db.tables import reservations as R
 from tutorctl.db.uow import Tx
-from tutorctl.services.check_notify import messages
+from tutorctl.services.notify.check import messages
 
 LIMIT = 50
 KEPT = (LessonStatus.BOOKED, LessonStatus.DONE)

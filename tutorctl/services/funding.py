@@ -29,7 +29,7 @@ from tutorctl.db.schema import (
 from tutorctl.db.uow import Tx
 from tutorctl.services.accounts import account_of, post
 from tutorctl.services.ids import must_id
-from tutorctl.services.telling import applied_event
+from tutorctl.services.notify.telling import applied_event
 
 
 def _fund(

@@ -38,12 +38,12 @@ from tutorctl.services.accounts import account_of, post
 from tutorctl.services.funding import apply_plan, net_package_minutes
 from tutorctl.services.holds import Touch, lock_session, release_holds
 from tutorctl.services.ids import must_id
+from tutorctl.services.notify.telling import not_applied
 from tutorctl.services.operations import abandon_stale, pending_operations
 from tutorctl.services.packages import payment_method
 from tutorctl.services.placement import check_place
 from tutorctl.services.resume import compute_plan
 from tutorctl.services.sessions import get_session, require_status
-from tutorctl.services.telling import not_applied
 
 if TYPE_CHECKING:
     from tutorctl.db.uow import Database

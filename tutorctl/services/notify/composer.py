@@ -8,7 +8,7 @@ sentinel values, flattens it, and from then on only puts each message's values i
 sentinels. That is exact only where the library would write a value as it is: short ASCII
 names and addresses that need no quoting, a subject that is not folded, calendar lines under
 icalendar's fold. Anything else (non-ASCII, quoting, folding, a value looking like an encoded
-word) goes through ``compose`` itself. tests/notify/test_prepared.py holds both paths to
+word) goes through ``compose`` itself. tests/notify/test_composer.py holds both paths to
 golden files made before this module existed.
 """
 
@@ -28,7 +28,7 @@ from icalendar import Event as VEvent
 
 from tutorctl.core.addresses import one_line
 from tutorctl.core.settings import SchoolSettings
-from tutorctl.services.messages import Row, Templates, assemble, calendars, compose, texts
+from tutorctl.services.notify.messages import Row, Templates, assemble, calendars, compose, texts
 
 _NAME = re.compile(r"[A-Za-z0-9'-]+(?: [A-Za-z0-9'-]+)*")  # a display name left unquoted
 _TEXT = re.compile(r"[A-Za-z0-9.'-]+(?: [A-Za-z0-9.'-]+)*")  # iCalendar TEXT left unescaped

@@ -18,7 +18,7 @@ from tutorctl.core.views import (
 )
 from tutorctl.db import tables
 from tutorctl.db.uow import Tx
-from tutorctl.services.messages import Templates, compose, context, row_of
+from tutorctl.services.notify.messages import Templates, compose, context, row_of
 from tutorctl.services.sessions import get_session
 from tutorctl.services.users import find_user
 

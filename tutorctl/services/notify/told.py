@@ -32,7 +32,7 @@ from sqlalchemy import or_, select
 
 from tutorctl.db import tables
 from tutorctl.db.uow import Tx
-from tutorctl.services.messages import Row
+from tutorctl.services.notify.messages import Row
 
 _O = tables.outbox
 NEVER_TOLD = "never told it was booked"

@@ -34,8 +34,8 @@ from tutorctl.core.status import LessonStatus
 from tutorctl.db import tables
 from tutorctl.db.dialects import hours_before
 from tutorctl.db.uow import Tx
-from tutorctl.services import told as told_of
-from tutorctl.services.messages import Row, row_of
+from tutorctl.services.notify import told as told_of
+from tutorctl.services.notify.messages import Row, row_of
 
 _O, _R, _U, _C = tables.outbox, tables.reservations, tables.users, tables.categories
 STALE_CLAIM = timedelta(minutes=15)

@@ -22,7 +22,7 @@ from tutorctl.core.config import mask_url
 from tutorctl.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from tutorctl.services.prepared import Prepared
+    from tutorctl.services.notify.composer import Prepared
 
 ENV_URL = "TUTORCTL_SMTP_URL"
 ENV_PASSWORD = "TUTORCTL_SMTP_PASSWORD"

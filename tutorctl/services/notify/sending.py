@@ -13,10 +13,10 @@ from functools import partial
 from tutorctl.core.errors import ConfigError
 from tutorctl.core.views import NotifySendView, SendOutcomeView
 from tutorctl.db.uow import Database, Tx
-from tutorctl.services import outbox
-from tutorctl.services.mailer import Mailer, Outcome, SmtpConfig, Unreachable
-from tutorctl.services.messages import Row, Templates, compose
-from tutorctl.services.prepared import Composer
+from tutorctl.services.notify import outbox
+from tutorctl.services.notify.composer import Composer
+from tutorctl.services.notify.mailer import Mailer, Outcome, SmtpConfig, Unreachable
+from tutorctl.services.notify.messages import Row, Templates, compose
 
 # messages claimed at a time: overlapping runs share the queue, and a claim lives a few
 # messages' SMTP time, far under outbox.STALE_CLAIM (past it another run may send it again)

@@ -1,4 +1,4 @@
-"""Composing fast (services/prepared.py) changes no byte of what is sent: every sample, through
+"""Composing fast (services/notify/composer.py) changes no byte of what is sent: every sample, through
 the fast path and the general one, is the golden file made by the general path before the fast
 one existed (headers, text, calendar parts, Message-ID); the plain samples do take the fast
 path, the hostile and non-ASCII ones the general path."""
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.notify.samples import NOW, samples
-from tutorctl.services.messages import Templates, compose
-from tutorctl.services.prepared import Composer
+from tutorctl.services.notify.composer import Composer
+from tutorctl.services.notify.messages import Templates, compose
 
 GOLDEN = Path(__file__).parent / "golden"
 SLOW = {"hostile", "non-ascii", "quoted-name", "long-subject"}
