@@ -70,6 +70,7 @@ def _committed(folder: Path) -> set[int]:
     }
 
 
+@pytest.mark.slow  # real processes racing the backup
 def test_a_backup_taken_while_four_desks_book_and_pay(cli: Cli, tmp_path: Path) -> None:
     if not cli.url.startswith("sqlite"):
         pytest.skip("SQLite's online backup")

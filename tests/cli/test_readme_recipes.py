@@ -75,6 +75,7 @@ def tutorctl(url: str, *args: str, code: int = 0) -> str:
     return done.stdout if code == 0 else done.stderr
 
 
+@pytest.mark.slow  # real processes: the recipes run as a shell would
 def test_the_owner_desk_and_backup_recipes_run_as_written(
     tmp_path: Path, pg_server: PgServer
 ) -> None:

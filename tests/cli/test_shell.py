@@ -78,6 +78,7 @@ def _shell_on_a_terminal(env: dict[str, str], *options: str) -> tuple[int, subpr
     return parent, proc
 
 
+@pytest.mark.slow  # real processes: a tutorctl process per line, compared
 def test_a_line_runs_as_the_process_would(tmp_path: Path) -> None:
     """The same lines, in the shell and each as its own process, on two fresh databases:
     the same stdout, the same errors and exit codes."""

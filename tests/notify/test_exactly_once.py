@@ -37,6 +37,7 @@ def fill_queue(cli: Cli) -> None:
             )
 
 
+@pytest.mark.slow  # real processes racing
 @pytest.mark.pooled  # also through PgBouncer: the claims' row locks live in one transaction
 @pytest.mark.parametrize("runs", [2, 4])
 def test_overlapping_runs_send_each_message_once(cli: Cli, runs: int) -> None:

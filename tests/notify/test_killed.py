@@ -36,6 +36,7 @@ def run_send(cli: Cli, where: str, now: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # a crash: a real run killed at each step
 @pytest.mark.parametrize("step", ["mail", "data", "accepted"])
 def test_a_killed_run_loses_nothing_and_repeats_at_most_one(cli: Cli, step: str) -> None:
     mail_school(cli)
