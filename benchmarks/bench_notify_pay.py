@@ -11,6 +11,7 @@ and the teacher's message) is timed in process, interleaved between the two scho
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from common import parse
 
 from tutorctl.cli.app import main as cli
 from tutorctl.core.clock import Clock, parse_now
-from tutorctl.db.uow import Database
+from tutorctl.db.uow import Database, Tx
 from tutorctl.services import settlement
 
 NOW = "2026-11-24T09:00:00+01:00"
@@ -52,10 +53,17 @@ def school(url: str, notifications: bool, sessions: int) -> list[tuple[int, int]
                    "--week", week, "--day", day, "--time", f"{hour:02d}:00-{hour + 1:02d}:00",
                    "--json") == 0  # fmt: skip
         sid = n + 1
-        started = db.write("session pay", lambda tx, s=sid: settlement.start_payment(tx, s, "card", None, None))
+        started = db.write(
+            "session pay", lambda tx, s=sid: settlement.start_payment(tx, s, "card", None, None)
+        )
         assert started.payment_id is not None
         out.append((sid, started.payment_id))
     return out
+
+
+def _succeed(tx: Tx, *, sid: int, pid: int) -> object:
+    """The provider's answer: payment ``pid`` of session ``sid`` succeeded."""
+    return settlement.finish_payment(tx, sid, pid, True)
 
 
 def main() -> None:
@@ -69,12 +77,14 @@ def main() -> None:
         cli(["--db", url, "--now", NOW, "category", "add", "maths", "--price", "40"])
     pending = {on: school(url, on, args.sessions) for on, url in urls.items()}
     times: dict[bool, list[float]] = {False: [], True: []}
-    dbs = {on: Database(url, clock=Clock(parse_now(NOW)), actor="bench") for on, url in urls.items()}
+    dbs = {
+        on: Database(url, clock=Clock(parse_now(NOW)), actor="bench") for on, url in urls.items()
+    }
     for n in range(args.sessions):
         for on in (False, True):
             sid, pid = pending[on][n]
             start = time.perf_counter()
-            dbs[on].write("payment result", lambda tx: settlement.finish_payment(tx, sid, pid, True))  # noqa: B023
+            dbs[on].write("payment result", functools.partial(_succeed, sid=sid, pid=pid))
             times[on].append(time.perf_counter() - start)
     off, on_ = statistics.median(times[False]), statistics.median(times[True])
     print(f"pay's applying transaction, median of {args.sessions}: off {off * 1000:.2f} ms, "

@@ -313,9 +313,7 @@ def test_csv_never_hands_a_spreadsheet_a_formula_someone_typed(cli: Cli) -> None
     assert cli.json("report", "balances")["rows"][1]["name"] == '=HYPERLINK("http://x","y")'
 
 
-def test_imported_past_packages_count_in_the_month_they_were_sold(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_imported_past_packages_count_in_the_month_they_were_sold(cli: Cli, tmp_path: Path) -> None:
     school(cli)
     sales = tmp_path / "purchases.csv"
     sales.write_text(

@@ -53,8 +53,19 @@ def test_a_lesson_committed_while_off_waits_for_the_week_is_released(cli: Cli) -
             "WHERE u.handle = 'alice' AND w.week = '2026-11-23' FOR UPDATE"
         )
         off = subprocess.Popen(
-            [sys.executable, "-m", "tutorctl", "schedule", "off", "alice", "--date",
-             "2026-11-25", "--reason", "ill", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "tutorctl",
+                "schedule",
+                "off",
+                "alice",
+                "--date",
+                "2026-11-25",
+                "--reason",
+                "ill",
+                "--json",
+            ],
             env={**os.environ, "TUTORCTL_DB": cli.url, "TUTORCTL_NOW": NOW},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

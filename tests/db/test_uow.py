@@ -264,9 +264,7 @@ def test_connections_are_pooled_and_a_forked_child_gets_its_own(cli: Cli) -> Non
     db.write("touch", note)  # the parent's pooled connection still works after the child's exit
     assert db.read(lambda tx: tx.orm.execute(text(backend_id)).scalar()) is not None
     stamp = db.read(
-        lambda tx: tx.orm.exec(
-            select(CalendarWeek.stamp).where(CalendarWeek.user_id == 1)
-        ).one()
+        lambda tx: tx.orm.exec(select(CalendarWeek.stamp).where(CalendarWeek.user_id == 1)).one()
     )
     assert stamp == 4  # two parent writes, the child's, the parent's again
 
