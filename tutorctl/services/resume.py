@@ -123,13 +123,21 @@ def _inputs(
 
 
 def compute_plan(
-    tx: Tx, booking: BookingSession, operations: list[Operation] | None = None
+    tx: Tx,
+    booking: BookingSession,
+    operations: list[Operation] | None = None,
+    *,
+    balance_cap: int | None = None,
 ) -> rs.Plan:
+    """The session's plan over what the student has now; ``balance_cap``: spend at most that
+    much of the balance (a settling payment's plan: what the payment was taken for)."""
     ops = pending_operations(tx, must_id(booking)) if operations is None else operations
     student = tx.orm.get(User, booking.student_id)
     assert student is not None
     cancels, moves, news = _inputs(tx, ops)
     balance = available_cents(tx, account_of(tx, student), excluding=booking.id)
+    if balance_cap is not None:
+        balance = min(balance, balance_cap)
     purchases = _purchases_for_plan(tx, booking.student_id, excluding=booking.id)
     return rs.plan(balance, purchases, cancels, moves, news)
 

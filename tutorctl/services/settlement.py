@@ -258,7 +258,11 @@ def finish_payment(tx: Tx, session_id: int, payment_id: int, succeeded: bool) ->
             f"({format_amount(payment.amount_cents, tx.settings.currency)})",
             dropped,
         )
-    plan = compute_plan(tx, booking, operations)
+    # the payment pays for what it was taken for: the balance spends what it held for it, not
+    # money that came in meanwhile (a top-up, another session's surplus), unless needed
+    plan = compute_plan(tx, booking, operations, balance_cap=booking.reserved_cents)
+    if plan.to_pay_cents > payment.amount_cents:
+        plan = compute_plan(tx, booking, operations)
     if plan.to_pay_cents > payment.amount_cents:
         return _failed(
             tx,
