@@ -3,8 +3,8 @@ calendar parts and the ICS export both write, so a calendar client that is sent 
 and imports the export holds one event per lesson, updated in place across its moves.
 
 The UID names the lesson's lineage (``reservations.lineage_id``, or the row's own id when it
-was never moved) under the domain of the school's ``mail_from`` address: ``lesson-12@school.example``.
-A school without a ``mail_from`` (no messages at all) gets the domain ``tutorctl``. The
+was never moved) under the domain of the school's ``mail_from`` address:
+``lesson-12@school.example``. A school without a ``mail_from`` (no messages at all) gets the domain ``tutorctl``. The
 SEQUENCE is the row's ``revision`` (it grows with each move), one more for its cancel.
 """
 
