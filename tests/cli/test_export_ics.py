@@ -5,23 +5,32 @@ and also gets the email invitations holds one event per lesson, moved in place."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from icalendar import Calendar
 
 from tests.conftest import Cli, booked, school
-from tests.notify.conftest import MAIL_FROM, book, inbox, mail_school  # noqa: F401 (a fixture)
-from tests.notify.smtp import Inbox
+from tests.notify.conftest import MAIL_FROM, book, mail_school
+from tests.notify.smtp import Inbox, smtp_server
+
+
+@pytest.fixture
+def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """A real SMTP server, as in tests/notify: what it received."""
+    box = Inbox()
+    with smtp_server(box) as where:
+        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
+        yield box
 
 
 def _exported(cli: Cli, path: Path) -> list[tuple[str, int, str]]:
     """(UID, SEQUENCE, STATUS) of each event of the ICS export, parsed by ``icalendar``."""
     cli.ok("export", "reservations", "--format", "ics", "--output", str(path))
     calendar = Calendar.from_ical(path.read_bytes())
-    return [
-        (str(e["UID"]), int(e["SEQUENCE"]), str(e["STATUS"])) for e in calendar.walk("VEVENT")
-    ]
+    return [(str(e["UID"]), int(e["SEQUENCE"]), str(e["STATUS"])) for e in calendar.walk("VEVENT")]
 
 
 def _mailed(message: EmailMessage) -> list[tuple[str, int]]:
@@ -37,7 +46,7 @@ def _mailed(message: EmailMessage) -> list[tuple[str, int]]:
 
 
 def test_the_export_keeps_the_uid_across_a_move_and_matches_the_emails(
-    cli: Cli, inbox: Inbox, tmp_path: Path  # noqa: F811 (the fixture imported above)
+    cli: Cli, inbox: Inbox, tmp_path: Path
 ) -> None:
     mail_school(cli)
     _session, lesson = book(cli)
