@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, and_, insert, literal, select
 
+from tutorctl.core.calendar_uid import lesson_sequence
 from tutorctl.core.events import (
     Event,
     LessonBooked,
@@ -51,7 +52,7 @@ def _item(action: str, lesson: LessonFact, names: dict[int, str], **extra: Any) 
         "action": action,
         "id": lesson.id,
         "uid": lesson.lineage,
-        "sequence": lesson.revision + (1 if action == "cancelled" else 0),
+        "sequence": lesson_sequence(lesson.revision, cancelled=action == "cancelled"),
         "teacher": names.get(lesson.teacher_id, ""),
         "student": names.get(lesson.student_id, ""),
         "category": lesson.category,

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from sqlalchemy import bindparam, select
 from sqlmodel import col
 
+from tutorctl.core.calendar_uid import lesson_sequence, lesson_uid
 from tutorctl.core.errors import InputError
 from tutorctl.core.money import plain_amount, pro_rata
 from tutorctl.core.status import LessonStatus
@@ -71,7 +72,9 @@ def prepare(
         raise InputError(f"bad --format {fmt!r}: use csv, jsonl or ics")
     query = (
         lesson_query()
-        .add_columns(col(Reservation.rate_cents))
+        .add_columns(
+            col(Reservation.rate_cents), col(Reservation.lineage_id), col(Reservation.revision)
+        )
         .where(col(Reservation.status).in_((LessonStatus.BOOKED, LessonStatus.DONE)))
     )
     if user_ref is not None:
@@ -92,9 +95,9 @@ def prepare(
     return Export(fmt, query)
 
 
-def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part], int]]:
-    """(lesson, its funding parts, its hourly price), in time order: the parts of each batch
-    of lessons in one query, so memory holds one batch."""
+def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part], int, Any]]:
+    """(lesson, its funding parts, its hourly price, its row), in time order: the parts of
+    each batch of lessons in one query, so memory holds one batch."""
     for rows in tx.run(export.query).partitions():
         parts: dict[int, list[Part]] = {}
         if export.fmt != "ics":
@@ -102,7 +105,7 @@ def lessons(tx: Tx, export: Export) -> Iterator[tuple[LessonView, list[Part], in
                 part = Part(f.source, f.minutes, f.amount_cents or 0, f.purchase_id)
                 parts.setdefault(f.reservation_id, []).append(part)
         for row in rows:
-            yield lesson_view(tx, row), parts.get(row.id, []), _rate(tx, row)
+            yield lesson_view(tx, row), parts.get(row.id, []), _rate(tx, row), row
 
 
 def _rate(tx: Tx, row: Any) -> int:
@@ -133,16 +136,16 @@ def _record(lesson: LessonView, parts: list[Part], rate: int, fmt: str) -> dict[
 def write(tx: Tx, out: TextIO, export: Export) -> int:
     """Write the lessons of ``export`` to ``out``; how many."""
     if export.fmt == "ics":
-        return _ics(tx, out, (lesson for lesson, _parts, _rate in lessons(tx, export)))
+        return _ics(tx, out, ((lesson, row) for lesson, _parts, _rate, row in lessons(tx, export)))
     count = 0
     if export.fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for lesson, parts, rate in lessons(tx, export):
+        for lesson, parts, rate, _row in lessons(tx, export):
             writer.writerow(_record(lesson, parts, rate, "csv"))
             count += 1
     else:
-        for lesson, parts, rate in lessons(tx, export):
+        for lesson, parts, rate, _row in lessons(tx, export):
             out.write(json.dumps(_record(lesson, parts, rate, "jsonl"), ensure_ascii=False) + "\n")
             count += 1
     return count
@@ -163,10 +166,12 @@ def export_reservations(
 END_CALENDAR = "END:VCALENDAR\r\n"
 
 
-def _ics(tx: Tx, out: TextIO, rows: Iterator[LessonView]) -> int:
+def _ics(tx: Tx, out: TextIO, rows: Iterator[tuple[LessonView, Any]]) -> int:
     """iCalendar written with ``icalendar`` (escaping, folding at 75 octets, CRLF), one event
     at a time so memory does not grow with the number of lessons: the calendar's head, then
-    each event, then its end."""
+    each event, then its end. Each event has the UID and SEQUENCE of the messages' calendar
+    parts (``tutorctl.core.calendar_uid``): one event per lesson across its moves, the same
+    one the email invitations made."""
     from icalendar import Calendar
     from icalendar import Event as VEvent
 
@@ -179,9 +184,11 @@ def _ics(tx: Tx, out: TextIO, rows: Iterator[LessonView]) -> int:
     text = head.to_ical().decode()
     out.write(text.removesuffix(END_CALENDAR))
     count = 0
-    for lesson in rows:
+    for lesson, row in rows:
+        cancelled = lesson.status == LessonStatus.CANCELLED
         event = VEvent()
-        event.add("uid", f"lesson-{lesson.id}@tutorctl")
+        event.add("uid", lesson_uid(row.lineage_id or row.id, tx.settings.mail_from))
+        event.add("sequence", lesson_sequence(row.revision, cancelled=cancelled))
         event.add("dtstamp", tx.now.astimezone(UTC))
         event.add("dtstart", datetime.fromisoformat(lesson.starts_at).astimezone(UTC))
         event.add("dtend", datetime.fromisoformat(lesson.ends_at).astimezone(UTC))
@@ -189,7 +196,7 @@ def _ics(tx: Tx, out: TextIO, rows: Iterator[LessonView]) -> int:
         event.add(
             "description", f"lesson {lesson.id}, {lesson.duration_minutes} min, {lesson.status}"
         )
-        event.add("status", "CONFIRMED")
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         out.write(event.to_ical().decode())
         count += 1
     out.write(END_CALENDAR)

@@ -25,6 +25,7 @@ from icalendar import Event as VEvent
 
 from tutorctl.core.addresses import one_line
 from tutorctl.core.calendar import load_zone
+from tutorctl.core.calendar_uid import lesson_uid
 from tutorctl.core.errors import InputError
 from tutorctl.core.money import format_amount
 from tutorctl.core.settings import SchoolSettings
@@ -310,7 +311,6 @@ def _vtimezone(timezone: str, first: int, last: int) -> str:
 def calendars(row: Row, settings: SchoolSettings, now: datetime) -> list[tuple[str, str]]:
     """(METHOD, ICS text) parts: REQUEST for booked and moved lessons, CANCEL for cancelled."""
     assert settings.mail_from is not None
-    domain = settings.mail_from.rpartition("@")[2]
     groups: dict[str, list[dict[str, Any]]] = {"REQUEST": [], "CANCEL": []}
     for item in row.payload.get("lessons", []):
         groups["CANCEL" if item["action"] == "cancelled" else "REQUEST"].append(item)
@@ -324,7 +324,7 @@ def calendars(row: Row, settings: SchoolSettings, now: datetime) -> list[tuple[s
         cal.add("method", method)
         for item in items:
             event = VEvent()
-            event.add("uid", f"lesson-{item['uid']}@{domain}")
+            event.add("uid", lesson_uid(item["uid"], settings.mail_from))
             event.add("sequence", item["sequence"])
             event.add("dtstamp", now)
             event.add(
