@@ -5,25 +5,14 @@ and also gets the email invitations holds one event per lesson, moved in place."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from icalendar import Calendar
 
 from tests.conftest import Cli, booked, school
 from tests.notify.conftest import MAIL_FROM, book, mail_school
-from tests.notify.smtp import Inbox, smtp_server
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    """A real SMTP server, as in tests/notify: what it received."""
-    box = Inbox()
-    with smtp_server(box) as where:
-        monkeypatch.setenv("TUTORCTL_SMTP_URL", f"smtp://{where}")
-        yield box
+from tests.notify.smtp import Inbox
 
 
 def _exported(cli: Cli, path: Path) -> list[tuple[str, int, str]]:
