@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import Cli
+from tests.conftest import Cli, Result
 from tests.notify.smtp import Inbox, smtp_server
 from tutorctl.db.engine import get_engine
 
@@ -64,3 +64,16 @@ def book(cli: Cli, *, student: str = "bob", teacher: str = "alice", day: str = "
                     "maths", "--week", week, "--day", day, "--time", time)  # fmt: skip
     cli.ok("session", "pay", str(held["session_id"]), "--method", "card")
     return held["session_id"], held["reservation_id"]
+
+
+def stopped(cli: Cli, *args: str) -> Result:
+    """A `notify send` that lost or never reached its server: exit 4, one error line on
+    stderr, no traceback; with --json the run's one JSON document still on stdout."""
+    result = cli(*args)
+    assert result.code == 4, f"{args} → {result.code}: {result.out}{result.err}"
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert "Traceback" not in result.err
+    if "--json" in args:
+        assert json.loads(result.out)["stopped"] in lines[0]
+    return result

@@ -13,7 +13,7 @@ from icalendar import Calendar
 from sqlalchemy import text
 
 from tests.conftest import Cli
-from tests.notify.conftest import book, mail_school, outbox
+from tests.notify.conftest import book, mail_school, outbox, stopped
 from tests.notify.smtp import Inbox, smtp_server
 from tutorctl.core.errors import ConfigError, LockError
 from tutorctl.db.engine import get_engine
@@ -227,7 +227,7 @@ def test_a_connection_dropped_during_data_is_tried_again(cli: Cli, inbox: Inbox)
     mail_school(cli)
     book(cli)
     inbox.drop = 1
-    first = cli.json("notify", "send")
+    first = stopped(cli, "notify", "send", "--json").json()  # exit 4: the server went away
     assert first["stopped"] and (first["sent"], first["retried"]) == (0, 1)
     assert {r["status"] for r in outbox(cli)} == {"queued"}  # the untried one was released
     later = cli.json("--now", "2026-11-24T09:06:00+01:00", "notify", "send")
@@ -244,7 +244,7 @@ def test_a_server_slower_than_the_timeout_may_get_that_one_twice(
     book(cli)
     monkeypatch.setenv("TUTORCTL_SMTP_TIMEOUT", "0.5")
     inbox.slow = 2.0
-    first = cli.json("notify", "send")
+    first = stopped(cli, "notify", "send", "--json").json()  # exit 4: gave up on the server
     assert first["stopped"] and first["retried"] == 1
     later = cli.json("--now", "2026-11-24T09:06:00+01:00", "notify", "send")
     assert later["sent"] == 2

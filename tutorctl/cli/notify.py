@@ -29,7 +29,10 @@ def send(
     ] = False,
     json: Json = False,
 ) -> None:
-    """Queue the reminders due, then send what is due over TUTORCTL_SMTP_URL (for cron)."""
+    """Queue the reminders due, then send what is due over TUTORCTL_SMTP_URL (for cron).
+
+    Exit 4 without a server, or when it cannot be reached or goes away: what was not sent
+    stays queued (an outage counts no attempt)."""
     from tutorctl.services.notify import sending
     from tutorctl.services.notify.mailer import smtp_config
     from tutorctl.services.notify.messages import Templates
@@ -37,7 +40,12 @@ def send(
     templates = _templates()
     assert isinstance(templates, Templates)
     config = smtp_config()
-    emit(sending.send(state().database(), config, templates, limit, dry_run), json)
+    view = sending.send(state().database(), config, templates, limit, dry_run)
+    emit(view, json)  # what the run did, even when it stopped (--json: the one document)
+    if view.stopped:  # the server could not be reached or went away: for cron, exit 4
+        from tutorctl.core.errors import ConfigError
+
+        raise ConfigError(view.stopped)
 
 
 @app.command("list")

@@ -62,8 +62,7 @@ def _(view: NotifySendView) -> RenderableType:
                           + (f" ({m.answer})" if m.answer else "")))  # fmt: skip
     if view.unlisted:
         parts.append(Text(f"  … and {view.unlisted} more (see `tutorctl notify list`)"))
-    if view.stopped:
-        parts.append(Text(f"stopped: {view.stopped}"))
+    # view.stopped (the server unreachable or gone) is the `error: …` line on stderr, exit 4
     return Group(*parts)
 
 

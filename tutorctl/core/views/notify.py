@@ -59,7 +59,7 @@ class NotifySendView:
     failed: int
     obsolete: int
     messages: list[SendOutcomeView] = field(default_factory=list)
-    stopped: str | None = None  # why the run stopped early (the server went away)
+    stopped: str | None = None  # why the run stopped early (server unreachable or gone: exit 4)
     unlisted: int = 0  # messages past the first LISTED, counted but not listed
 
 

@@ -4,7 +4,7 @@ connection per ``notify send`` run.
 ``smtp://host:25`` (plain), ``smtp+starttls://user@host:587`` (STARTTLS, then AUTH),
 ``smtps://host:465`` (TLS from the start). The password is the URL's, else
 ``TUTORCTL_SMTP_PASSWORD``; it is masked wherever the URL is printed. A server's answer is
-sorted once: accepted, temporary (no connection, 4xx: retried later) or permanent (5xx for
+sorted once: accepted, temporary (connection lost, 4xx: retried later) or permanent (5xx for
 that recipient: the message fails with the server's words).
 """
 
@@ -90,7 +90,12 @@ class Outcome:
 
 
 class Unreachable(Exception):
-    """No connection to the server (a temporary failure of every message of the run)."""
+    """No connection to the server: the message was not handed over (no attempt of its)."""
+
+
+class WentAway(Unreachable):
+    """The connection broke while the message was being handed over: it may have been kept
+    (an attempt, retried later)."""
 
 
 def _answer(code: int | None, text: bytes | str | None) -> str:
@@ -127,8 +132,9 @@ class Mailer:
         return smtp
 
     def send(self, message: EmailMessage | Prepared) -> Outcome:
-        """Send one message; what the server said. Raises Unreachable when the connection
-        is lost (the message may not have gone: it is retried)."""
+        """Send one message; what the server said. Raises Unreachable when no connection can
+        be made (the message was not handed over), WentAway when it is lost while handing the
+        message over (it may have gone: it is retried)."""
         if self._smtp is None:
             self._smtp = self._open()
         try:
@@ -148,7 +154,7 @@ class Mailer:
             return Outcome(kind, _answer(exc.smtp_code, exc.smtp_error))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()
-            raise Unreachable(f"the SMTP server {self.config.masked} went away: {exc}") from None
+            raise WentAway(f"the SMTP server {self.config.masked} went away: {exc}") from None
         except smtplib.SMTPResponseException as exc:
             self._reset()
             kind = "permanent" if exc.smtp_code >= 500 else "temporary"

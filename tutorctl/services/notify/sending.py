@@ -3,6 +3,11 @@
 Each step is its own short transaction: queue reminders (one statement); claim a batch; after
 the server's answer to each message, record it (sent, retried later, failed). Nothing is held
 locked while the server talks. A broken template stops the run before anything is claimed.
+
+A server that cannot be reached (refused, no such host, a timeout connecting, TLS) is no
+message's fault: the run stops, its claimed messages are queued again as they were (no attempt
+counted, their next attempt not pushed) and ``stopped`` says why; the CLI then exits 4. One the
+server was given when the connection broke (it may have kept it) counts that attempt, as a 4xx.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from tutorctl.core.views import NotifySendView, SendOutcomeView
 from tutorctl.db.uow import Database, Tx
 from tutorctl.services.notify import outbox
 from tutorctl.services.notify.composer import Composer
-from tutorctl.services.notify.mailer import Mailer, Outcome, SmtpConfig, Unreachable
+from tutorctl.services.notify.mailer import Mailer, Outcome, SmtpConfig, Unreachable, WentAway
 from tutorctl.services.notify.messages import Row, Templates, compose
 
 # messages claimed at a time: overlapping runs share the queue, and a claim lives a few
@@ -77,9 +82,12 @@ def send(
                     composer = Composer(claimed.settings, templates)
                 try:  # a school template, a refused login: untried, they wait
                     outcome = mailer.send(composer.prepare(row, claimed.now))
-                except Unreachable as exc:
-                    stopped = str(exc)
-                    outcome = Outcome("temporary", stopped)
+                except WentAway as exc:  # handed over, maybe kept: an attempt, tried again
+                    stopped = f"{exc}; the messages not sent stay queued"
+                    outcome = Outcome("temporary", str(exc))
+                except Unreachable as exc:  # never handed over: not its fault, no attempt
+                    stopped = f"{exc}; the messages not sent stay queued"
+                    break  # it stays in unsent: released below, as it was
                 unsent.pop(0)  # handed over (or failed): its answer is recorded next
                 status = _record(db, row.id, outcome)
                 counts[status] += 1
@@ -89,7 +97,9 @@ def send(
                     break
             if left > 0:
                 left = max(0, left - len(claimed.rows) - len(claimed.obsolete))
-        _release(db, token, unsent)  # the server went away: the rest wait, as they were
+        # the server could not be reached or went away: the rest wait as they were (no
+        # attempt counted, next attempt not pushed), so an outage never fails a message
+        _release(db, token, unsent)
     except BaseException:
         # whatever ends the run (busy, the database gone, a template): what was not handed to
         # the server is queued again now, not left claimed for STALE_CLAIM, and best effort
