@@ -8,6 +8,7 @@ and ``confirm`` recompute it under the lock and apply exactly this plan.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from tutorctl.core.money import pro_rata
@@ -302,6 +303,26 @@ def on_credit(plan: Plan) -> dict[tuple[int, int], int]:
             credit[key] = credit.get(key, 0) + max(0, owed)
             consumed[part.purchase_id] = after
     return credit
+
+
+def package_hours(
+    parts: Iterable[Part],
+    charges: Iterable[Charge] = (),
+    credit: dict[tuple[int, int], int] | None = None,
+) -> list[tuple[int, int, int]]:
+    """(purchase id, minutes, of them on credit) of these package parts, per package in id
+    order. The minutes on credit are ``credit``'s (``on_credit``) for ``charges``, the charges
+    the parts are of (none: refunds give back, nothing is on credit)."""
+    minutes: dict[int, int] = {}
+    for part in parts:
+        if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
+            minutes[part.purchase_id] = minutes.get(part.purchase_id, 0) + part.minutes
+    ours = {id(charge) for charge in charges}
+    owed: dict[int, int] = {}
+    for (charge, purchase), value in (credit or {}).items():
+        if charge in ours:
+            owed[purchase] = owed.get(purchase, 0) + value
+    return [(pid, minutes[pid], owed.get(pid, 0)) for pid in sorted(minutes)]
 
 
 def _fix_minutes(parts: list[Part], money_minutes: int) -> list[Part]:

@@ -159,17 +159,8 @@ def _line(p: rs.PurchaseState, student: str) -> PurchaseLine:
     )
 
 
-def _package_hours(
-    parts: list[tuple[rs.Part, int]],
-) -> list[PackageHoursView]:
-    """Package parts (with their minutes on credit) added up per package, in id order."""
-    minutes: dict[int, int] = defaultdict(int)
-    credit: dict[int, int] = defaultdict(int)
-    for part, on_credit in parts:
-        if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
-            minutes[part.purchase_id] += part.minutes
-            credit[part.purchase_id] += on_credit
-    return [PackageHoursView(pid, minutes[pid], credit[pid]) for pid in sorted(minutes)]
+def _package_hours(uses: list[tuple[int, int, int]]) -> list[PackageHoursView]:
+    return [PackageHoursView(*use) for use in uses]
 
 
 def _cancel_group(teacher: str, category: str, items: list[rs.Refund]) -> CancelGroupView:
@@ -182,13 +173,14 @@ def _cancel_group(teacher: str, category: str, items: list[rs.Refund]) -> Cancel
         refunded_cents_to_balance=sum(r.to_balance_cents for r in items),
         late_lessons=sum(1 for r in items if r.late),
         lesson_ids=[r.lesson.id for r in items],
-        to_purchases=_package_hours([(p, 0) for r in items for p in r.to_purchases]),
+        to_purchases=_package_hours(rs.package_hours(p for r in items for p in r.to_purchases)),
     )
 
 
 def _new_group(
     teacher: str, category: str, items: list[rs.Charge], on_credit: dict[tuple[int, int], int]
 ) -> NewGroupView:
+    uses = rs.package_hours((p for c in items for p in c.parts), items, on_credit)
     return NewGroupView(
         teacher=teacher,
         category=category,
@@ -203,16 +195,8 @@ def _new_group(
         ),
         external_cents=sum(c.external_cents for c in items),
         lesson_ids=[c.lesson.id for c in items],
-        on_credit_minutes=sum(
-            v for (cid, _), v in on_credit.items() if cid in {id(c) for c in items}
-        ),
-        from_purchases=_package_hours(
-            [
-                (p, on_credit.get((id(c), p.purchase_id), 0) if p.purchase_id else 0)
-                for c in items
-                for p in c.parts
-            ]
-        ),
+        on_credit_minutes=sum(owed for _pid, _minutes, owed in uses),
+        from_purchases=_package_hours(uses),
     )
 
 

@@ -50,13 +50,7 @@ def _row_fact(row: Reservation, category: str) -> LessonFact:
 
 def _packages(charge: rs.Charge, credit: dict[tuple[int, int], int]) -> tuple[PackageUse, ...]:
     """The package hours of one charge, per package in id order, with those on credit."""
-    minutes: dict[int, int] = {}
-    for part in charge.parts:
-        if part.source == FundingSource.PURCHASE and part.purchase_id is not None:
-            minutes[part.purchase_id] = minutes.get(part.purchase_id, 0) + part.minutes
-    return tuple(
-        PackageUse(pid, minutes[pid], credit.get((id(charge), pid), 0)) for pid in sorted(minutes)
-    )
+    return tuple(PackageUse(*use) for use in rs.package_hours(charge.parts, [charge], credit))
 
 
 def not_applied(tx: Tx, dropped: Sequence[tuple[Operation, str]]) -> tuple[NotApplied, ...]:
