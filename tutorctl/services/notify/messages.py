@@ -61,11 +61,16 @@ def _package(use: dict[str, Any]) -> str:
     return f"{text} ({owed / 60:g} h on credit: still owed)" if owed else text
 
 
+def _lesson(item: dict[str, Any], settings: SchoolSettings, whom: str) -> str:
+    """``maths with Alice, Wednesday 9 December 2026, 10:00-11:00`` (``whom``: the other
+    person's name)."""
+    end = datetime.fromisoformat(item["ends_at"]).astimezone(settings.zone)
+    return f"{item['category']} with {whom}, {when(item['starts_at'], settings)}-{end:%H:%M}"
+
+
 def _line(item: dict[str, Any], settings: SchoolSettings, for_teacher: bool) -> dict[str, Any]:
     c = settings.currency
-    end = datetime.fromisoformat(item["ends_at"]).astimezone(settings.zone)
-    whom = f"with {item['student']}" if for_teacher else f"with {item['teacher']}"
-    text = f"{item['category']} {whom}, {when(item['starts_at'], settings)}-{end:%H:%M}"
+    text = _lesson(item, settings, item["student"] if for_teacher else item["teacher"])
     action = item["action"]
     if action == "moved":
         text += f" (moved from {when(item['old_starts_at'], settings)})"
@@ -85,10 +90,9 @@ NOT_DONE = {"reserve": "not booked", "cancel": "not cancelled", "move": "not mov
 
 def _left_out(item: dict[str, Any], settings: SchoolSettings) -> dict[str, Any]:
     """A lesson a paid session left out (time overtook it), and why."""
-    end = datetime.fromisoformat(item["ends_at"]).astimezone(settings.zone)
-    text = f"{item['category']} with {item['teacher']}, {when(item['starts_at'], settings)}-"
+    text = _lesson(item, settings, item["teacher"])
     action = NOT_DONE.get(item["action"], item["action"])
-    return {**item, "action": action, "text": f"{action}: {text}{end:%H:%M} ({item['why']})"}
+    return {**item, "action": action, "text": f"{action}: {text} ({item['why']})"}
 
 
 def context(row: Row, settings: SchoolSettings) -> dict[str, Any]:
