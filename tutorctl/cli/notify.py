@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tutorctl.cli.state import Json, emit, id_argument, read, state, write
+from tutorctl.core.errors import ConfigError
 
 app = typer.Typer(
     help="Messages to students and teachers: send, list, show, retry.", no_args_is_help=True
@@ -43,8 +44,6 @@ def send(
     view = sending.send(state().database(), config, templates, limit, dry_run)
     emit(view, json)  # what the run did, even when it stopped (--json: the one document)
     if view.stopped:  # the server could not be reached or went away: for cron, exit 4
-        from tutorctl.core.errors import ConfigError
-
         raise ConfigError(view.stopped)
 
 

@@ -4,8 +4,9 @@ and imports the export holds one event per lesson, updated in place across its m
 
 The UID names the lesson's lineage (``reservations.lineage_id``, or the row's own id when it
 was never moved) under the domain of the school's ``mail_from`` address:
-``lesson-12@school.example``. A school without a ``mail_from`` (no messages at all) gets the domain ``tutorctl``. The
-SEQUENCE is the row's ``revision`` (it grows with each move), one more for its cancel.
+``lesson-12@school.example``. A school without a ``mail_from`` (no messages at all) gets the
+domain ``tutorctl``. The SEQUENCE is the row's ``revision`` (it grows with each move), one more
+for its cancel.
 """
 
 from __future__ import annotations

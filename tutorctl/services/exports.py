@@ -184,11 +184,10 @@ def _ics(tx: Tx, out: TextIO, rows: Iterator[tuple[LessonView, Any]]) -> int:
     text = head.to_ical().decode()
     out.write(text.removesuffix(END_CALENDAR))
     count = 0
-    for lesson, row in rows:
-        cancelled = lesson.status == LessonStatus.CANCELLED
+    for lesson, row in rows:  # booked and done lessons only (``prepare``)
         event = VEvent()
         event.add("uid", lesson_uid(row.lineage_id or row.id, tx.settings.mail_from))
-        event.add("sequence", lesson_sequence(row.revision, cancelled=cancelled))
+        event.add("sequence", lesson_sequence(row.revision))
         event.add("dtstamp", tx.now.astimezone(UTC))
         event.add("dtstart", datetime.fromisoformat(lesson.starts_at).astimezone(UTC))
         event.add("dtend", datetime.fromisoformat(lesson.ends_at).astimezone(UTC))
@@ -196,7 +195,7 @@ def _ics(tx: Tx, out: TextIO, rows: Iterator[tuple[LessonView, Any]]) -> int:
         event.add(
             "description", f"lesson {lesson.id}, {lesson.duration_minutes} min, {lesson.status}"
         )
-        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        event.add("status", "CONFIRMED")
         out.write(event.to_ical().decode())
         count += 1
     out.write(END_CALENDAR)
